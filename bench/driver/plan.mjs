@@ -1,0 +1,75 @@
+// What a benchmark run measures: groups of identical loadgen invocations, each run on every server in
+// turn (A/B/C, A/B/C, …) so that slow drifts of a shared machine hit every server alike.
+
+/** Metrics shown per scenario; `better` says which direction wins. */
+export const METRICS = {
+  fanout: [
+    { key: "deliveries_per_s", label: "deliveries/s", better: "higher", unit: "" },
+    { key: "latency_p50_ms", label: "latency p50", better: "lower", unit: "ms" },
+    { key: "latency_p99_ms", label: "latency p99", better: "lower", unit: "ms" },
+    { key: "latency_max_ms", label: "latency max", better: "lower", unit: "ms" },
+  ],
+  sustained: [
+    { key: "deliveries_per_s", label: "deliveries/s", better: "higher", unit: "" },
+    { key: "latency_p50_ms", label: "latency p50", better: "lower", unit: "ms" },
+    { key: "latency_p99_ms", label: "latency p99", better: "lower", unit: "ms" },
+    { key: "lost", label: "not delivered", better: "lower", unit: "" },
+  ],
+  echo: [
+    { key: "messages_per_s", label: "echoes/s", better: "higher", unit: "" },
+    { key: "latency_p50_ms", label: "round trip p50", better: "lower", unit: "ms" },
+    { key: "latency_p99_ms", label: "round trip p99", better: "lower", unit: "ms" },
+  ],
+  idle: [
+    { key: "rss_per_conn_bytes", label: "server RSS per connection", better: "lower", unit: "B" },
+    { key: "rss_before_kb", label: "server RSS before", better: "lower", unit: "KiB" },
+  ],
+  storm: [
+    { key: "time_to_all_subscribed_ms", label: "time to all subscribed", better: "lower", unit: "ms" },
+    { key: "welcome_p99_ms", label: "connect→welcome p99", better: "lower", unit: "ms" },
+    { key: "failures", label: "failed connections", better: "lower", unit: "" },
+  ],
+};
+
+/**
+ * The groups to run. `fdLimit` is the hard RLIMIT_NOFILE the servers and the load generator get;
+ * the idle group is sized under it.
+ */
+export function makePlan({ smoke, servers, fdLimit, reps }) {
+  const have = (names) => names.filter((n) => servers.includes(n));
+  const fast = have(["peercable", "peercable-2t", "uws", "ws"]);
+  const groups = [];
+  const add = (g) => {
+    const list = g.servers.length ? g.servers : [];
+    if (list.length) groups.push({ reps, ...g, servers: list });
+  };
+  if (smoke) {
+    const all = have(["peercable", "peercable-2t", "uws", "ws", "rails"]);
+    add({ id: "fanout-50", scenario: "fanout", clients: 50, servers: all,
+      args: ["--clients", "50", "--rounds", "5", "--gap", "0.02"], limit: 30 });
+    add({ id: "sustained-50", scenario: "sustained", clients: 50, servers: all,
+      args: ["--clients", "50", "--rate", "20", "--duration", "2", "--drain", "5"], limit: 40 });
+    add({ id: "echo-50", scenario: "echo", clients: 50, servers: all,
+      args: ["--clients", "50", "--duration", "1", "--drain", "3"], limit: 30 });
+    add({ id: "idle-200", scenario: "idle", clients: 200, servers: fast,
+      args: ["--clients", "200", "--duration", "1", "--settle", "0.5"], limit: 30 });
+    add({ id: "storm-200", scenario: "storm", clients: 200, servers: fast, args: ["--clients", "200"], limit: 30 });
+    return groups;
+  }
+  const rate = ["--connect-rate", "5000"];
+  for (const n of [100, 1000, 2500, 5000, 10000]) {
+    const withRails = n <= 1000 ? have(["rails"]) : [];
+    add({ id: `fanout-${n}`, scenario: "fanout", clients: n, sweep: "fanout", servers: [...fast, ...withRails],
+      args: ["--clients", String(n), "--rounds", "20", "--round-timeout", "10", ...(withRails.length ? ["--connect-rate", "1000"] : rate)],
+      limit: 60 + Math.ceil(n / 1000) * 2 });
+  }
+  add({ id: "sustained-1000", scenario: "sustained", clients: 1000, servers: fast,
+    args: ["--clients", "1000", "--rate", "150", "--duration", "10", "--drain", "10", ...rate], limit: 60 });
+  add({ id: "echo-1000", scenario: "echo", clients: 1000, servers: fast,
+    args: ["--clients", "1000", "--duration", "5", "--drain", "5", ...rate], limit: 40 });
+  const idle = Math.max(1000, Math.min(20000, fdLimit - 200));
+  add({ id: `idle-${idle}`, scenario: "idle", clients: idle, servers: fast,
+    args: ["--clients", String(idle), "--duration", "3", "--settle", "1", ...rate], limit: 90 });
+  add({ id: "storm-5000", scenario: "storm", clients: 5000, servers: fast, args: ["--clients", "5000"], limit: 60 });
+  return groups;
+}

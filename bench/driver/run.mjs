@@ -1,0 +1,186 @@
+// Runs the benchmark plan against every server, alternating, and writes the report.
+// Invoked by bench/run (which installs and builds first); see bench/run --help.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync, readFileSync, appendFileSync, existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import os from "node:os";
+import { SERVERS, startServer } from "./servers.mjs";
+import { makePlan } from "./plan.mjs";
+import { writeReport } from "./report.mjs";
+
+const { values: opt } = parseArgs({
+  options: {
+    root: { type: "string" },
+    loadgen: { type: "string" },
+    peercable: { type: "string" },
+    smoke: { type: "boolean", default: false },
+    servers: { type: "string" },
+    reps: { type: "string" },
+    only: { type: "string" },
+    "peercable-threads": { type: "string", default: "1" },
+    "fd-limit": { type: "string", default: "1024" },
+    out: { type: "string" },
+    docs: { type: "string" },
+  },
+});
+
+const root = opt.root;
+const smoke = opt.smoke;
+const outDir = opt.out;
+const logDir = join(outDir, "logs");
+mkdirSync(logDir, { recursive: true });
+const servers = (opt.servers ?? (smoke ? "peercable,uws,ws,rails" : "peercable,uws,ws,rails")).split(",").filter(Boolean);
+for (const s of servers) if (!SERVERS[s]) throw new Error(`unknown server '${s}' (known: ${Object.keys(SERVERS).join(", ")})`);
+const reps = Number(opt.reps ?? (smoke ? 1 : 3));
+let groups = makePlan({ smoke, servers, fdLimit: Number(opt["fd-limit"]), reps });
+if (opt.only) {
+  const want = opt.only.split(",");
+  groups = groups.filter((g) => want.some((w) => g.id.startsWith(w)));
+}
+const ctx = { root, peercable: opt.peercable, threads: Number(opt["peercable-threads"]), secret: "bench-secret-" + process.pid };
+const total = groups.reduce((n, g) => n + g.reps * g.servers.length, 0);
+const results = [];
+const startedAt = Date.now();
+
+const fmt = (v, d = 0) => (typeof v === "number" && Number.isFinite(v) ? v.toLocaleString("en-US", { maximumFractionDigits: d }) : "-");
+
+/** Runs the load generator; resolves to { code, result, stderr }. Killed if it outlives its own limit. */
+function runLoadgen(args, limitS, logFile) {
+  return new Promise((resolve) => {
+    const p = spawn(opt.loadgen, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => appendFileSync(logFile, d));
+    const killer = setTimeout(() => p.kill("SIGKILL"), (limitS + 15) * 1000);
+    p.on("close", (code, sig) => {
+      clearTimeout(killer);
+      let result = null;
+      try {
+        result = JSON.parse(out);
+      } catch {}
+      resolve({ code: code ?? sig, result });
+    });
+  });
+}
+
+/** What went wrong in one run, as short phrases; empty when the run is clean. */
+function problemsOf(g, run) {
+  const p = [];
+  const r = run.result;
+  if (run.error) return [run.error];
+  if (run.serverExit !== null) p.push(`server exited during the run (${run.serverExit})`);
+  if (!r) return [...p, `loadgen exit ${run.code}, no result`];
+  if (run.code !== 0) p.push(`loadgen exit ${run.code}${r.completed === false ? " (time limit)" : ""}`);
+  if (r.clients_ready < g.clients) p.push(`${r.clients_ready}/${g.clients} clients subscribed${r.first_error ? ` (${r.first_error})` : ""}`);
+  if (r.lost > 0) p.push(`${r.lost} not delivered`);
+  if (r.dropped > 0) p.push(`${r.dropped} connections dropped by the server`);
+  if (r.out_of_order > 0) p.push(`${r.out_of_order} out of order/duplicate`);
+  if (r.protocol_errors > 0) p.push(`${r.protocol_errors} protocol errors`);
+  if ((g.scenario === "fanout" || g.scenario === "sustained") && !(r.deliveries > 0)) p.push("no deliveries");
+  if (g.scenario === "echo" && !(r.replies > 0)) p.push("no echo replies");
+  if (g.scenario === "storm" && r.failures > 0) p.push(`${r.failures} connections failed`);
+  return p;
+}
+
+function headline(g, r) {
+  if (!r) return "no result";
+  switch (g.scenario) {
+    case "fanout":
+    case "sustained":
+      return `${fmt(r.deliveries_per_s)} deliveries/s, p50 ${fmt(r.latency_p50_ms, 1)} ms, p99 ${fmt(r.latency_p99_ms, 1)} ms`;
+    case "echo":
+      return `${fmt(r.messages_per_s)} echoes/s, p99 ${fmt(r.latency_p99_ms, 1)} ms`;
+    case "idle":
+      return `${fmt(r.rss_per_conn_bytes)} B RSS/connection, ${fmt(r.held)} held`;
+    case "storm":
+      return `all subscribed in ${fmt(r.time_to_all_subscribed_ms)} ms, ${fmt(r.failures)} failed`;
+  }
+  return "";
+}
+
+let index = 0;
+let interrupted = false;
+process.on("SIGINT", () => { interrupted = true; });
+for (const g of groups) {
+  for (let rep = 0; rep < g.reps && !interrupted; ++rep) {
+    for (const name of g.servers) {
+      if (interrupted) break;
+      ++index;
+      const tag = `${g.id}-${name}-${rep + 1}`;
+      const logFile = join(logDir, `${tag}.log`);
+      writeFileSync(logFile, "");
+      const run = { group: g.id, scenario: g.scenario, clients: g.clients, server: name, rep: rep + 1, code: null, result: null, serverExit: null };
+      const t0 = Date.now();
+      let srv = null;
+      try {
+        srv = await startServer(name, ctx, join(logDir, `${tag}.server.log`));
+        const args = ["--port", String(srv.port), "--path", srv.path, "--server-pid", String(srv.pid), "--json", "--quiet",
+          "--scenario", g.scenario, ...g.args, "--time-limit", String(g.limit)];
+        run.loadgenArgs = g.args;
+        run.serverCommand = srv.shown;
+        const { code, result } = await runLoadgen(args, g.limit, logFile);
+        run.code = code;
+        run.result = result;
+        run.serverExit = srv.exited();
+      } catch (e) {
+        run.error = e.message;
+      } finally {
+        if (srv) await srv.stop();
+      }
+      run.problems = problemsOf(g, run);
+      run.seconds = (Date.now() - t0) / 1000;
+      results.push(run);
+      const status = run.problems.length ? `  !! ${run.problems.join("; ")}` : "";
+      console.log(`[${String(index).padStart(String(total).length)}/${total}] ${g.id.padEnd(14)} ${name.padEnd(12)} rep ${rep + 1}: ` +
+        `${headline(g, run.result)} (${run.seconds.toFixed(1)} s)${status}`);
+    }
+  }
+}
+
+const machine = describeMachine();
+const summary = { smoke, startedAt: new Date(startedAt).toISOString(), seconds: (Date.now() - startedAt) / 1000, machine, groups, servers, results };
+const resultsFile = join(outDir, smoke ? "smoke-results.json" : "results.json");
+writeFileSync(resultsFile, JSON.stringify(summary, null, 1));
+console.log(`raw results: ${relative(process.cwd(), resultsFile)}`);
+
+const failed = results.filter((r) => r.problems.length);
+if (opt.docs) {
+  const md = writeReport({ summary, docsDir: opt.docs, root, resultsFile });
+  console.log(`report: ${relative(process.cwd(), md)}`);
+}
+console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length && smoke ? 1 : 0);
+
+function describeMachine() {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20000 }).trim();
+    } catch {
+      return "?";
+    }
+  };
+  const pkgVersion = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(root, "bench/node_modules", name, "package.json"), "utf8")).version;
+    } catch {
+      return "?";
+    }
+  };
+  const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
+  return {
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu: (cpuinfo.match(/model name\s*:\s*(.*)/) || [, os.cpus()[0]?.model ?? "?"])[1],
+    kernel: `${os.type()} ${os.release()}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    fdLimit: Number(opt["fd-limit"]),
+    gxx: sh("g++", ["-dumpfullversion"]),
+    node: process.version,
+    ruby: sh("ruby", ["-e", 'require "action_cable"; print RUBY_VERSION, " / actioncable ", ActionCable.version']),
+    puma: sh("puma", ["--version"]),
+    uws: pkgVersion("uWebSockets.js"),
+    ws: pkgVersion("ws"),
+    peercableThreads: ctx.threads,
+    commit: sh("git", ["-C", root, "rev-parse", "--short", "HEAD"]),
+  };
+}

@@ -1,0 +1,397 @@
+#include "scenarios.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "clock.hpp"
+#include "harness.hpp"
+#include "proc_stats.hpp"
+#include "stats.hpp"
+
+namespace loadgen {
+
+namespace {
+
+constexpr std::int64_t kUs = 1'000'000;
+
+std::int64_t seconds_us(double s) { return static_cast<std::int64_t>(s * 1e6); }
+
+double ms_between(std::int64_t from_us, std::int64_t to_us) { return static_cast<double>(to_us - from_us) / 1000.0; }
+
+/// The server's RSS in KiB, or -1 when there is no server pid or it cannot be read.
+long server_rss_kb(int pid) { return pid > 0 ? read_rss_kb(pid).value_or(-1) : -1; }
+
+/// Shared state of one run: options, harness, deadline, progress output.
+struct Run {
+  const Options& o;
+  Harness h;
+  Report& r;
+  std::int64_t deadline_us;
+  std::string pad;
+
+  Run(const Options& options, Report& report, std::int64_t deadline)
+      : o(options), h(options), r(report), deadline_us(deadline), pad(static_cast<std::size_t>(options.payload_bytes), 'x') {}
+
+  template <typename... Args>
+  void progress(const char* fmt, Args... args) const {
+    if (o.quiet) return;
+    std::fprintf(stderr, "[loadgen %s] ", scenario_name(o.scenario));
+    std::fprintf(stderr, fmt, args...);
+    std::fputc('\n', stderr);
+  }
+
+  Connection* first_ready() {
+    for (auto& c : h.connections())
+      if (c.ready()) return &c;
+    return nullptr;
+  }
+
+  /// Keeps the loop (pings, stragglers) running for `seconds`, bounded by the deadline.
+  void idle_for(double seconds) { h.run_until(std::min(deadline_us, now_us() + seconds_us(seconds)), {}); }
+};
+
+/// Wall and CPU time of the measured part of a run, for this process and the server.
+class PhaseMeter {
+ public:
+  explicit PhaseMeter(int server_pid) : pid_(server_pid) {
+    wall0_ = now_us();
+    self0_ = self_cpu_seconds();
+    if (pid_ > 0) server0_ = read_cpu_seconds(pid_).value_or(-1);
+  }
+  void finish(Report& r) const {
+    const double wall = static_cast<double>(now_us() - wall0_) / 1e6;
+    const double self = self_cpu_seconds() - self0_;
+    r.set("phase_wall_s", wall);
+    r.set("loadgen_phase_cpu_s", self);
+    r.set("loadgen_phase_cpu_util", wall > 0 ? self / wall : 0.0);
+    const double server1 = pid_ > 0 && server0_ >= 0 ? read_cpu_seconds(pid_).value_or(-1) : -1;
+    if (server1 >= 0) {
+      r.set("server_phase_cpu_s", server1 - server0_);
+      r.set("server_phase_cpu_util", wall > 0 ? (server1 - server0_) / wall : 0.0);
+    }
+  }
+
+ private:
+  int pid_;
+  std::int64_t wall0_ = 0;
+  double self0_ = 0;
+  double server0_ = -1;  ///< negative when unknown
+};
+
+/// Counts a broadcast delivery against the connection's last sequence number.
+void check_order(Connection& c, std::int64_t seq, std::int64_t& out_of_order) {
+  if (seq <= c.last_seq) ++out_of_order;
+  c.last_seq = std::max(c.last_seq, seq);
+}
+
+bool run_fanout(Run& run) {
+  Report& r = run.r;
+  Connection* sender = run.first_ready();
+  if (!sender) return false;
+  LatencyRecorder latency;
+  latency.reserve(static_cast<std::size_t>(run.o.rounds) * run.o.clients);
+  std::int64_t current = -1, round_count = 0, round_last = 0, deliveries = 0, late = 0, out_of_order = 0, results = 0;
+  run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
+    if (m.action == "broadcast" && m.seq >= 0) {
+      check_order(c, m.seq, out_of_order);
+      if (m.seq == current) {
+        ++round_count;
+        ++deliveries;
+        round_last = now;
+        latency.add(now - m.t);
+      } else {
+        ++late;
+      }
+    } else if (m.action == "broadcastResult") {
+      ++results;
+    }
+  });
+
+  std::vector<double> round_rates;
+  double total_round_s = 0;
+  std::int64_t lost = 0, expected_total = 0;
+  bool finished = true;
+  // The first broadcasts are not measured: they pay for lazy set-up (JIT, buffers) in the servers.
+  const int warmup = run.o.warmup;
+  for (int seq = 0; seq < warmup + run.o.rounds; ++seq) {
+    const int round = seq - warmup;
+    if (!sender->ready()) sender = run.first_ready();
+    if (!sender) {
+      finished = false;
+      break;
+    }
+    const std::int64_t expected = run.h.ready_count();
+    current = seq;
+    round_count = 0;
+    const std::int64_t start = now_us();
+    round_last = start;
+    run.h.send_text(*sender, action_command("broadcast", seq, start, run.pad));
+    const bool all = run.h.run_until(std::min(run.deadline_us, start + seconds_us(run.o.round_timeout)),
+                                     [&] { return round_count >= expected; });
+    const double secs = static_cast<double>(round_last - start) / 1e6;
+    if (round < 0) {
+      deliveries -= round_count;
+      latency.drop_last(static_cast<std::size_t>(round_count));
+      if (!all && now_us() >= run.deadline_us) {
+        finished = false;
+        break;
+      }
+      continue;
+    }
+    expected_total += expected;
+    lost += std::max<std::int64_t>(0, expected - round_count);
+    if (round_count > 0 && secs > 0) {
+      round_rates.push_back(static_cast<double>(round_count) / secs);
+      total_round_s += secs;
+    }
+    run.progress("round %d/%d: %lld/%lld delivered in %.1f ms", round + 1, run.o.rounds,
+                 static_cast<long long>(round_count), static_cast<long long>(expected), secs * 1000);
+    if (!all && now_us() >= run.deadline_us) {
+      finished = false;
+      break;
+    }
+    if (run.o.gap > 0) run.idle_for(run.o.gap);
+  }
+  current = -1;
+  r.set("rounds_done", round_rates.size());
+  r.set("expected", expected_total);
+  r.set("deliveries", deliveries);
+  r.set("lost", lost);
+  r.set("late", late);
+  r.set("out_of_order", out_of_order);
+  r.set("broadcast_results", results);
+  r.set("deliveries_per_s", total_round_s > 0 ? static_cast<double>(deliveries) / total_round_s : 0.0);
+  r.set("round_deliveries_per_s_median", median(round_rates));
+  r.set_latency("latency", latency.summarize());
+  return finished;
+}
+
+bool run_sustained(Run& run) {
+  Report& r = run.r;
+  Connection* sender = run.first_ready();
+  if (!sender) return false;
+  const std::int64_t ready = run.h.ready_count();
+  const auto total = static_cast<std::int64_t>(std::ceil(run.o.rate * run.o.duration));
+  const double interval_us = 1e6 / run.o.rate;
+  std::vector<std::uint32_t> per_seq(static_cast<std::size_t>(std::max<std::int64_t>(total, 1)), 0);
+  LatencyRecorder latency;
+  latency.reserve(static_cast<std::size_t>(total * ready));
+  std::int64_t delivered = 0, out_of_order = 0, unknown = 0, last_delivery = 0, sent = 0, max_send_lag = 0;
+  run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
+    if (m.action != "broadcast") return;
+    if (m.seq < 0 || m.seq >= total) {
+      ++unknown;
+      return;
+    }
+    check_order(c, m.seq, out_of_order);
+    ++per_seq[static_cast<std::size_t>(m.seq)];
+    ++delivered;
+    last_delivery = now;
+    latency.add(now - m.t);
+  });
+
+  const std::int64_t start = now_us();
+  run.progress("%lld broadcasts at %.0f/s to %lld subscribers", static_cast<long long>(total), run.o.rate,
+               static_cast<long long>(ready));
+  // Timestamps carry the scheduled send time, so a sender that falls behind shows up as latency.
+  auto tick = [&](std::int64_t now) -> std::int64_t {
+    while (sent < total) {
+      const std::int64_t due = start + static_cast<std::int64_t>(static_cast<double>(sent) * interval_us);
+      if (due > now) return due;
+      if (!sender->ready()) {
+        sender = run.first_ready();
+        if (!sender) return INT64_MAX;
+      }
+      max_send_lag = std::max(max_send_lag, now - due);
+      run.h.send_text(*sender, action_command("broadcast", sent, due, run.pad));
+      ++sent;
+    }
+    return INT64_MAX;
+  };
+  const std::int64_t send_end = std::min(run.deadline_us, start + seconds_us(run.o.duration) + kUs);
+  bool finished = run.h.run_until(send_end, [&] { return sent >= total || !sender; }, tick);
+  const std::int64_t sent_at = now_us();
+  const std::int64_t expected = sent * ready;
+  const bool drained = run.h.run_until(std::min(run.deadline_us, sent_at + seconds_us(run.o.drain)),
+                                       [&] { return delivered >= expected; });
+  finished = finished && (drained || now_us() < run.deadline_us);
+  // A server that keeps up delivers over the sending window; one that lags stretches the span.
+  const double span = std::max(static_cast<double>(sent) / run.o.rate, static_cast<double>(last_delivery - start) / 1e6);
+  r.set("subscribers", ready);
+  r.set("sent", sent);
+  r.set("expected", expected);
+  r.set("deliveries", delivered);
+  r.set("lost", std::max<std::int64_t>(0, expected - delivered));
+  r.set("out_of_order", out_of_order);
+  r.set("unknown", unknown);
+  r.set("target_deliveries_per_s", run.o.rate * static_cast<double>(ready));
+  r.set("deliveries_per_s", span > 0 ? static_cast<double>(delivered) / span : 0.0);
+  r.set("drain_ms", ms_between(sent_at, std::max(sent_at, last_delivery)));
+  r.set("max_send_lag_ms", static_cast<double>(max_send_lag) / 1000.0);
+  r.set_latency("latency", latency.summarize());
+  return finished;
+}
+
+bool run_echo(Run& run) {
+  Report& r = run.r;
+  LatencyRecorder latency;
+  std::int64_t replies = 0, outstanding = 0, sent = 0, stray = 0;
+  std::int64_t end = 0;
+  run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
+    if (m.action != "echo" || m.t < 0) {
+      ++stray;
+      return;
+    }
+    --outstanding;
+    if (m.t < end) {
+      ++replies;
+      latency.add(now - m.t);
+    }
+    if (now < end && run.h.send_text(c, action_command("echo", m.seq + 1, now, run.pad))) {
+      ++outstanding;
+      ++sent;
+    }
+  });
+  const std::int64_t start = now_us();
+  end = start + seconds_us(run.o.duration);
+  for (auto& c : run.h.connections()) {
+    if (c.ready() && run.h.send_text(c, action_command("echo", 0, start, run.pad))) {
+      ++outstanding;
+      ++sent;
+    }
+  }
+  run.progress("%lld clients echoing for %.1f s", static_cast<long long>(outstanding), run.o.duration);
+  bool finished = run.h.run_until(std::min(run.deadline_us, end), {}) || now_us() >= end;
+  const bool drained =
+      run.h.run_until(std::min(run.deadline_us, now_us() + seconds_us(run.o.drain)), [&] { return outstanding <= 0; });
+  finished = finished && (drained || now_us() < run.deadline_us);
+  const double secs = static_cast<double>(end - start) / 1e6;
+  r.set("sent", sent);
+  r.set("replies", replies);
+  r.set("unanswered", std::max<std::int64_t>(0, outstanding));
+  r.set("lost", std::max<std::int64_t>(0, outstanding));
+  r.set("stray", stray);
+  r.set("messages_per_s", secs > 0 ? static_cast<double>(replies) / secs : 0.0);
+  r.set_latency("latency", latency.summarize());
+  return finished;
+}
+
+bool run_idle(Run& run, long rss_before_kb) {
+  Report& r = run.r;
+  const std::int64_t ready = run.h.ready_count();
+  const std::int64_t pings0 = run.h.counters().cable_pings;
+  run.idle_for(run.o.settle);
+  const long rss_settled_kb = server_rss_kb(run.o.server_pid);
+  run.progress("%lld idle connections; holding %.1f s", static_cast<long long>(ready), run.o.duration);
+  const std::int64_t hold_end = std::min(run.deadline_us, now_us() + seconds_us(run.o.duration));
+  run.h.run_until(hold_end, {});
+  const bool finished = now_us() >= hold_end && hold_end < run.deadline_us;
+  const long rss_after_kb = server_rss_kb(run.o.server_pid);
+  const std::int64_t still = run.h.ready_count();
+  r.set("held", still);
+  r.set("lost", ready - still);
+  r.set("pings_per_client", ready > 0 ? static_cast<double>(run.h.counters().cable_pings - pings0) / static_cast<double>(ready) : 0.0);
+  if (rss_before_kb >= 0 && rss_after_kb >= 0 && ready > 0) {
+    r.set("rss_before_kb", static_cast<std::int64_t>(rss_before_kb));
+    r.set("rss_settled_kb", static_cast<std::int64_t>(rss_settled_kb));
+    r.set("rss_after_kb", static_cast<std::int64_t>(rss_after_kb));
+    r.set("rss_per_conn_bytes", static_cast<double>(rss_after_kb - rss_before_kb) * 1024.0 / static_cast<double>(ready));
+  }
+  return finished;
+}
+
+}  // namespace
+
+RunResult run_scenario(const Options& options) {
+  Options o = options;
+  if (o.scenario == ScenarioKind::storm) o.connect_rate = 0;
+  const std::int64_t t0 = now_us();
+  // Keep a little time at the end for closing politely and printing.
+  const std::int64_t deadline = t0 + seconds_us(o.time_limit) - std::min<std::int64_t>(seconds_us(o.time_limit) / 10, 2 * kUs);
+
+  RunResult result;
+  Report& r = result.report;
+  r.set("scenario", scenario_name(o.scenario));
+  r.set("host", o.host);
+  r.set("port", o.port);
+  r.set("clients", o.clients);
+  r.set("connect_rate", o.connect_rate);
+  r.set("payload_bytes", o.payload_bytes);
+  if (o.scenario == ScenarioKind::fanout) r.set("rounds", o.rounds);
+  if (o.scenario == ScenarioKind::sustained) r.set("rate", o.rate);
+  if (o.scenario != ScenarioKind::fanout && o.scenario != ScenarioKind::storm) r.set("duration_s", o.duration);
+
+  const long fd_limit = raise_fd_limit(static_cast<long>(o.clients) + 64);
+  r.set("fd_limit", static_cast<std::int64_t>(fd_limit));
+  if (fd_limit < o.clients + 16) {
+    o.clients = static_cast<int>(std::max(1L, fd_limit - 16));
+    r.set("clients_capped_by_fd_limit", o.clients);
+  }
+
+  Run run(o, r, deadline);
+  r.set("source_addrs", run.h.source_address_count());
+  const long rss_before_kb = server_rss_kb(o.server_pid);
+
+  // Connect phase (the measured phase for storm).
+  const PhaseMeter connect_meter(o.server_pid);
+  const double pacing_s = o.connect_rate > 0 ? o.clients / o.connect_rate : 0.0;
+  const std::int64_t connect_until = std::min(deadline, now_us() + seconds_us(pacing_s + 20));
+  const bool all_resolved = run.h.connect_all(connect_until);
+  const std::int64_t connected_at = now_us();
+  const int ready = run.h.ready_count();
+  const auto& k = run.h.counters();
+  run.progress("%d/%d subscribed in %.2f s (%lld connect errors, %lld handshake failures, %lld timeouts)", ready,
+               o.clients, static_cast<double>(connected_at - t0) / 1e6, static_cast<long long>(k.connect_errors),
+               static_cast<long long>(k.handshake_failures), static_cast<long long>(k.timeouts));
+  r.set("clients_ready", ready);
+  r.set("connect_s", static_cast<double>(connected_at - t0) / 1e6);
+  if (run.h.first_start_us() > 0) {
+    r.set("time_to_all_welcomed_ms", ms_between(run.h.first_start_us(), run.h.last_welcome_us()));
+    r.set("time_to_all_subscribed_ms", ms_between(run.h.first_start_us(), run.h.last_subscribe_us()));
+  }
+  r.set_latency("welcome", run.h.welcome_latency().summarize());
+  if (o.scenario == ScenarioKind::storm) connect_meter.finish(r);
+
+  bool finished = all_resolved;
+  result.usable = ready > 0;
+  if (result.usable && o.scenario != ScenarioKind::storm) {
+    PhaseMeter meter(o.server_pid);
+    switch (o.scenario) {
+      case ScenarioKind::fanout: finished = run_fanout(run) && finished; break;
+      case ScenarioKind::sustained: finished = run_sustained(run) && finished; break;
+      case ScenarioKind::echo: finished = run_echo(run) && finished; break;
+      case ScenarioKind::idle: finished = run_idle(run, rss_before_kb) && finished; break;
+      case ScenarioKind::storm: break;
+    }
+    meter.finish(r);
+  }
+  if (o.scenario == ScenarioKind::storm) r.set("failures", static_cast<std::int64_t>(o.clients - run.h.subscribed_total()));
+
+  run.h.close_all(std::min(t0 + seconds_us(o.time_limit) - 200'000, now_us() + kUs));
+  const auto& c = run.h.counters();
+  r.set("connect_errors", c.connect_errors);
+  r.set("handshake_failures", c.handshake_failures);
+  r.set("rejected", c.rejected);
+  r.set("unauthorized", c.unauthorized);
+  r.set("timeouts", c.timeouts);
+  r.set("dropped", c.dropped);
+  r.set("protocol_errors", c.protocol_errors);
+  r.set("cable_pings", c.cable_pings);
+  r.set("ws_pings", c.ws_pings);
+  r.set("fragmented_messages", c.fragmented);
+  r.set("unparsed_frames", c.unparsed);
+  if (!c.first_error.empty()) r.set("first_error", c.first_error);
+  if (o.server_pid > 0) {
+    r.set("server_rss_end_kb", static_cast<std::int64_t>(server_rss_kb(o.server_pid)));
+  }
+  r.set("loadgen_cpu_s", self_cpu_seconds());
+  r.set("wall_s", static_cast<double>(now_us() - t0) / 1e6);
+  result.completed = finished && !Harness::stop_requested;
+  r.set("completed", result.completed);
+  return result;
+}
+
+}  // namespace loadgen

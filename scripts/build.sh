@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds one flavour: release (build/), asan (build-asan/, ASan+UBSan) or fuzz (build-fuzz/, clang + libFuzzer).
+# Also builds the web client when its sources are present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+case "${1:-release}" in
+  release) cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+           cmake --build build -j"$jobs" ;;
+  asan)    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPEERCABLE_SANITIZE=ON -DPEERCABLE_BENCH=OFF >/dev/null
+           cmake --build build-asan -j"$jobs" ;;
+  fuzz)    CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPEERCABLE_FUZZ=ON \
+             -DPEERCABLE_TESTS=OFF -DPEERCABLE_BENCH=OFF >/dev/null
+           cmake --build build-fuzz -j"$jobs" ;;
+  *) echo "usage: scripts/build.sh [release|asan|fuzz]" >&2; exit 2 ;;
+esac
+if [ -f web/package.json ]; then
+  if [ ! -d web/node_modules ]; then (cd web && npm ci --no-audit --no-fund --loglevel=error); fi
+  (cd web && npm run --silent build)
+fi

@@ -1,0 +1,197 @@
+#include "app/app.hpp"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+
+#include "app/router.hpp"
+#include "channels/benchmark_channel.hpp"
+#include "channels/p2p_channel.hpp"
+#include "json/writer.hpp"
+
+namespace peercable::app {
+namespace {
+
+// The web client's build output, looked up next to the binary (build/peercable → web/dist).
+std::filesystem::path default_web_root() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    auto candidate = dir / "web" / "dist";
+    if (std::filesystem::is_directory(candidate, ec)) return candidate;
+  }
+  return {};
+}
+
+}  // namespace
+
+App::App(Config config)
+    : config_(std::move(config)),
+      started_(std::chrono::steady_clock::now()),
+      files_(config_.web_root.empty() ? default_web_root() : std::filesystem::path(config_.web_root)) {
+  if (!config_.web_root.empty() && !files_.available())
+    throw std::runtime_error("--web-root: " + config_.web_root + " is not a folder");
+  load_secret();
+  for (unsigned i = 0; i < config_.threads; ++i) loops_.push_back(std::make_unique<net::Loop>(static_cast<int>(i)));
+  std::vector<net::Loop*> raw;
+  for (auto& l : loops_) raw.push_back(l.get());
+  cable_ = std::make_unique<cable::CableServer>(raw);
+  presence_ = std::make_unique<store::MemoryPresence>();
+  history_ = std::make_unique<store::MemoryHistory>(config_.history_size);
+  channels::P2POptions p2p;
+  p2p.max_body_bytes = config_.message_limit;
+  cable_->add_channel(std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_));
+  cable_->add_channel(std::make_unique<channels::BenchmarkChannel>());
+
+  http::Limits limits;
+  limits.max_message_bytes = config_.max_message;
+  limits.max_backlog_bytes = config_.max_backlog;
+  limits.ws_idle_timeout = std::chrono::seconds(config_.ws_idle_timeout);
+  limits.header_timeout = std::chrono::seconds(config_.header_timeout);
+  limits.deflate = config_.deflate;
+  for (auto& l : loops_) {
+    auto& ls = cable_->loop_state(l->index());
+    routers_.push_back(std::make_unique<AppRouter>(*this, ls));
+    sets_.push_back(std::make_unique<http::ConnectionSet>(*l, *routers_.back(), limits));
+    auto* set = sets_.back().get();
+    listeners_.push_back(std::make_unique<net::Listener>(*l, config_.host, config_.port,
+                                                         [set](auto socket) { set->adopt(std::move(socket)); }));
+    l->every(std::chrono::seconds(1), [set] { set->tick(); });
+  }
+}
+
+App::~App() = default;
+
+void App::load_secret() {
+  if (!config_.jwt_secret.empty()) {
+    token_secret_ = config_.jwt_secret;
+    return;
+  }
+  namespace fs = std::filesystem;
+  fs::path dir(config_.data_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("--data-dir: cannot create " + dir.string() + ": " + ec.message());
+  auto file = dir / "jwt_secret";
+  std::ifstream in(file);
+  if (in && std::getline(in, token_secret_) && token_secret_.size() >= 32) return;
+  unsigned char raw[32];
+  RAND_bytes(raw, sizeof raw);
+  static constexpr char kHex[] = "0123456789abcdef";
+  token_secret_.clear();
+  for (unsigned char c : raw) {
+    token_secret_ += kHex[c >> 4];
+    token_secret_ += kHex[c & 15];
+  }
+  auto old_mask = ::umask(077);
+  std::ofstream out(file, std::ios::trunc);
+  out << token_secret_ << "\n";
+  ::umask(old_mask);
+  if (!out) throw std::runtime_error("--data-dir: cannot write " + file.string());
+  spdlog::info("generated a token secret in {}", file.string());
+}
+
+double App::uptime_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+
+std::int64_t App::connection_count() const {
+  std::int64_t n = 0;
+  for (auto& l : loops_) n += l->counters().connections.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::string App::health_json() const {
+  std::int64_t ws = 0;
+  std::uint64_t slow = 0;
+  for (auto& l : loops_) {
+    ws += l->counters().websockets.load(std::memory_order_relaxed);
+    slow += l->counters().slow_consumer_closes.load(std::memory_order_relaxed);
+  }
+  std::string out;
+  json::ObjectWriter w(out);
+  w.key("status").str("ok").key("version").str("0.1.0");
+  w.key("uptime_s").num(static_cast<std::int64_t>(uptime_seconds()));
+  w.key("connections").num(connection_count()).key("websockets").num(ws);
+  w.key("loops").num(static_cast<std::int64_t>(loops_.size()));
+  w.key("broker").str(cable_->broker().state());
+  w.key("slow_consumer_closes").num(static_cast<std::int64_t>(slow));
+  w.end();
+  return out;
+}
+
+std::string App::metrics_text() const {
+  std::uint64_t accepted = 0, slow = 0, proto = 0, frames = 0;
+  std::int64_t ws = 0;
+  for (auto& l : loops_) {
+    auto& c = l->counters();
+    accepted += c.accepted.load();
+    slow += c.slow_consumer_closes.load();
+    proto += c.protocol_errors.load();
+    frames += c.frames_out.load();
+    ws += c.websockets.load();
+  }
+  std::string out;
+  out += "# TYPE peercable_connections gauge\npeercable_connections " + std::to_string(connection_count()) + "\n";
+  out += "# TYPE peercable_websockets gauge\npeercable_websockets " + std::to_string(ws) + "\n";
+  out += "# TYPE peercable_accepted_total counter\npeercable_accepted_total " + std::to_string(accepted) + "\n";
+  out += "# TYPE peercable_slow_consumer_closes_total counter\npeercable_slow_consumer_closes_total " + std::to_string(slow) + "\n";
+  out += "# TYPE peercable_protocol_errors_total counter\npeercable_protocol_errors_total " + std::to_string(proto) + "\n";
+  out += "# TYPE peercable_frames_sent_total counter\npeercable_frames_sent_total " + std::to_string(frames) + "\n";
+  return out;
+}
+
+int App::run() {
+  // Signals are taken on a dedicated io_context so no loop is interrupted to handle them.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  std::signal(SIGPIPE, SIG_IGN);
+  cable_->start();
+  for (auto& l : listeners_) l->start();
+  for (auto& l : loops_) l->start();
+  spdlog::info("peercable listening on http://{}:{} ({} loops, broker {})", config_.host, config_.port, loops_.size(),
+               cable_->broker().state());
+  int signo = 0;
+  signals.async_wait([&](const boost::system::error_code&, int s) { signo = s; });
+  signals_io.run();
+  spdlog::info("signal {}: shutting down", signo);
+
+  // Stop accepting, tell every client, close every WebSocket with 1001, then wait for the queues to drain.
+  std::mutex m;
+  std::condition_variable cv;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    auto* listener = listeners_[i].get();
+    auto* set = sets_[i].get();
+    loops_[i]->post([&, listener, set] {
+      listener->stop();
+      set->shutdown();
+      std::lock_guard lock(m);
+      ++done;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, std::chrono::seconds(2), [&] { return done == loops_.size(); });
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (connection_count() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (auto& l : loops_) l->stop();
+  for (auto& l : loops_) l->join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace peercable::app

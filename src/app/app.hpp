@@ -1,0 +1,51 @@
+#pragma once
+// Wires the server together: loops, listeners, the cable server, stores, HTTP routes.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "cable/cable_server.hpp"
+#include "http/connection.hpp"
+#include "http/static_files.hpp"
+#include "net/listener.hpp"
+#include "net/loop.hpp"
+#include "store/history.hpp"
+#include "store/presence.hpp"
+
+namespace peercable::app {
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();
+  /// Runs until SIGINT/SIGTERM; returns the process exit code.
+  int run();
+
+  const Config& config() const noexcept { return config_; }
+  cable::CableServer& cable() { return *cable_; }
+  const http::StaticFiles& files() const { return files_; }
+  const std::string& token_secret() const noexcept { return token_secret_; }
+  double uptime_seconds() const;
+  std::int64_t connection_count() const;
+  std::string health_json() const;
+  std::string metrics_text() const;
+
+ private:
+  void load_secret();
+
+  Config config_;
+  std::string token_secret_;
+  std::chrono::steady_clock::time_point started_;
+  http::StaticFiles files_;
+  std::vector<std::unique_ptr<net::Loop>> loops_;
+  std::unique_ptr<store::PresenceStore> presence_;
+  std::unique_ptr<store::HistoryStore> history_;
+  std::unique_ptr<cable::CableServer> cable_;
+  std::vector<std::unique_ptr<http::Router>> routers_;
+  std::vector<std::unique_ptr<http::ConnectionSet>> sets_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
+};
+
+}  // namespace peercable::app

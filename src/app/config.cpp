@@ -1,0 +1,131 @@
+#include "app/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+namespace peercable::app {
+namespace {
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "peercable: error: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+std::string env_name(const std::string& opt) {
+  std::string e = "PEERCABLE_";
+  for (char c : opt) e += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return e;
+}
+
+// Turns the YAML file into "--key=value" arguments placed before the real ones, so the command line wins;
+// a key whose PEERCABLE_ variable is set is skipped, so the environment wins over the file.
+std::vector<std::string> config_args(const std::string& path, const std::string& env_section) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    die("--config: cannot read " + path + ": " + e.what());
+  }
+  if (!root.IsMap()) die("--config: " + path + " is not a YAML mapping");
+  YAML::Node node = root;
+  if (root[env_section] && root[env_section].IsMap()) node = root[env_section];  // cable.yml environments
+  std::vector<std::string> args;
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (kv.second.IsMap()) continue;  // another environment's section
+    if (!kv.second.IsScalar()) die("--config: " + key + " must be a single value");
+    std::string value = kv.second.as<std::string>();
+    if (key == "adapter") {
+      if (value != "redis" && value != "async" && value != "local" && value != "inline")
+        die("--config: adapter must be redis or async, not " + value);
+      continue;
+    }
+    if (key == "url") key = "redis-url";
+    for (char& c : key)
+      if (c == '_') c = '-';
+    if (std::getenv(env_name(key).c_str())) continue;
+    args.push_back("--" + key + "=" + value);
+  }
+  return args;
+}
+
+}  // namespace
+
+Config parse_config(int argc, char** argv) {
+  Config c;
+  CLI::App app{"peercable: a fast Action Cable-compatible WebSocket server for peer-to-peer messaging"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.get_formatter()->column_width(34);
+  auto add = [&](const char* name, auto& var, const char* help) {
+    std::string n = name;
+    return app.add_option("--" + n, var, help)->envname(env_name(n))->capture_default_str();
+  };
+  add("host", c.host, "address to listen on");
+  add("port", c.port, "TCP port to listen on")->check(CLI::Range(1, 65535));
+  add("threads", c.threads, "event loops (one thread each); 0 = one per core")->check(CLI::Range(0, 256));
+  add("config", c.config_file, "YAML config file (cable.yml style: adapter, url, channel_prefix, any option)");
+  add("env", c.env, "config file section to use (default: RAILS_ENV, else development)");
+  add("log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  add("cable-path", c.cable_path, "WebSocket endpoint path");
+  add("web-root", c.web_root, "folder served at / (default: web/dist of the source tree)");
+  add("data-dir", c.data_dir, "where the generated token secret is kept");
+  add("jwt-secret", c.jwt_secret, "HS256 secret for sign-in tokens (default: generated, kept in --data-dir)");
+  add("guests", c.guests, "allow guest sign-in through POST /session (true/false)");
+  add("max-message", c.max_message, "largest incoming WebSocket message, bytes")->check(CLI::Range(std::size_t{125}, std::size_t{1} << 30));
+  add("max-backlog", c.max_backlog, "queued output per connection before it is dropped as a slow consumer, bytes")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 31));
+  add("message-limit", c.message_limit, "largest chat message body, bytes")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  add("history-size", c.history_size, "messages kept per room for new subscribers")->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
+  add("ws-idle-timeout", c.ws_idle_timeout, "close WebSockets silent this long, seconds (0 = never)");
+  add("header-timeout", c.header_timeout, "time allowed to send a request, seconds")->check(CLI::Range(1, 3600));
+  add("deflate", c.deflate, "negotiate permessage-deflate (true/false)");
+  add("broadcast-key", c.broadcast_key, "bearer key for POST /broadcast (empty: the endpoint is off)");
+  add("redis-url", c.redis_url, "redis://[user:password@]host:port/db to scale out (empty: in-process broker)");
+  add("channel-prefix", c.channel_prefix, "prefix of Redis channel names, as Rails' channel_prefix");
+  app.set_version_flag("--version", "peercable 0.1.0");
+
+  // Find the config file first (it supplies defaults for everything else).
+  std::string config_path;
+  if (const char* e = std::getenv("PEERCABLE_CONFIG")) config_path = e;
+  std::string env_section;
+  if (const char* e = std::getenv("PEERCABLE_ENV")) env_section = e;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) config_path = argv[i + 1];
+    if (a.rfind("--config=", 0) == 0) config_path = a.substr(9);
+    if (a == "--env" && i + 1 < argc) env_section = argv[i + 1];
+    if (a.rfind("--env=", 0) == 0) env_section = a.substr(6);
+  }
+  if (env_section.empty()) {
+    const char* r = std::getenv("RAILS_ENV");
+    env_section = r ? r : "development";
+  }
+  std::vector<std::string> args;
+  if (!config_path.empty()) args = config_args(config_path, env_section);
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last-first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    std::exit(app.exit(e));
+  } catch (const CLI::CallForVersion& e) {
+    std::exit(app.exit(e));
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    for (char& ch : what)
+      if (ch == '\n') ch = ' ';
+    die(what);
+  }
+  if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (c.cable_path.empty() || c.cable_path[0] != '/') die("--cable-path: must start with /");
+  if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0) die("--redis-url: must start with redis://");
+  return c;
+}
+
+}  // namespace peercable::app

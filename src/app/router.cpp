@@ -1,0 +1,215 @@
+#include "app/router.hpp"
+
+#include <openssl/rand.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "app/app.hpp"
+#include "auth/jwt.hpp"
+#include "cable/session.hpp"
+#include "json/writer.hpp"
+#include "ws/utf8.hpp"
+
+namespace peercable::app {
+namespace bhttp = boost::beast::http;
+namespace {
+
+using http::Response;
+namespace bhttp = boost::beast::http;
+
+Response json_response(unsigned status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Response error(unsigned status, std::string_view message) { return json_response(status, http::json_error(message)); }
+
+// The value of `name` in a query string, percent-decoded.
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> cookie(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto item = header.substr(0, semi);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == name) return std::string(item.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return std::nullopt;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
+  http::RouteResult result;
+  std::string_view target = req.target();
+  auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  std::string_view query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+  const auto method = req.method();
+
+  if (path == app_.config().cable_path || path == app_.config().cable_path + "/") {
+    if (ws::wants_websocket(req[bhttp::field::upgrade])) return cable(conn, req, query);
+    // What Rails answers to a plain HTTP request on its cable path.
+    result.response.status = 404;
+    result.response.content_type = "text/plain";
+    result.response.body = "Page not found";
+    result.response.headers.emplace_back("Cache-Control", "no-cache");
+    return result;
+  }
+  if (path == "/health") {
+    if (method != bhttp::verb::get && method != bhttp::verb::head) {
+      result.response = error(405, "use GET");
+      result.response.headers.emplace_back("Allow", "GET, HEAD");
+      return result;
+    }
+    result.response = json_response(200, app_.health_json());
+    return result;
+  }
+  if (path == "/metrics") {
+    result.response = json_response(200, app_.metrics_text());
+    result.response.content_type = "text/plain; version=0.0.4";
+    return result;
+  }
+  if (path == "/session") {
+    if (method != bhttp::verb::post) {
+      result.response = error(405, "use POST");
+      result.response.headers.emplace_back("Allow", "POST");
+      return result;
+    }
+    result.response = session(req);
+    return result;
+  }
+  if (method != bhttp::verb::get && method != bhttp::verb::head) {
+    result.response = error(405, "method not allowed");
+    result.response.headers.emplace_back("Allow", "GET, HEAD");
+    return result;
+  }
+  auto file = app_.files().find(path);
+  if (!file) {
+    if (path == "/" && !app_.files().available()) {
+      result.response.content_type = "text/html; charset=utf-8";
+      result.response.body =
+          "<!doctype html><title>peercable</title><h1>peercable is running</h1>"
+          "<p>The web client is not built; run <code>scripts/setup.sh</code>.</p>";
+      return result;
+    }
+    result.response = error(404, "not found");
+    return result;
+  }
+  result.response.content_type = file->content_type;
+  result.response.headers.emplace_back("Cache-Control", "no-cache");
+  result.response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  result.response.body = method == bhttp::verb::head ? std::string() : std::move(file->body);
+  return result;
+}
+
+http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, std::string_view query) {
+  http::RouteResult result;
+  ws::UpgradeRequest up;
+  up.method = req.method_string();
+  up.http_version = req.version();
+  up.upgrade = req[bhttp::field::upgrade];
+  up.connection = req[bhttp::field::connection];
+  up.key = req[bhttp::field::sec_websocket_key];
+  up.version = req[bhttp::field::sec_websocket_version];
+  up.protocols = req[bhttp::field::sec_websocket_protocol];
+  up.extensions = req[bhttp::field::sec_websocket_extensions];
+  // As Rails: the first offered protocol the server supports; none offered or none supported is no header.
+  auto select = [](const std::vector<std::string_view>& offered) -> std::string {
+    for (auto p : offered)
+      if (p == "actioncable-v1-json" || p == "actioncable-unsupported") return std::string(p);
+    return {};
+  };
+  auto hs = ws::accept_upgrade(up, select, app_.config().deflate);
+  if (!hs.accept) {
+    result.response = error(hs.error.status, hs.error.message);
+    if (!hs.error.extra_header.empty()) {
+      auto colon = hs.error.extra_header.find(':');
+      result.response.headers.emplace_back(hs.error.extra_header.substr(0, colon), hs.error.extra_header.substr(colon + 2));
+    }
+    result.response.close = true;
+    return result;
+  }
+  // Sign-in: ?token=, then Authorization: Bearer, then the peercable_token cookie.
+  std::optional<std::string> token = query_param(query, "token");
+  if (!token || token->empty()) {
+    std::string_view authz = req[bhttp::field::authorization];
+    if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) token = std::string(authz.substr(7));
+  }
+  if (!token || token->empty()) token = cookie(req[bhttp::field::cookie], "peercable_token");
+  std::optional<auth::Identity> who;
+  if (token && !token->empty()) {
+    auto v = auth::verify_jwt(*token, app_.token_secret(), static_cast<std::int64_t>(std::time(nullptr)));
+    if (v.identity)
+      who = std::move(v.identity);
+    else
+      spdlog::info("unauthorized connection from {}: {}", conn.remote_address(), auth::to_string(v.error));
+  }
+  result.upgrade = std::move(hs.accept);
+  result.session = std::make_unique<cable::CableSession>(app_.cable(), loop_, conn, std::move(who));
+  return result;
+}
+
+http::Response AppRouter::session(http::Request& req) {
+  if (!app_.config().guests) return error(403, "guest sign-in is turned off");
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view name;
+  const std::string& body = req.body();
+  if (parser.parse(body).get(doc) || !doc.is_object()) return error(400, "body must be a JSON object like {\"name\":\"Alice\"}");
+  if (doc["name"].get(name)) return error(400, "name must be a string");
+  while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  std::size_t chars = 0;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7F) return error(400, "name must not contain control characters");
+    if ((c & 0xC0) != 0x80) ++chars;
+  }
+  if (chars == 0) return error(400, "name must not be empty");
+  if (chars > 40) return error(400, "name must be at most 40 characters");
+  auth::Identity who{"g_" + random_hex(8), std::string(name)};
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::string token = auth::sign_jwt(who, app_.token_secret(), now, 24 * 3600);
+  std::string out;
+  json::ObjectWriter w(out);
+  w.key("token").str(token).key("user");
+  {
+    json::ObjectWriter u(out);
+    u.key("id").str(who.id).key("name").str(who.name);
+    u.end();
+  }
+  w.end();
+  return json_response(200, std::move(out));
+}
+
+}  // namespace peercable::app

@@ -1,0 +1,163 @@
+#include "auth/jwt.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <simdjson.h>
+
+#include <cmath>
+
+#include "json/writer.hpp"
+
+namespace peercable::auth {
+namespace {
+
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+}  // namespace
+
+const char* to_string(TokenError e) {
+  switch (e) {
+    case TokenError::kMalformed: return "malformed token";
+    case TokenError::kBadAlgorithm: return "token algorithm is not HS256";
+    case TokenError::kBadSignature: return "bad token signature";
+    case TokenError::kExpired: return "token expired";
+    case TokenError::kNotYetValid: return "token not yet valid";
+    case TokenError::kNoSubject: return "token has no sub claim";
+  }
+  return "invalid token";
+}
+
+std::string base64url_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
+  for (; i + 3 <= in.size(); i += 3) {
+    unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (in.size() - i == 1) {
+    unsigned v = byte(i) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+  } else if (in.size() - i == 2) {
+    unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    auto pos = kAlphabet.find(c);
+    if (pos == std::string_view::npos) return std::nullopt;
+    acc = (acc << 6) | static_cast<unsigned>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now) {
+  TokenResult r;
+  if (token.size() > 8192) return r;
+  auto d1 = token.find('.');
+  if (d1 == std::string_view::npos) return r;
+  auto d2 = token.find('.', d1 + 1);
+  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos) return r;
+  auto header = base64url_decode(token.substr(0, d1));
+  auto payload = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
+  auto sig = base64url_decode(token.substr(d2 + 1));
+  if (!header || !payload || !sig) return r;
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element h;
+  if (parser.parse(*header).get(h) || !h.is_object()) return r;
+  std::string_view alg;
+  if (h["alg"].get(alg) || alg != "HS256") {
+    r.error = TokenError::kBadAlgorithm;
+    return r;
+  }
+  // Signature before claims: nothing unauthenticated is trusted.
+  std::string expected = hmac_sha256(secret, token.substr(0, d2));
+  if (sig->size() != expected.size() || CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0) {
+    r.error = TokenError::kBadSignature;
+    return r;
+  }
+  simdjson::dom::element p;
+  if (parser.parse(*payload).get(p) || !p.is_object()) return r;
+  auto number = [&](const char* key, double& out) {
+    auto v = p[key];
+    if (v.error()) return false;
+    double d;
+    if (v.get(d)) return false;
+    out = d;
+    return true;
+  };
+  double exp = 0, nbf = 0;
+  if (p["exp"].error() == simdjson::SUCCESS) {
+    if (!number("exp", exp)) return r;
+    if (static_cast<double>(now) >= exp) {
+      r.error = TokenError::kExpired;
+      return r;
+    }
+  }
+  if (p["nbf"].error() == simdjson::SUCCESS) {
+    if (!number("nbf", nbf)) return r;
+    if (static_cast<double>(now) < nbf) {
+      r.error = TokenError::kNotYetValid;
+      return r;
+    }
+  }
+  Identity who;
+  auto sub = p["sub"];
+  std::string_view s;
+  std::int64_t si;
+  if (sub.get(s) == simdjson::SUCCESS) {
+    who.id = std::string(s);
+  } else if (sub.get(si) == simdjson::SUCCESS) {
+    who.id = std::to_string(si);
+  }
+  if (who.id.empty() || who.id.size() > 128) {
+    r.error = TokenError::kNoSubject;
+    return r;
+  }
+  std::string_view name;
+  if (p["name"].get(name) == simdjson::SUCCESS && !name.empty()) who.name = std::string(name.substr(0, 80));
+  if (who.name.empty()) who.name = who.id;
+  r.identity = std::move(who);
+  return r;
+}
+
+std::string sign_jwt(const Identity& who, std::string_view secret, std::int64_t now, std::int64_t ttl_seconds) {
+  std::string claims;
+  json::ObjectWriter w(claims);
+  w.key("sub").str(who.id).key("name").str(who.name).key("iat").num(now).key("exp").num(now + ttl_seconds);
+  w.end();
+  std::string head = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(claims);
+  return head + "." + base64url_encode(hmac_sha256(secret, head));
+}
+
+}  // namespace peercable::auth

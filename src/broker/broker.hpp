@@ -1,0 +1,45 @@
+#pragma once
+// The pub/sub engine between nodes. Streams are subscribed per loop; messages come back through a sink.
+#include <functional>
+#include <string>
+
+namespace peercable::broker {
+
+/// Receives every message published on a stream this node subscribes to. Called on any thread.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void deliver(const std::string& stream, std::string payload) = 0;
+  /// A remote request to disconnect the connections identified by `identifier` (Rails' remote_connections).
+  virtual void disconnect_remote(const std::string& identifier) { (void)identifier; }
+};
+
+class Broker {
+ public:
+  using Ready = std::function<void()>;
+  virtual ~Broker() = default;
+  /// Called on loop `loop`'s thread when the loop gains its first subscriber on `stream`; `ready` is run
+  /// later on that same loop once messages published on `stream` are sure to arrive.
+  virtual void subscribe(int loop, const std::string& stream, Ready ready) = 0;
+  /// Called on loop `loop`'s thread when its last subscriber on `stream` leaves.
+  virtual void unsubscribe(int loop, const std::string& stream) = 0;
+  /// Publishes `payload` (JSON text) on `stream`; from any thread.
+  virtual void publish(const std::string& stream, std::string payload) = 0;
+  /// "local", "connected", "connecting" or "disconnected", for /health.
+  virtual std::string state() const = 0;
+};
+
+/// The in-process broker: one node, no services; a publish is delivered straight to the sink.
+class LocalBroker final : public Broker {
+ public:
+  explicit LocalBroker(Sink& sink) : sink_(sink) {}
+  void subscribe(int, const std::string&, Ready ready) override { ready(); }
+  void unsubscribe(int, const std::string&) override {}
+  void publish(const std::string& stream, std::string payload) override { sink_.deliver(stream, std::move(payload)); }
+  std::string state() const override { return "local"; }
+
+ private:
+  Sink& sink_;
+};
+
+}  // namespace peercable::broker

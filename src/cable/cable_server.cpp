@@ -1,0 +1,96 @@
+#include "cable/cable_server.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include "cable/broadcast.hpp"
+#include "cable/channel.hpp"
+#include "cable/session.hpp"
+#include "json/writer.hpp"
+
+namespace peercable::cable {
+
+// The broker is replaced before any loop runs, so the hubs may keep a reference to the proxy below.
+namespace {
+class BrokerProxy final : public broker::Broker {
+ public:
+  explicit BrokerProxy(std::unique_ptr<broker::Broker>& target) : target_(target) {}
+  void subscribe(int loop, const std::string& s, Ready r) override { target_->subscribe(loop, s, std::move(r)); }
+  void unsubscribe(int loop, const std::string& s) override { target_->unsubscribe(loop, s); }
+  void publish(const std::string& s, std::string p) override { target_->publish(s, std::move(p)); }
+  std::string state() const override { return target_->state(); }
+
+ private:
+  std::unique_ptr<broker::Broker>& target_;
+};
+}  // namespace
+
+CableServer::CableServer(std::vector<net::Loop*> loops) {
+  broker_ = std::make_unique<broker::LocalBroker>(*this);
+  proxy_ = std::make_unique<BrokerProxy>(broker_);
+  for (auto* l : loops) loops_.push_back(std::make_unique<LoopState>(*l, *proxy_));
+}
+
+CableServer::~CableServer() = default;
+
+void CableServer::set_broker(std::unique_ptr<broker::Broker> b) { broker_ = std::move(b); }
+
+void CableServer::add_channel(std::unique_ptr<Channel> c) {
+  std::string name(c->name());
+  channels_[name] = std::move(c);
+}
+
+Channel* CableServer::find_channel(std::string_view name) const {
+  auto it = channels_.find(name);
+  return it == channels_.end() ? nullptr : it->second.get();
+}
+
+void CableServer::start() {
+  for (auto& ls : loops_) {
+    LoopState* state = ls.get();
+    // One timer per loop for all its connections; one frame shared by all of them.
+    state->loop.every(std::chrono::seconds(3), [state] {
+      if (state->sessions.empty()) return;
+      std::string ping = "{\"type\":\"ping\",\"message\":";
+      json::append_int(ping, static_cast<std::int64_t>(std::time(nullptr)));
+      ping += '}';
+      auto frame = ws::make_text_frame(ping);
+      for (auto* s : state->sessions) s->send_frame(frame);
+    });
+  }
+}
+
+void CableServer::deliver(const std::string& stream, std::string payload) {
+  auto b = std::make_shared<const Broadcast>(stream, std::move(payload));
+  for (auto& ls : loops_) {
+    LoopState* state = ls.get();
+    state->loop.post([state, b] { state->hub.deliver(*b); });
+  }
+}
+
+void CableServer::disconnect_remote(const std::string& identifier) {
+  for (auto& ls : loops_) {
+    LoopState* state = ls.get();
+    state->loop.post([state, identifier] {
+      std::vector<CableSession*> hit;
+      for (auto* s : state->sessions)
+        if (s->user().id == identifier) hit.push_back(s);
+      for (auto* s : hit) s->disconnect();
+    });
+  }
+}
+
+void CableServer::register_session(LoopState& ls, CableSession* s) {
+  s->ping_index = ls.sessions.size();
+  ls.sessions.push_back(s);
+}
+
+void CableServer::unregister_session(LoopState& ls, CableSession* s) {
+  std::size_t i = s->ping_index;
+  if (i >= ls.sessions.size() || ls.sessions[i] != s) return;
+  ls.sessions[i] = ls.sessions.back();
+  ls.sessions[i]->ping_index = i;
+  ls.sessions.pop_back();
+}
+
+}  // namespace peercable::cable

@@ -1,0 +1,60 @@
+#pragma once
+// The Action Cable server: channels, per-loop hubs and ping lists, and the broker that joins nodes.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.hpp"
+#include "cable/hub.hpp"
+#include "net/loop.hpp"
+
+namespace peercable::cable {
+
+class Channel;
+class CableSession;
+
+/// What one loop owns of the cable layer.
+struct LoopState {
+  LoopState(net::Loop& l, broker::Broker& b) : loop(l), hub(l.index(), b) {}
+  net::Loop& loop;
+  StreamHub hub;
+  std::vector<CableSession*> sessions;  // welcomed sessions, for pings and remote disconnects
+};
+
+class CableServer final : public broker::Sink {
+ public:
+  explicit CableServer(std::vector<net::Loop*> loops);
+  ~CableServer() override;
+
+  /// Replaces the in-process broker (before start).
+  void set_broker(std::unique_ptr<broker::Broker> b);
+  broker::Broker& broker() { return *broker_; }
+  void add_channel(std::unique_ptr<Channel> c);
+  Channel* find_channel(std::string_view name) const;
+  LoopState& loop_state(int index) { return *loops_[static_cast<std::size_t>(index)]; }
+
+  /// Starts the 3-second ping timer on every loop.
+  void start();
+  /// Publishes on `stream` through the broker.
+  void broadcast(const std::string& stream, std::string payload_json) { broker_->publish(stream, std::move(payload_json)); }
+
+  // broker::Sink
+  void deliver(const std::string& stream, std::string payload) override;
+  void disconnect_remote(const std::string& identifier) override;
+
+  void register_session(LoopState& ls, CableSession* s);
+  void unregister_session(LoopState& ls, CableSession* s);
+  std::uint64_t next_session_id() { return session_ids_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::vector<std::unique_ptr<LoopState>> loops_;
+  std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<broker::Broker> proxy_;  // what the hubs hold; forwards to broker_
+  std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
+  std::atomic<std::uint64_t> session_ids_{1};
+};
+
+}  // namespace peercable::cable

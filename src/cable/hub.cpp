@@ -1,0 +1,61 @@
+#include "cable/hub.hpp"
+
+#include "cable/broadcast.hpp"
+#include "cable/session.hpp"
+#include "cable/subscription.hpp"
+
+namespace peercable::cable {
+
+void StreamHub::add(Subscription& sub, const std::string& stream, broker::Broker::Ready ready) {
+  for (const auto& ref : sub.stream_refs_)
+    if (ref.name == stream) return ready();  // already streaming it (stream_from twice)
+  auto [it, inserted] = streams_.try_emplace(stream);
+  StreamState& st = it->second;
+  Subscription::StreamRef ref{stream, st.entries.size(), &st.entries};
+  st.entries.push_back({&sub, static_cast<std::uint32_t>(sub.stream_refs_.size())});
+  sub.stream_refs_.push_back(std::move(ref));
+  if (st.live) return ready();
+  st.waiting.push_back(std::move(ready));
+  if (inserted) {
+    broker_.subscribe(loop_, stream, [this, stream] {
+      auto found = streams_.find(stream);
+      if (found == streams_.end()) return;
+      found->second.live = true;
+      auto waiting = std::move(found->second.waiting);
+      for (auto& w : waiting) w();
+    });
+  }
+}
+
+void StreamHub::remove_all(Subscription& sub) {
+  for (auto& ref : sub.stream_refs_) {
+    auto& list = *static_cast<EntryList*>(ref.list);
+    std::size_t i = ref.index;
+    list[i] = list.back();
+    list[i].sub->stream_refs_[list[i].slot].index = i;
+    list.pop_back();
+    if (list.empty()) {
+      streams_.erase(ref.name);
+      broker_.unsubscribe(loop_, ref.name);
+    }
+  }
+  sub.stream_refs_.clear();
+}
+
+void StreamHub::deliver(const Broadcast& b) {
+  auto it = streams_.find(b.stream());
+  if (it == streams_.end()) return;
+  // Subscribers of a stream nearly always share one identifier: reuse the frame while it matches.
+  const std::string* last_id = nullptr;
+  ws::SharedFrame frame;
+  for (const Entry& e : it->second.entries) {
+    const std::string& id = e.sub->identifier();
+    if (!last_id || (last_id != &id && *last_id != id)) {
+      frame = b.frame_for(id);
+      last_id = &id;
+    }
+    e.sub->session().send_frame(frame);
+  }
+}
+
+}  // namespace peercable::cable

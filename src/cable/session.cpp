@@ -1,0 +1,170 @@
+#include "cable/session.hpp"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "cable/broadcast.hpp"
+#include "cable/cable_server.hpp"
+#include "cable/channel.hpp"
+#include "cable/command.hpp"
+#include "cable/subscription.hpp"
+#include "json/writer.hpp"
+
+namespace peercable::cable {
+
+namespace {
+constexpr std::string_view kWelcome = R"({"type":"welcome"})";
+constexpr std::string_view kUnauthorized = R"({"type":"disconnect","reason":"unauthorized","reconnect":false})";
+constexpr std::string_view kRestart = R"({"type":"disconnect","reason":"server_restart","reconnect":true})";
+
+std::string reply(std::string_view identifier, std::string_view type) {
+  std::string out = "{\"identifier\":";
+  json::append_string(out, identifier);
+  out += ",\"type\":\"";
+  out += type;
+  out += "\"}";
+  return out;
+}
+}  // namespace
+
+CableSession::CableSession(CableServer& server, LoopState& loop, http::Connection& conn,
+                           std::optional<auth::Identity> who)
+    : server_(server), loop_(loop), conn_(conn), user_(std::move(who)), id_(server.next_session_id()) {}
+
+CableSession::~CableSession() = default;
+
+void CableSession::on_open() {
+  if (!user_) {
+    // As Rails: the upgrade succeeds, then the refusal and a normal close; never a welcome.
+    conn_.send_text(kUnauthorized);
+    conn_.close(ws::close_code::kNormal);
+    return;
+  }
+  welcomed_ = true;
+  conn_.send_text(kWelcome);
+  server_.register_session(loop_, this);
+}
+
+void CableSession::on_shutdown() {
+  if (welcomed_) conn_.send_text(kRestart);
+}
+
+void CableSession::on_closed() {
+  if (closed_) return;
+  closed_ = true;
+  if (welcomed_) server_.unregister_session(loop_, this);
+  auto subs = std::move(subs_);
+  for (auto& [id, sub] : subs) remove(*sub);
+}
+
+void CableSession::on_message(ws::Opcode op, std::string_view payload) {
+  // Rails ignores binary messages ("Couldn't handle non-string message"), and so do we.
+  if (op != ws::Opcode::kText || !welcomed_) return;
+  auto parsed = parse_command(payload);
+  if (!parsed.command) {
+    spdlog::debug("session {}: ignored command: {}", id_, to_string(parsed.error));
+    return;
+  }
+  auto& c = *parsed.command;
+  switch (c.kind) {
+    case Command::Kind::kSubscribe: return subscribe(std::move(c.identifier));
+    case Command::Kind::kUnsubscribe: return unsubscribe(c.identifier);
+    case Command::Kind::kMessage: return message(c.identifier, c.data);
+  }
+}
+
+void CableSession::subscribe(std::string identifier) {
+  // A repeated subscribe (the client re-sends until confirmed) is ignored, as in Rails.
+  if (subs_.count(identifier)) return;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::object params;
+  std::string_view channel_name;
+  if (parser.parse(identifier).get(doc) || doc.get(params) || params["channel"].get(channel_name)) {
+    spdlog::debug("session {}: subscribe with a bad identifier", id_);
+    return;
+  }
+  Channel* channel = server_.find_channel(channel_name);
+  if (!channel) {
+    // Rails logs "Subscription class not found" and sends nothing (no reject).
+    spdlog::debug("session {}: no channel {}", id_, channel_name);
+    return;
+  }
+  auto sub = std::make_shared<Subscription>(*this, identifier, *channel);
+  subs_.emplace(identifier, sub);
+  sub->pending_ = 1;  // guard: no confirmation before subscribed() has returned
+  if (!channel->subscribed(*sub, params)) {
+    subs_.erase(identifier);
+    remove(*sub);
+    conn_.send_text(reply(identifier, "reject_subscription"));
+    return;
+  }
+  sub->on_stream_ready();
+}
+
+void CableSession::confirm(Subscription& sub) {
+  if (sub.confirmed_ || !sub.active_) return;
+  sub.confirmed_ = true;
+  conn_.send_text(reply(sub.identifier(), "confirm_subscription"));
+  sub.channel().confirmed(sub);
+}
+
+void CableSession::unsubscribe(const std::string& identifier) {
+  auto it = subs_.find(identifier);
+  if (it == subs_.end()) return;  // Rails: "Unable to find subscription", nothing sent
+  auto sub = it->second;
+  subs_.erase(it);
+  remove(*sub);
+}
+
+void CableSession::remove(Subscription& sub) {
+  if (!sub.active_) return;
+  if (sub.confirmed_) sub.channel().unsubscribed(sub);
+  sub.active_ = false;
+  loop_.hub.remove_all(sub);
+}
+
+void CableSession::message(const std::string& identifier, const std::string& data) {
+  auto it = subs_.find(identifier);
+  if (it == subs_.end()) return;
+  auto sub = it->second;  // the action may unsubscribe; keep it alive until it returns
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::object obj;
+  if (parser.parse(data).get(doc) || doc.get(obj)) return;  // Rails: logged, nothing sent
+  std::string_view action = "receive";
+  auto a = obj["action"];
+  if (a.error() == simdjson::SUCCESS) {
+    std::string_view s;
+    if (a.get(s) == simdjson::SUCCESS) action = s;
+  }
+  sub->channel().perform(*sub, action, obj);
+}
+
+// ---- Subscription --------------------------------------------------------------------------------
+
+const auth::Identity& Subscription::user() const { return session_.user(); }
+
+void Subscription::stream_from(const std::string& stream) {
+  ++pending_;
+  std::weak_ptr<Subscription> weak = weak_from_this();
+  session_.loop_state().hub.add(*this, stream, [weak] {
+    if (auto s = weak.lock()) s->on_stream_ready();
+  });
+}
+
+void Subscription::on_stream_ready() {
+  if (!active_) return;
+  if (--pending_ == 0) session_.confirm(*this);
+}
+
+void Subscription::transmit(std::string_view payload_json) {
+  if (!active_) return;
+  session_.send_text(envelope(identifier_, payload_json));
+}
+
+void Subscription::broadcast(const std::string& stream, std::string payload_json) {
+  session_.server().broadcast(stream, std::move(payload_json));
+}
+
+}  // namespace peercable::cable

@@ -1,0 +1,58 @@
+#pragma once
+// One Action Cable connection: sign-in result, welcome/pings, commands, subscriptions.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "auth/jwt.hpp"
+#include "http/connection.hpp"
+
+namespace peercable::cable {
+
+class CableServer;
+struct LoopState;
+class Subscription;
+
+class CableSession final : public http::WsSession {
+ public:
+  CableSession(CableServer& server, LoopState& loop, http::Connection& conn, std::optional<auth::Identity> who);
+  ~CableSession() override;
+
+  void on_open() override;
+  void on_message(ws::Opcode op, std::string_view payload) override;
+  void on_closed() override;
+  void on_shutdown() override;
+
+  const auth::Identity& user() const { return *user_; }
+  CableServer& server() noexcept { return server_; }
+  LoopState& loop_state() noexcept { return loop_; }
+  std::uint64_t id() const noexcept { return id_; }
+  /// Queues a message for this connection only.
+  void send_text(std::string_view json) { conn_.send_text(json); }
+  void send_frame(const ws::SharedFrame& f) { conn_.send_frame(f); }
+  /// Closes the connection as Rails does for a remote disconnect (close 1000, no message).
+  void disconnect() { conn_.close(ws::close_code::kNormal); }
+
+  /// Sends confirm_subscription once every stream of `sub` is live.
+  void confirm(Subscription& sub);
+
+  std::size_t ping_index = 0;  // position in the loop's ping list
+
+ private:
+  void subscribe(std::string identifier);
+  void unsubscribe(const std::string& identifier);
+  void message(const std::string& identifier, const std::string& data);
+  void remove(Subscription& sub);
+
+  CableServer& server_;
+  LoopState& loop_;
+  http::Connection& conn_;
+  std::optional<auth::Identity> user_;
+  std::uint64_t id_;
+  bool welcomed_ = false;
+  bool closed_ = false;
+  std::map<std::string, std::shared_ptr<Subscription>, std::less<>> subs_;
+};
+
+}  // namespace peercable::cable

@@ -1,0 +1,238 @@
+#include "channels/p2p_channel.hpp"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+
+#include "cable/session.hpp"
+#include "cable/subscription.hpp"
+#include "json/writer.hpp"
+
+namespace peercable::channels {
+namespace {
+
+std::string room_stream(std::string_view room) { return "p2p:" + std::string(room); }
+std::string user_stream(std::string_view user) { return "p2p:user:" + std::string(user); }
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void append_user(std::string& out, const auth::Identity& who) {
+  json::ObjectWriter w(out);
+  w.key("id").str(who.id).key("name").str(who.name);
+  w.end();
+}
+
+}  // namespace
+
+std::string error_json(std::string_view code, std::string_view message) {
+  std::string out;
+  json::ObjectWriter w(out);
+  w.key("type").str("error").key("code").str(code).key("message").str(message);
+  w.end();
+  return out;
+}
+
+P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store::HistoryStore& history)
+    : options_(options), presence_(presence), history_(history) {
+  unsigned char r[4];
+  RAND_bytes(r, sizeof r);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : r) {
+    node_prefix_ += kHex[c >> 4];
+    node_prefix_ += kHex[c & 15];
+  }
+}
+
+bool P2PChannel::valid_room(std::string_view room) {
+  if (room.empty() || room.size() > 64) return false;
+  for (char c : room) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string P2PChannel::clean_body(std::string_view body) {
+  std::string out;
+  out.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    auto c = static_cast<unsigned char>(body[i]);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) continue;
+    // C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8.
+    if (c == 0xC2 && i + 1 < body.size() && static_cast<unsigned char>(body[i + 1]) < 0xA0) {
+      ++i;
+      continue;
+    }
+    out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string P2PChannel::next_id() {
+  return node_prefix_ + "-" + std::to_string(counter_.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+bool P2PChannel::subscribed(cable::Subscription& sub, simdjson::dom::object params) {
+  std::string_view room;
+  if (params["room"].get(room) || !valid_room(room)) return false;
+  sub.param = std::string(room);
+  sub.stream_from(room_stream(room));
+  sub.stream_from(user_stream(sub.user().id));
+  return true;
+}
+
+void P2PChannel::confirmed(cable::Subscription& sub) {
+  const std::string& room = sub.param;
+  if (presence_.join(room, sub.user())) {
+    std::string ev;
+    json::ObjectWriter w(ev);
+    w.key("type").str("join").key("room").str(room).key("user");
+    append_user(ev, sub.user());
+    w.end();
+    sub.broadcast(room_stream(room), std::move(ev));
+  }
+  std::string snapshot;
+  {
+    json::ObjectWriter w(snapshot);
+    w.key("type").str("presence").key("room").str(room).key("users");
+    snapshot += '[';
+    bool first = true;
+    for (const auto& m : presence_.members(room)) {
+      if (!first) snapshot += ',';
+      first = false;
+      append_user(snapshot, m);
+    }
+    snapshot += ']';
+    w.end();
+  }
+  sub.transmit(snapshot);
+  std::string hist;
+  {
+    json::ObjectWriter w(hist);
+    w.key("type").str("history").key("room").str(room).key("messages");
+    hist += '[';
+    bool first = true;
+    for (const auto& m : history_.latest(room)) {
+      if (!first) hist += ',';
+      first = false;
+      hist += m;
+    }
+    hist += ']';
+    w.end();
+  }
+  sub.transmit(hist);
+}
+
+void P2PChannel::unsubscribed(cable::Subscription& sub) {
+  if (!presence_.leave(sub.param, sub.user())) return;
+  std::string ev;
+  json::ObjectWriter w(ev);
+  w.key("type").str("leave").key("room").str(sub.param).key("user");
+  append_user(ev, sub.user());
+  w.end();
+  sub.broadcast(room_stream(sub.param), std::move(ev));
+}
+
+void P2PChannel::perform(cable::Subscription& sub, std::string_view action, simdjson::dom::object data) {
+  if (action == "speak") return speak(sub, data);
+  if (action == "direct") return direct(sub, data);
+  if (action == "signal") return signal(sub, data);
+  if (action == "typing") return typing(sub);
+  // Rails only logs an unknown action; we tell the client, on this subscription only.
+  sub.transmit(error_json("unknown_action", "unknown action: " + std::string(action.substr(0, 64))));
+}
+
+bool P2PChannel::read_body(cable::Subscription& sub, simdjson::dom::object data, std::string& body) {
+  std::string_view raw;
+  if (data["body"].get(raw)) {
+    sub.transmit(error_json("invalid_body", "body must be a string"));
+    return false;
+  }
+  if (raw.size() > options_.max_body_bytes) {
+    sub.transmit(error_json("body_too_long", "body is longer than " + std::to_string(options_.max_body_bytes) + " bytes"));
+    return false;
+  }
+  body = clean_body(raw);
+  bool blank = true;
+  for (char c : body)
+    if (c != ' ' && c != '\n' && c != '\t') blank = false;
+  if (blank) {
+    sub.transmit(error_json("empty_body", "body is empty"));
+    return false;
+  }
+  return true;
+}
+
+bool P2PChannel::read_target(cable::Subscription& sub, simdjson::dom::object data, std::string& to) {
+  std::string_view t;
+  if (data["to"].get(t) || t.empty() || t.size() > 128) {
+    sub.transmit(error_json("invalid_recipient", "to must be a user id"));
+    return false;
+  }
+  to = std::string(t);
+  return true;
+}
+
+void P2PChannel::speak(cable::Subscription& sub, simdjson::dom::object data) {
+  std::string body;
+  if (!read_body(sub, data, body)) return;
+  std::string msg;
+  json::ObjectWriter w(msg);
+  w.key("type").str("message").key("id").str(next_id()).key("room").str(sub.param).key("from");
+  append_user(msg, sub.user());
+  w.key("body").str(body).key("sent_at").num(now_ms());
+  w.end();
+  history_.append(sub.param, msg);
+  sub.broadcast(room_stream(sub.param), std::move(msg));
+}
+
+void P2PChannel::direct(cable::Subscription& sub, simdjson::dom::object data) {
+  std::string to, body;
+  if (!read_target(sub, data, to) || !read_body(sub, data, body)) return;
+  std::string msg;
+  json::ObjectWriter w(msg);
+  w.key("type").str("direct").key("id").str(next_id()).key("room").str(sub.param).key("from");
+  append_user(msg, sub.user());
+  w.key("to").str(to).key("body").str(body).key("sent_at").num(now_ms());
+  w.end();
+  if (to != sub.user().id) sub.broadcast(user_stream(sub.user().id), msg);
+  sub.broadcast(user_stream(to), std::move(msg));
+}
+
+void P2PChannel::signal(cable::Subscription& sub, simdjson::dom::object data) {
+  std::string to;
+  if (!read_target(sub, data, to)) return;
+  simdjson::dom::object sig;
+  if (data["signal"].get(sig)) {
+    sub.transmit(error_json("invalid_signal", "signal must be an object"));
+    return;
+  }
+  std::string sig_json;
+  json::append_value(sig_json, sig);
+  if (sig_json.size() > options_.max_signal_bytes) {
+    sub.transmit(error_json("signal_too_large", "signal is larger than " + std::to_string(options_.max_signal_bytes) + " bytes"));
+    return;
+  }
+  std::string msg;
+  json::ObjectWriter w(msg);
+  w.key("type").str("signal").key("room").str(sub.param).key("from");
+  append_user(msg, sub.user());
+  w.key("to").str(to).key("signal").raw(sig_json);
+  w.end();
+  sub.broadcast(user_stream(to), std::move(msg));
+}
+
+void P2PChannel::typing(cable::Subscription& sub) {
+  std::string msg;
+  json::ObjectWriter w(msg);
+  w.key("type").str("typing").key("room").str(sub.param).key("from");
+  append_user(msg, sub.user());
+  w.end();
+  sub.broadcast(room_stream(sub.param), std::move(msg));
+}
+
+}  // namespace peercable::channels

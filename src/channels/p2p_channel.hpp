@@ -1,0 +1,51 @@
+#pragma once
+// P2PChannel: rooms, direct messages, WebRTC signaling relay, typing, presence and history.
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "cable/channel.hpp"
+#include "store/history.hpp"
+#include "store/presence.hpp"
+
+namespace peercable::channels {
+
+struct P2POptions {
+  std::size_t max_body_bytes = 4096;
+  std::size_t max_signal_bytes = 64 * 1024;
+};
+
+class P2PChannel final : public cable::Channel {
+ public:
+  P2PChannel(P2POptions options, store::PresenceStore& presence, store::HistoryStore& history);
+  std::string_view name() const override { return "P2PChannel"; }
+  bool subscribed(cable::Subscription& sub, simdjson::dom::object params) override;
+  void confirmed(cable::Subscription& sub) override;
+  void perform(cable::Subscription& sub, std::string_view action, simdjson::dom::object data) override;
+  void unsubscribed(cable::Subscription& sub) override;
+
+  /// Room names: 1-64 characters of A-Za-z0-9_.:-
+  static bool valid_room(std::string_view room);
+  /// Removes control characters other than newline and tab (C0, DEL, C1); input is valid UTF-8.
+  static std::string clean_body(std::string_view body);
+
+ private:
+  void speak(cable::Subscription& sub, simdjson::dom::object data);
+  void direct(cable::Subscription& sub, simdjson::dom::object data);
+  void signal(cable::Subscription& sub, simdjson::dom::object data);
+  void typing(cable::Subscription& sub);
+  bool read_body(cable::Subscription& sub, simdjson::dom::object data, std::string& body);
+  bool read_target(cable::Subscription& sub, simdjson::dom::object data, std::string& to);
+  std::string next_id();
+
+  P2POptions options_;
+  store::PresenceStore& presence_;
+  store::HistoryStore& history_;
+  std::string node_prefix_;
+  std::atomic<std::uint64_t> counter_{0};
+};
+
+/// {"type":"error","code":…,"message":…}
+std::string error_json(std::string_view code, std::string_view message);
+
+}  // namespace peercable::channels

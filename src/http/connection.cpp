@@ -1,0 +1,444 @@
+#include "http/connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include "json/writer.hpp"
+
+namespace peercable::http {
+
+namespace {
+constexpr int kMaxIov = 64;
+constexpr std::size_t kCompressMin = 512;  // smaller messages are not worth a deflate call
+constexpr std::chrono::milliseconds kDrainTime{1000};
+}  // namespace
+
+std::string json_error(std::string_view message) {
+  std::string out = "{\"error\":";
+  json::append_string(out, message);
+  out += "}";
+  return out;
+}
+
+std::string serialize_response(const Response& r, bool keep_alive) {
+  std::string out;
+  out.reserve(160 + r.body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+// ---- ConnectionSet -------------------------------------------------------------------------------
+
+ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const Limits& limits)
+    : loop_(loop), router_(router), limits_(limits) {}
+
+void ConnectionSet::adopt(asio::ip::tcp::socket socket) {
+  auto c = std::make_shared<Connection>(*this, std::move(socket));
+  c->start();
+}
+
+void ConnectionSet::add(Connection* c) {
+  c->index_ = conns_.size();
+  conns_.push_back(c);
+  loop_.counters().connections.fetch_add(1, std::memory_order_relaxed);
+  loop_.counters().accepted.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ConnectionSet::remove(Connection* c) {
+  std::size_t i = c->index_;
+  if (i >= conns_.size() || conns_[i] != c) return;
+  conns_[i] = conns_.back();
+  conns_[i]->index_ = i;
+  conns_.pop_back();
+  loop_.counters().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ConnectionSet::tick() {
+  const auto now = Clock::now();
+  // on_tick may remove entries (swap with the last), so walk backwards over a stable range.
+  for (std::size_t i = conns_.size(); i-- > 0;) {
+    if (i < conns_.size()) {
+      auto keep = conns_[i]->shared_from_this();
+      keep->on_tick(now);
+    }
+  }
+}
+
+void ConnectionSet::shutdown() {
+  std::vector<std::shared_ptr<Connection>> all;
+  all.reserve(conns_.size());
+  for (auto* c : conns_) all.push_back(c->shared_from_this());
+  for (auto& c : all) {
+    if (c->state_ == Connection::State::kWebSocket) {
+      c->session_->on_shutdown();
+      c->close(ws::close_code::kGoingAway, "server shutting down");
+    } else if (c->state_ == Connection::State::kHttp) {
+      c->begin_drain();
+    }
+  }
+}
+
+// ---- Connection ----------------------------------------------------------------------------------
+
+Connection::Connection(ConnectionSet& set, asio::ip::tcp::socket socket) : set_(set), socket_(std::move(socket)) {}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  set_.add(this);
+  deadline_ = Clock::now() + set_.limits().header_timeout;
+  do_read();
+}
+
+std::string Connection::remote_address() const {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? std::string("?") : ep.address().to_string();
+}
+
+void Connection::do_read() {
+  if (reading_ || state_ == State::kClosed) return;
+  reading_ = true;
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+    self->reading_ = false;
+    if (ec) {
+      if (self->state_ != State::kClosed) self->finish();
+      return;
+    }
+    self->on_readable();
+  });
+}
+
+void Connection::on_readable() {
+  auto& buf = set_.loop().read_buffer();
+  // A bounded number of reads per wake-up keeps one busy client from starving the loop.
+  for (int i = 0; i < 4 && state_ != State::kClosed; ++i) {
+    boost::system::error_code ec;
+    std::size_t n = socket_.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) {
+      // EOF or reset: the peer is gone; nothing more can be written either.
+      finish();
+      return;
+    }
+    on_bytes(buf.data(), n);
+    if (n < buf.size()) break;
+  }
+  do_read();
+}
+
+void Connection::on_bytes(std::uint8_t* data, std::size_t n) {
+  switch (state_) {
+    case State::kHttp:
+      pending_.append(reinterpret_cast<char*>(data), n);
+      on_http_bytes();
+      return;
+    case State::kWebSocket:
+    case State::kClosing: {
+      if (set_.limits().ws_idle_timeout.count() > 0 && state_ == State::kWebSocket)
+        deadline_ = Clock::now() + set_.limits().ws_idle_timeout;
+      if (frames_->finished()) return;
+      if (pending_.empty()) {
+        std::size_t used = frames_->parse(data, n, *this);
+        if (used < n && !frames_->finished()) pending_.assign(reinterpret_cast<char*>(data) + used, n - used);
+      } else {
+        pending_.append(reinterpret_cast<char*>(data), n);
+        std::size_t used = frames_->parse(reinterpret_cast<std::uint8_t*>(pending_.data()), pending_.size(), *this);
+        pending_.erase(0, used);
+      }
+      if (frames_->finished()) std::string().swap(pending_);
+      return;
+    }
+    case State::kDraining:
+    case State::kClosed:
+      return;  // discarded
+  }
+}
+
+void Connection::on_http_bytes() {
+  while (state_ == State::kHttp && !pending_.empty()) {
+    if (!parser_) {
+      parser_.emplace();
+      parser_->header_limit(static_cast<std::uint32_t>(set_.limits().max_header_bytes));
+      parser_->body_limit(set_.limits().max_body_bytes);
+      parser_->eager(true);
+      deadline_ = Clock::now() + set_.limits().header_timeout;
+    }
+    boost::system::error_code ec;
+    std::size_t used = parser_->put(asio::buffer(pending_.data(), pending_.size()), ec);
+    pending_.erase(0, used);
+    if (ec == bhttp::error::need_more) {
+      if (pending_.size() > set_.limits().max_header_bytes + set_.limits().max_body_bytes)
+        return send_error(431, "request header too large");
+      return;
+    }
+    if (ec == bhttp::error::header_limit) return send_error(431, "request header too large");
+    if (ec == bhttp::error::body_limit) return send_error(413, "request body too large");
+    if (ec) return send_error(400, "malformed HTTP request");
+    if (!parser_->is_done()) return;
+    Request req = parser_->release();
+    parser_.reset();
+    handle_request(req, req.keep_alive());
+  }
+}
+
+void Connection::handle_request(Request& req, bool keep_alive) {
+  RouteResult r = set_.router().route(*this, req);
+  if (!r.upgrade) {
+    send_response(r.response, keep_alive && !r.response.close);
+    if (state_ == State::kHttp && keep_alive && !r.response.close)
+      deadline_ = Clock::now() + set_.limits().keepalive_timeout;
+    return;
+  }
+  enqueue(std::make_shared<const std::string>(ws::upgrade_response(*r.upgrade)));
+  state_ = State::kWebSocket;
+  subprotocol_ = r.upgrade->subprotocol;
+  set_.loop().counters().websockets.fetch_add(1, std::memory_order_relaxed);
+  ws::ParserOptions opts;
+  opts.max_message_size = set_.limits().max_message_bytes;
+  frames_ = std::make_unique<ws::FrameParser>(opts);
+  if (r.upgrade->deflate) {
+    frames_->enable_deflate(*r.upgrade->deflate);
+    deflater_ = std::make_unique<ws::Deflater>(*r.upgrade->deflate);
+  }
+  deadline_ = set_.limits().ws_idle_timeout.count() > 0 ? Clock::now() + set_.limits().ws_idle_timeout
+                                                        : Clock::time_point{};
+  session_ = std::move(r.session);
+  session_->on_open();
+  // Bytes that followed the handshake in the same read are the first frames.
+  if (!pending_.empty() && state_ == State::kWebSocket) {
+    std::string first;
+    first.swap(pending_);
+    on_bytes(reinterpret_cast<std::uint8_t*>(first.data()), first.size());
+  }
+}
+
+void Connection::send_response(const Response& r, bool keep_alive) {
+  enqueue(std::make_shared<const std::string>(serialize_response(r, keep_alive)));
+  if (!keep_alive) {
+    close_after_flush_ = true;
+    state_ = State::kClosing;
+    deadline_ = Clock::now() + set_.limits().close_timeout;
+  }
+}
+
+void Connection::send_error(unsigned status, std::string_view message) {
+  Response r;
+  r.status = status;
+  r.body = json_error(message);
+  parser_.reset();
+  pending_.clear();
+  send_response(r, false);
+}
+
+void Connection::send_text(std::string_view payload) {
+  if (state_ != State::kWebSocket) return;
+  if (deflater_ && payload.size() >= kCompressMin) {
+    std::string z;
+    if (deflater_->deflate_message(payload, z) && z.size() < payload.size()) {
+      enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, z, true)));
+      return;
+    }
+  }
+  enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, payload)));
+}
+
+void Connection::send_frame(const ws::SharedFrame& frame) {
+  if (state_ != State::kWebSocket) return;
+  enqueue(frame);
+}
+
+void Connection::close(std::uint16_t code, std::string_view reason) {
+  if (state_ != State::kWebSocket) return;
+  enqueue(std::make_shared<const std::string>(ws::encode_close(code, reason)));
+  close_sent_ = true;
+  state_ = State::kClosing;
+  deadline_ = Clock::now() + set_.limits().close_timeout;
+  leave_websocket();
+}
+
+void Connection::enqueue(ws::SharedFrame f) {
+  if (state_ == State::kDraining || state_ == State::kClosed || overflowed_) return;
+  queued_bytes_ += f->size();
+  queue_.push_back(std::move(f));
+  if (queued_bytes_ > set_.limits().max_backlog_bytes && state_ == State::kWebSocket && !overflowed_) {
+    // A slow consumer: drop what it has not started to receive and close it; it never holds up others.
+    // The close is posted, not run here, because we may be inside a hub's delivery loop.
+    overflowed_ = true;
+    set_.loop().counters().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
+    while (queue_.size() > (front_offset_ > 0 ? 1u : 0u)) {
+      queued_bytes_ -= queue_.back()->size();
+      queue_.pop_back();
+    }
+    set_.loop().post([self = shared_from_this()] {
+      self->overflowed_ = false;
+      self->close(ws::close_code::kTryAgainLater, "slow consumer");
+      self->close_after_flush_ = true;
+      self->schedule_flush();
+    });
+    return;
+  }
+  schedule_flush();
+}
+
+void Connection::schedule_flush() {
+  if (flush_scheduled_ || waiting_write_) return;
+  flush_scheduled_ = true;
+  set_.loop().schedule_flush(shared_from_this());
+}
+
+void Connection::flush() {
+  flush_scheduled_ = false;
+  if (state_ == State::kClosed || state_ == State::kDraining || waiting_write_) return;
+  const int fd = socket_.native_handle();
+  while (!queue_.empty()) {
+    iovec iov[kMaxIov];
+    int count = 0;
+    std::size_t offset = front_offset_;
+    std::size_t total = 0;
+    for (auto it = queue_.begin(); it != queue_.end() && count < kMaxIov; ++it, ++count) {
+      iov[count].iov_base = const_cast<char*>((*it)->data()) + offset;
+      iov[count].iov_len = (*it)->size() - offset;
+      total += iov[count].iov_len;
+      offset = 0;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
+      finish();  // the peer is gone
+      return;
+    }
+    set_.loop().counters().frames_out.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
+    consume(static_cast<std::size_t>(w));
+    if (static_cast<std::size_t>(w) < total) return wait_writable();
+  }
+  if (close_after_flush_) begin_drain();
+}
+
+void Connection::consume(std::size_t n) {
+  queued_bytes_ -= n;
+  while (n > 0) {
+    std::size_t left = queue_.front()->size() - front_offset_;
+    if (n < left) {
+      front_offset_ += n;
+      return;
+    }
+    n -= left;
+    front_offset_ = 0;
+    queue_.pop_front();
+  }
+}
+
+void Connection::wait_writable() {
+  waiting_write_ = true;
+  socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
+    self->waiting_write_ = false;
+    if (ec) return;
+    self->flush();
+  });
+}
+
+void Connection::leave_websocket() {
+  if (!session_) return;
+  set_.loop().counters().websockets.fetch_sub(1, std::memory_order_relaxed);
+  auto s = std::move(session_);
+  s->on_closed();
+}
+
+// Our side is done: half-close, then read and discard until the peer closes too (or a short deadline),
+// so a response written just before is not lost to a reset caused by unread input.
+void Connection::begin_drain() {
+  if (state_ == State::kDraining || state_ == State::kClosed) return;
+  leave_websocket();
+  state_ = State::kDraining;
+  queue_.clear();
+  queued_bytes_ = front_offset_ = 0;
+  boost::system::error_code ec;
+  socket_.shutdown(asio::socket_base::shutdown_send, ec);
+  deadline_ = Clock::now() + kDrainTime;
+  do_read();
+}
+
+void Connection::finish() {
+  if (state_ == State::kClosed) return;
+  leave_websocket();
+  state_ = State::kClosed;
+  queue_.clear();
+  queued_bytes_ = front_offset_ = 0;
+  boost::system::error_code ec;
+  socket_.close(ec);
+  set_.remove(this);
+}
+
+void Connection::on_tick(Clock::time_point now) {
+  if (deadline_ == Clock::time_point{} || now < deadline_) return;
+  switch (state_) {
+    case State::kHttp:
+      if (parser_ || !pending_.empty()) return send_error(408, "request timed out");
+      return begin_drain();  // idle keep-alive connection
+    case State::kWebSocket:
+      return close(ws::close_code::kPolicyViolation, "idle timeout");
+    case State::kClosing:
+      return begin_drain();
+    case State::kDraining:
+      return finish();
+    case State::kClosed:
+      return;
+  }
+}
+
+// ---- WebSocket events ----------------------------------------------------------------------------
+
+void Connection::on_message(ws::Opcode op, std::string_view payload) {
+  if (state_ == State::kWebSocket) session_->on_message(op, payload);
+}
+
+void Connection::on_ping(std::string_view payload) {
+  if (state_ == State::kWebSocket) enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPong, payload)));
+}
+
+void Connection::on_pong(std::string_view) {}
+
+void Connection::on_close(std::uint16_t code, std::string_view) {
+  if (!close_sent_) {
+    // RFC 6455 §5.5.1: answer with a close frame, echoing the status code.
+    if (state_ == State::kWebSocket) {
+      enqueue(std::make_shared<const std::string>(ws::encode_close(code)));
+      close_sent_ = true;
+      state_ = State::kClosing;
+      leave_websocket();
+    }
+  }
+  close_after_flush_ = true;
+  deadline_ = Clock::now() + set_.limits().close_timeout;
+  schedule_flush();
+}
+
+void Connection::on_protocol_error(std::uint16_t code, std::string_view why) {
+  set_.loop().counters().protocol_errors.fetch_add(1, std::memory_order_relaxed);
+  if (state_ == State::kWebSocket) close(code, why);
+  close_after_flush_ = true;
+  schedule_flush();
+}
+
+}  // namespace peercable::http

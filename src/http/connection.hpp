@@ -1,0 +1,179 @@
+#pragma once
+// One client socket: HTTP/1.1 requests until an upgrade, then WebSocket frames; output is a bounded
+// queue of shared frames written with one sendmsg per loop turn.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/loop.hpp"
+#include "ws/frame_encoder.hpp"
+#include "ws/frame_parser.hpp"
+#include "ws/handshake.hpp"
+
+namespace peercable::http {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Clock = std::chrono::steady_clock;
+
+/// Limits and timeouts that apply to every connection.
+struct Limits {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its end (slowloris)
+  std::chrono::milliseconds keepalive_timeout{30'000};
+  std::chrono::milliseconds ws_idle_timeout{0};      // 0: off (Action Cable clients are silent when idle)
+  std::chrono::milliseconds close_timeout{2'000};    // our close frame sent, waiting for the peer's
+  std::size_t max_message_bytes = 1 << 20;
+  std::size_t max_backlog_bytes = 4 << 20;           // queued output before a slow consumer is dropped
+  bool deflate = true;
+};
+
+class Connection;
+
+/// The application side of one WebSocket (an Action Cable session, for instance).
+class WsSession {
+ public:
+  virtual ~WsSession() = default;
+  virtual void on_open() = 0;
+  virtual void on_message(ws::Opcode op, std::string_view payload) = 0;
+  /// The WebSocket is over (closed by either side or failed); called once, before destruction.
+  virtual void on_closed() = 0;
+  /// The server is shutting down; the connection is closed with 1001 right after.
+  virtual void on_shutdown() {}
+};
+
+/// An HTTP response built by a route.
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;
+};
+
+/// What a route decides: a response, or an accepted upgrade with the session that takes the socket.
+struct RouteResult {
+  Response response;
+  std::optional<ws::HandshakeAccept> upgrade;
+  std::unique_ptr<WsSession> session;
+};
+
+/// Routes requests; one per loop. Called on the loop's thread.
+class Router {
+ public:
+  virtual ~Router() = default;
+  virtual RouteResult route(Connection& conn, Request& req) = 0;
+};
+
+/// Per-loop state shared by the loop's connections: limits, router, the live-connection list.
+class ConnectionSet {
+ public:
+  ConnectionSet(net::Loop& loop, Router& router, const Limits& limits);
+  net::Loop& loop() noexcept { return loop_; }
+  Router& router() noexcept { return router_; }
+  const Limits& limits() const noexcept { return limits_; }
+
+  /// Takes ownership of an accepted socket.
+  void adopt(asio::ip::tcp::socket socket);
+  /// Enforces deadlines; run once a second.
+  void tick();
+  /// Tells every WebSocket session, closes every connection (WebSockets with 1001).
+  void shutdown();
+  std::size_t size() const noexcept { return conns_.size(); }
+
+ private:
+  friend class Connection;
+  void add(Connection* c);
+  void remove(Connection* c);
+
+  net::Loop& loop_;
+  Router& router_;
+  Limits limits_;
+  std::vector<Connection*> conns_;
+};
+
+class Connection final : public net::Flushable, public ws::FrameHandler, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ConnectionSet& set, asio::ip::tcp::socket socket);
+  ~Connection() override;
+
+  void start();
+
+  /// Queues a text message framed for this connection only (compressed when negotiated and worthwhile).
+  void send_text(std::string_view payload);
+  /// Queues a frame shared with other connections.
+  void send_frame(const ws::SharedFrame& frame);
+  /// Starts the closing handshake with `code`; further sends are dropped.
+  void close(std::uint16_t code, std::string_view reason = {});
+  bool is_websocket_open() const noexcept { return state_ == State::kWebSocket; }
+  const std::string& subprotocol() const noexcept { return subprotocol_; }
+  std::string remote_address() const;
+  net::Loop& loop() noexcept { return set_.loop(); }
+
+  void flush() override;
+
+ private:
+  friend class ConnectionSet;
+  enum class State { kHttp, kWebSocket, kClosing, kDraining, kClosed };
+
+  void do_read();
+  void on_readable();
+  void on_bytes(std::uint8_t* data, std::size_t n);
+  void on_http_bytes();
+  void handle_request(Request& req, bool keep_alive);
+  void send_response(const Response& r, bool keep_alive);
+  void send_error(unsigned status, std::string_view message);
+  void enqueue(ws::SharedFrame f);
+  void schedule_flush();
+  void wait_writable();
+  void consume(std::size_t n);
+  void leave_websocket();
+  void begin_drain();
+  void finish();
+  void on_tick(Clock::time_point now);
+
+  // ws::FrameHandler
+  void on_message(ws::Opcode op, std::string_view payload) override;
+  void on_ping(std::string_view payload) override;
+  void on_pong(std::string_view payload) override;
+  void on_close(std::uint16_t code, std::string_view reason) override;
+  void on_protocol_error(std::uint16_t code, std::string_view why) override;
+
+  ConnectionSet& set_;
+  asio::ip::tcp::socket socket_;
+  State state_ = State::kHttp;
+  std::size_t index_ = 0;  // position in set_.conns_
+  std::string pending_;    // unparsed input kept between reads
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Clock::time_point deadline_{};
+  bool close_after_flush_ = false;
+  bool close_sent_ = false;
+  bool reading_ = false;
+  bool flush_scheduled_ = false;
+  bool waiting_write_ = false;
+  bool overflowed_ = false;  // over the backlog limit; a close is on its way
+  std::deque<ws::SharedFrame> queue_;
+  std::size_t front_offset_ = 0;
+  std::size_t queued_bytes_ = 0;
+  std::unique_ptr<ws::FrameParser> frames_;
+  std::unique_ptr<ws::Deflater> deflater_;
+  std::unique_ptr<WsSession> session_;
+  std::string subprotocol_;
+};
+
+/// Serialises `r` as an HTTP/1.1 response.
+std::string serialize_response(const Response& r, bool keep_alive);
+
+/// A JSON error body {"error": message}, escaped.
+std::string json_error(std::string_view message);
+
+}  // namespace peercable::http

@@ -1,0 +1,80 @@
+#pragma once
+// One event loop: a thread running its own io_context, owning its connections (shared nothing).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace peercable::net {
+
+namespace asio = boost::asio;
+
+/// Something that wants its queued output written at the end of the current loop turn.
+class Flushable {
+ public:
+  virtual ~Flushable() = default;
+  virtual void flush() = 0;
+};
+
+/// Counters a loop keeps; read from any thread.
+struct LoopCounters {
+  std::atomic<std::int64_t> connections{0};
+  std::atomic<std::int64_t> websockets{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> slow_consumer_closes{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> frames_out{0};
+};
+
+class Loop {
+ public:
+  explicit Loop(int index);
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  int index() const noexcept { return index_; }
+  asio::io_context& io() noexcept { return io_; }
+  LoopCounters& counters() noexcept { return counters_; }
+
+  /// Runs `f` on this loop's thread.
+  template <class F>
+  void post(F&& f) {
+    asio::post(io_, std::forward<F>(f));
+  }
+
+  /// Queues `f` to be flushed once the handlers now queued have run (corking: many sends, one write).
+  void schedule_flush(std::shared_ptr<Flushable> f);
+
+  /// The loop's shared read buffer: connections read into it and keep only leftovers of their own.
+  std::vector<std::uint8_t>& read_buffer() noexcept { return read_buffer_; }
+
+  /// Calls `tick` every `period` on this loop's thread until stop().
+  void every(std::chrono::milliseconds period, std::function<void()> tick);
+
+  void start();  // starts the thread
+  void stop();   // stops the io_context (pending handlers are dropped)
+  void join();
+
+ private:
+  void run_flushes();
+
+  int index_;
+  asio::io_context io_{1};
+  std::vector<std::shared_ptr<Flushable>> dirty_;
+  bool flush_posted_ = false;
+  std::vector<std::uint8_t> read_buffer_;
+  std::vector<std::unique_ptr<asio::steady_timer>> timers_;
+  std::vector<std::shared_ptr<std::function<void()>>> ticks_keepalive_;
+  LoopCounters counters_;
+  std::thread thread_;
+};
+
+}  // namespace peercable::net

@@ -1,0 +1,68 @@
+#pragma once
+// Pure RFC 6455 parser for client-to-server frames: bytes in, events out, no I/O.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ws/deflate.hpp"
+#include "ws/frame.hpp"
+#include "ws/utf8.hpp"
+
+namespace peercable::ws {
+
+/// Receives what the parser finds. Each callback's string_view is valid only during the call.
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  /// A whole (reassembled, inflated, UTF-8-checked) text or binary message.
+  virtual void on_message(Opcode op, std::string_view payload) = 0;
+  virtual void on_ping(std::string_view payload) = 0;
+  virtual void on_pong(std::string_view payload) = 0;
+  /// The peer's close frame; `code` is close_code::kNoStatus when it carried none.
+  virtual void on_close(std::uint16_t code, std::string_view reason) = 0;
+  /// The input broke the protocol; the connection must be closed with `code` (1002, 1007 or 1009).
+  virtual void on_protocol_error(std::uint16_t code, std::string_view why) = 0;
+};
+
+struct ParserOptions {
+  std::size_t max_message_size = 1 << 20;  // after reassembly and inflation
+  bool require_mask = true;                // RFC 6455 §5.1: clients must mask
+};
+
+/// Parses a client's byte stream. After an error or a close frame it consumes nothing more.
+class FrameParser {
+ public:
+  explicit FrameParser(ParserOptions options = {}) : options_(options) {}
+
+  /// Turns on permessage-deflate (RSV1) with the negotiated parameters.
+  void enable_deflate(const DeflateParams& params) { inflater_ = std::make_unique<Inflater>(params); }
+
+  /// Parses as many whole frames as `data` holds, unmasking in place, and returns the bytes consumed;
+  /// the caller keeps the rest and offers it again with more bytes appended.
+  std::size_t parse(std::uint8_t* data, std::size_t size, FrameHandler& handler);
+
+  /// True once a close frame or a protocol error has been seen.
+  bool finished() const noexcept { return finished_; }
+  /// Bytes of the next frame still missing, when known (used to size the read buffer); 0 otherwise.
+  std::size_t frame_bytes_wanted() const noexcept { return wanted_; }
+
+ private:
+  bool fail(FrameHandler& h, std::uint16_t code, std::string_view why);
+  bool handle_data(Opcode op, bool fin, bool rsv1, std::string_view payload, FrameHandler& h);
+  bool handle_control(Opcode op, std::string_view payload, FrameHandler& h);
+
+  ParserOptions options_;
+  std::unique_ptr<Inflater> inflater_;
+  bool finished_ = false;
+  bool in_message_ = false;      // a fragmented message is being reassembled
+  bool message_compressed_ = false;
+  Opcode message_op_ = Opcode::kText;
+  std::string message_;          // fragments so far (compressed bytes when compressed)
+  std::string inflated_;
+  Utf8Validator utf8_;
+  std::size_t wanted_ = 0;
+};
+
+}  // namespace peercable::ws

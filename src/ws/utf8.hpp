@@ -1,0 +1,28 @@
+#pragma once
+// Incremental UTF-8 validation (RFC 3629), usable across WebSocket fragments (RFC 6455 §8.1).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace peercable::ws {
+
+/// Streaming validator: feed bytes in pieces; state carries a split code point between pieces.
+class Utf8Validator {
+ public:
+  /// Feeds `data`; returns false as soon as the bytes can no longer be valid UTF-8.
+  bool feed(std::string_view data) noexcept;
+  /// True when every code point fed so far is complete.
+  bool complete() const noexcept { return need_ == 0 && !failed_; }
+  void reset() noexcept { *this = Utf8Validator{}; }
+
+ private:
+  std::uint8_t need_ = 0;   // continuation bytes still expected
+  std::uint8_t lo_ = 0x80;  // allowed range of the next continuation byte (narrower after E0, ED, F0, F4)
+  std::uint8_t hi_ = 0xBF;
+  bool failed_ = false;
+};
+
+/// True when `data` is entirely valid UTF-8.
+bool is_valid_utf8(std::string_view data) noexcept;
+
+}  // namespace peercable::ws

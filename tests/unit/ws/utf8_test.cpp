@@ -1,0 +1,36 @@
+#include "ws/utf8.hpp"
+
+#include <gtest/gtest.h>
+
+using peercable::ws::is_valid_utf8;
+using peercable::ws::Utf8Validator;
+
+TEST(Utf8, AcceptsValidText) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("hello, world"));
+  EXPECT_TRUE(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));  // é € 😀
+  EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));                      // U+10FFFF
+  EXPECT_TRUE(is_valid_utf8("\xed\x9f\xbf"));                          // U+D7FF
+}
+
+TEST(Utf8, RejectsInvalidSequences) {
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xf5\x80\x80\x80"));
+  EXPECT_FALSE(is_valid_utf8("\x80"));              // lone continuation
+  EXPECT_FALSE(is_valid_utf8("\xc3"));              // truncated
+  EXPECT_FALSE(is_valid_utf8("abc\xce\xba\xed\xa0\x80" "edited"));
+}
+
+TEST(Utf8, CarriesStateAcrossPieces) {
+  Utf8Validator v;
+  EXPECT_TRUE(v.feed("\xf0\x9f"));
+  EXPECT_FALSE(v.complete());
+  EXPECT_TRUE(v.feed("\x98\x80"));
+  EXPECT_TRUE(v.complete());
+  Utf8Validator bad;
+  EXPECT_TRUE(bad.feed("\xe0"));
+  EXPECT_FALSE(bad.feed("\x80"));  // E0 80 is overlong, detected at the second piece
+}
