@@ -121,17 +121,19 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   }
   w("## Who was busy");
   w();
-  w("CPU used during the measured phase, as a share of one core (median). A load generator near 1.0 means the figures");
-  w("say more about the load generator than about the server.");
+  w("CPU used during the measured phase, in cores (median of runs): the server, the load generator, and every other");
+  w(`process on the machine. A load generator near 1.0 means the figures say more about it than about the server;`);
+  w(`"others" well above 0 means a neighbour was competing for the ${m.nproc} cores during that test.`);
   w();
-  w(`| test | ${serversUsed.map((s) => `${SERVERS[s].label}: server / loadgen`).join(" | ")} |`);
+  w(`| test | ${serversUsed.map((s) => `${SERVERS[s].label}: server / loadgen / others`).join(" | ")} |`);
   w(`|---|${serversUsed.map(() => "---:").join("|")}|`);
   for (const g of groups) {
     const cells = serversUsed.map((s) => {
       if (!g.servers.includes(s)) return "–";
       const sv = stat(results, g.id, s, "server_phase_cpu_util");
       const lg = stat(results, g.id, s, "loadgen_phase_cpu_util");
-      return `${num(sv.med)} / ${num(lg.med)}`;
+      const ot = stat(results, g.id, s, "others_phase_cpu_util");
+      return `${num(sv.med)} / ${num(lg.med)} / ${num(ot.med)}`;
     });
     w(`| ${g.id} | ${cells.join(" | ")} |`);
   }

@@ -76,7 +76,8 @@ Config parse_config(int argc, char** argv) {
   add("web-root", c.web_root, "folder served at / (default: web/dist of the source tree)");
   add("data-dir", c.data_dir, "where the generated token secret is kept");
   add("jwt-secret", c.jwt_secret, "HS256 secret for sign-in tokens (default: generated, kept in --data-dir)");
-  add("guests", c.guests, "allow guest sign-in through POST /session (true/false)");
+  app.add_flag("--guests,!--no-guests", c.guests, "allow guest sign-in through POST /session (default: on)")
+      ->envname("PEERCABLE_GUESTS");
   add("max-message", c.max_message, "largest incoming WebSocket message, bytes")->check(CLI::Range(std::size_t{125}, std::size_t{1} << 30));
   add("max-backlog", c.max_backlog, "queued output per connection before it is dropped as a slow consumer, bytes")
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 31));
@@ -84,7 +85,8 @@ Config parse_config(int argc, char** argv) {
   add("history-size", c.history_size, "messages kept per room for new subscribers")->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
   add("ws-idle-timeout", c.ws_idle_timeout, "close WebSockets silent this long, seconds (0 = never)");
   add("header-timeout", c.header_timeout, "time allowed to send a request, seconds")->check(CLI::Range(1, 3600));
-  add("deflate", c.deflate, "negotiate permessage-deflate (true/false)");
+  app.add_flag("--deflate,!--no-deflate", c.deflate, "negotiate permessage-deflate when offered (default: on)")
+      ->envname("PEERCABLE_DEFLATE");
   add("broadcast-key", c.broadcast_key, "bearer key for POST /broadcast (empty: the endpoint is off)");
   add("redis-url", c.redis_url, "redis://[user:password@]host:port/db to scale out (empty: in-process broker)");
   add("channel-prefix", c.channel_prefix, "prefix of Redis channel names, as Rails' channel_prefix");

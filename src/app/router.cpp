@@ -1,5 +1,6 @@
 #include "app/router.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
@@ -100,6 +101,15 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
     result.response.content_type = "text/plain; version=0.0.4";
     return result;
   }
+  if (path == "/broadcast") {
+    if (method != bhttp::verb::post) {
+      result.response = error(405, "use POST");
+      result.response.headers.emplace_back("Allow", "POST");
+      return result;
+    }
+    result.response = broadcast(req);
+    return result;
+  }
   if (path == "/session") {
     if (method != bhttp::verb::post) {
       result.response = error(405, "use POST");
@@ -178,6 +188,50 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   result.upgrade = std::move(hs.accept);
   result.session = std::make_unique<cable::CableSession>(app_.cable(), loop_, conn, std::move(who));
   return result;
+}
+
+http::Response AppRouter::broadcast(http::Request& req) {
+  const std::string& key = app_.config().broadcast_key;
+  if (key.empty()) return error(404, "the broadcast API is off (start with --broadcast-key)");
+  std::string_view authz = req[bhttp::field::authorization];
+  std::string_view given = authz.size() > 7 && authz.substr(0, 7) == "Bearer " ? authz.substr(7) : std::string_view{};
+  if (given.size() != key.size() || CRYPTO_memcmp(given.data(), key.data(), key.size()) != 0) {
+    auto r = error(401, "missing or wrong broadcast key (Authorization: Bearer <key>)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(req.body()).get(doc))
+    return error(400, "body must be JSON: {\"stream\":\"…\",\"data\":…} or {\"broadcasts\":[…]}");
+  // One broadcast, or a batch; every item is checked before any is published.
+  std::vector<simdjson::dom::element> items;
+  simdjson::dom::array batch;
+  if (doc["broadcasts"].get(batch) == simdjson::SUCCESS) {
+    for (auto item : batch) items.push_back(item);
+  } else if (doc.get(batch) == simdjson::SUCCESS) {
+    for (auto item : batch) items.push_back(item);
+  } else {
+    items.push_back(doc);
+  }
+  if (items.empty()) return error(400, "no broadcasts given");
+  if (items.size() > 1000) return error(400, "at most 1000 broadcasts per request");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    std::string where = items.size() > 1 ? " (broadcast " + std::to_string(i) + ")" : std::string();
+    std::string_view stream;
+    if (!items[i].is_object() || items[i]["stream"].get(stream))
+      return error(400, "stream must be a string" + where);
+    if (stream.empty() || stream.size() > 256) return error(400, "stream must be 1-256 bytes" + where);
+    simdjson::dom::element data;
+    if (items[i]["data"].get(data)) return error(400, "data is missing" + where);
+    std::string payload;
+    json::append_value(payload, data);
+    out.emplace_back(std::string(stream), std::move(payload));
+  }
+  for (auto& [stream, payload] : out) app_.cable().broadcast(stream, std::move(payload));
+  std::string body = "{\"accepted\":" + std::to_string(out.size()) + "}";
+  return json_response(202, std::move(body));
 }
 
 http::Response AppRouter::session(http::Request& req) {

@@ -1,5 +1,5 @@
 #pragma once
-// HTTP routes: /cable (upgrade), /health, /metrics, POST /session, static files at /.
+// HTTP routes: /cable (upgrade), /health, /metrics, POST /session, POST /broadcast, static files at /.
 #include "http/connection.hpp"
 
 namespace peercable::cable {
@@ -18,6 +18,7 @@ class AppRouter final : public http::Router {
  private:
   http::RouteResult cable(http::Connection& conn, http::Request& req, std::string_view query);
   http::Response session(http::Request& req);
+  http::Response broadcast(http::Request& req);
 
   App& app_;
   cable::LoopState& loop_;

@@ -22,22 +22,28 @@ void Loop::run_flushes() {
   if (dirty_.empty()) dirty_.swap(batch);  // keep the capacity: no allocation per turn
 }
 
-void Loop::every(std::chrono::milliseconds period, std::function<void()> tick) {
-  auto timer = std::make_unique<asio::steady_timer>(io_);
-  auto* t = timer.get();
-  timers_.push_back(std::move(timer));
-  auto arm = std::make_shared<std::function<void()>>();
-  *arm = [t, period, tick = std::move(tick), arm_weak = std::weak_ptr<std::function<void()>>(arm)]() {
-    t->expires_after(period);
-    t->async_wait([t, tick, arm_weak](const boost::system::error_code& ec) {
+// A periodic timer owned by its loop; it re-arms itself until the loop stops.
+struct Loop::Ticker {
+  Ticker(asio::io_context& io, std::chrono::milliseconds p, std::function<void()> f)
+      : timer(io), period(p), tick(std::move(f)) {}
+  void arm() {
+    timer.expires_after(period);
+    timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       tick();
-      if (auto a = arm_weak.lock()) (*a)();
+      arm();
     });
-  };
-  // The timer owns its re-arm closure through this shared_ptr kept alive by the timers_ list's lifetime.
-  ticks_keepalive_.push_back(arm);
-  (*arm)();
+  }
+  asio::steady_timer timer;
+  std::chrono::milliseconds period;
+  std::function<void()> tick;
+};
+
+Loop::~Loop() = default;
+
+void Loop::every(std::chrono::milliseconds period, std::function<void()> tick) {
+  tickers_.push_back(std::make_unique<Ticker>(io_, period, std::move(tick)));
+  tickers_.back()->arm();
 }
 
 void Loop::start() {

@@ -37,6 +37,7 @@ struct LoopCounters {
 class Loop {
  public:
   explicit Loop(int index);
+  ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
@@ -71,8 +72,8 @@ class Loop {
   std::vector<std::shared_ptr<Flushable>> dirty_;
   bool flush_posted_ = false;
   std::vector<std::uint8_t> read_buffer_;
-  std::vector<std::unique_ptr<asio::steady_timer>> timers_;
-  std::vector<std::shared_ptr<std::function<void()>>> ticks_keepalive_;
+  struct Ticker;
+  std::vector<std::unique_ptr<Ticker>> tickers_;
   LoopCounters counters_;
   std::thread thread_;
 };

@@ -64,17 +64,37 @@ async function record(target, scenario) {
   } finally {
     await s.dispose();
   }
-  writeFileSync(join(outDir, `${slug(scenario.name)}.${target.name}.txt`), s.lines.join("\n") + "\n");
   return s.lines;
 }
 
+const exited = (server) => server.proc.exitCode !== null || server.proc.signalCode !== null;
+
+/** Adds a line when the server died during the scenario (and restarts peercable so later scenarios run). */
+async function checkAlive(server, lines, scenario, t) {
+  if (!server || scenario.stopsServer || !exited(server)) return server;
+  const how = server.proc.signalCode ?? `exit code ${server.proc.exitCode}`;
+  lines.push(`!! ${server.name} DIED during this scenario (${how})`);
+  t.diagnostic(`${server.name} died (${how}); last output:\n${server.logs().slice(-3000)}`);
+  if (server.name !== "peercable") return server;
+  const again = await startPeer();
+  return typeof again === "object" ? again : null;
+}
+
 for (const scenario of SCENARIOS) {
-  test(scenario.name, { timeout: 60000 }, async (t) => {
+  test(scenario.name, { timeout: 90000 }, async (t) => {
     if (!rails) return t.skip(railsSkip);
     const [railsLines, peerLines] = await Promise.all([
       record(rails, scenario),
       peer ? record(peer, scenario) : Promise.resolve(null),
     ]);
+    rails = (await checkAlive(rails, railsLines, scenario, t)) ?? rails;
+    if (peer) {
+      peer = await checkAlive(peer, peerLines, scenario, t);
+      if (!peer) peerSkip = "peercable died and did not restart";
+    }
+    for (const [name, lines] of [["rails", railsLines], ["peercable", peerLines]]) {
+      if (lines) writeFileSync(join(outDir, `${slug(scenario.name)}.${name}.txt`), lines.join("\n") + "\n");
+    }
 
     await t.test("Rails matches the recorded reference transcript", () => {
       if (updateReference || !reference[scenario.name]) {
@@ -86,14 +106,16 @@ for (const scenario of SCENARIOS) {
     });
 
     await t.test("peercable matches Rails (after intended differences)", (tt) => {
-      if (!peer) return tt.skip(peerSkip);
+      if (!peerLines) return tt.skip(peerSkip);
       const r = normalize(scenario.name, "rails", railsLines);
       const p = normalize(scenario.name, "peercable", peerLines);
       for (const id of [...r.applied, ...p.applied]) shownDifferences.add(id);
       if (r.applied.length || p.applied.length) tt.diagnostic(`intended differences applied: ${[...new Set([...r.applied, ...p.applied])].join(", ")}`);
-      assert.deepEqual(verifyPeercable(scenario.name, peerLines), [], "peercable does not do what differences.mjs says");
+      const problems = verifyPeercable(scenario.name, peerLines);
       assert.deepEqual(p.lines, r.lines,
-        `peercable differs from Rails in "${scenario.name}" (transcripts in ${outDir}/${slug(scenario.name)}.*.txt)`);
+        `peercable differs from Rails in "${scenario.name}" (transcripts in ${outDir}/${slug(scenario.name)}.*.txt)` +
+        (problems.length ? `; also: ${problems.join("; ")}` : ""));
+      assert.deepEqual(problems, [], "peercable does not do what differences.mjs says");
     });
   });
 }

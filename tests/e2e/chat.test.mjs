@@ -20,7 +20,8 @@ const STEP_MS = 10000;
 let server;
 let browser;
 const contexts = [];
-const dialogs = [];
+// Dialogs (alert, confirm…) and uncaught page errors: the page must produce none.
+const surprises = [];
 
 function buildWebIfMissing() {
   if (existsSync(join(distDir, "index.html")) && existsSync(join(distDir, "app.js"))) return;
@@ -35,7 +36,7 @@ async function shot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`) });
 }
 
-/** Opens a page in a new browser context (its own sessionStorage), recording any dialog. */
+/** Opens a page in a new browser context (its own sessionStorage), recording dialogs and errors. */
 async function openPage({ viewport = { width: 1280, height: 800 }, locale = "en-US", init } = {}) {
   const context = await browser.newContext({ viewport, locale, timezoneId: "UTC" });
   contexts.push(context);
@@ -43,18 +44,14 @@ async function openPage({ viewport = { width: 1280, height: 800 }, locale = "en-
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
   page.on("dialog", async (dialog) => {
-    dialogs.push(dialog.message());
+    surprises.push(dialog.message());
     await dialog.dismiss();
   });
-  page.on("pageerror", (error) => dialogs.push(`pageerror: ${error.message}`));
+  page.on("pageerror", (error) => surprises.push(`pageerror: ${error.message}`));
   // Every frame the page receives, to count deliveries independently of the page's de-duplication.
   page.framesReceived = [];
   page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => page.framesReceived.push(String(payload))));
   return page;
-}
-
-function status(page) {
-  return page.locator("#chat .status__label");
 }
 
 async function expectStatus(page, text, timeout = STEP_MS) {
@@ -220,7 +217,7 @@ test("markup in a message shows as literal text and runs nothing", async () => {
   assert.equal(await bob.locator("#messages img").count(), 0);
   assert.equal(await alice.locator("#messages img").count(), 0);
   await bob.waitForTimeout(300);
-  assert.deepEqual(dialogs, []);
+  assert.deepEqual(surprises, []);
   await shot(bob, "05-literal-markup");
 });
 
@@ -308,9 +305,9 @@ test("after a server restart on the same port: reconnecting, then connected, no 
   await shot(bob, "11-reconnecting-phone");
 
   // Sending while disconnected is refused, and the text is kept.
-  await say(bob, "while offline");
+  await say(bob, "kept while disconnected");
   assert.match(await bob.locator("#composer-error").textContent(), /Not connected/);
-  assert.equal(await bob.locator("#composer-input").inputValue(), "while offline");
+  assert.equal(await bob.locator("#composer-input").inputValue(), "kept while disconnected");
 
   server = await startPeercable([...serverArgs, "--data-dir", server.dataDir], { port });
   await expectStatus(alice, "Connected", 40000);
@@ -321,7 +318,7 @@ test("after a server restart on the same port: reconnecting, then connected, no 
   await waitForMessage(bob, "back again");
   await waitForMessage(alice, "back again");
   await bob.press("#composer-input", "Enter");
-  await waitForMessage(alice, "while offline");
+  await waitForMessage(alice, "kept while disconnected");
   await shot(alice, "12-reconnected-desktop");
   await shot(bob, "13-reconnected-phone");
 
@@ -384,7 +381,8 @@ test("a bad token and an invalid room are rejected with the reason", async () =>
   await alice.fill("#room-input", "no spaces allowed!");
   await alice.press("#room-input", "Enter");
   await expectStatus(alice, "Rejected");
-  assert.match(await alice.locator("#chat .status__detail").textContent(), /refused room/);
+  assert.match(await alice.locator("#notice").textContent(), /refused room “no spaces allowed!”/);
+  assert.ok(await alice.locator("#notice").isVisible());
   await shot(alice, "17-rejected-room");
 
   await alice.fill("#room-input", "lobby");
@@ -419,4 +417,8 @@ test("offline and back", async () => {
   await expectStatus(alice, "Connected", 30000);
   await say(alice, "online again");
   await waitForMessage(bob, "online again");
+});
+
+test("no dialog and no uncaught error in any page during the run", () => {
+  assert.deepEqual(surprises, []);
 });

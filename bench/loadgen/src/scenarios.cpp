@@ -60,6 +60,7 @@ class PhaseMeter {
     wall0_ = now_us();
     self0_ = self_cpu_seconds();
     if (pid_ > 0) server0_ = read_cpu_seconds(pid_).value_or(-1);
+    machine0_ = read_machine_busy_seconds().value_or(-1);
   }
   void finish(Report& r) const {
     const double wall = static_cast<double>(now_us() - wall0_) / 1e6;
@@ -72,13 +73,20 @@ class PhaseMeter {
       r.set("server_phase_cpu_s", server1 - server0_);
       r.set("server_phase_cpu_util", wall > 0 ? (server1 - server0_) / wall : 0.0);
     }
+    // Whatever else ran on the machine meanwhile: a busy neighbour makes every figure worse.
+    const double machine1 = machine0_ >= 0 ? read_machine_busy_seconds().value_or(-1) : -1;
+    if (machine1 >= 0 && wall > 0) {
+      const double others = (machine1 - machine0_) - self - std::max(0.0, server1 - server0_);
+      r.set("others_phase_cpu_util", std::max(0.0, others / wall));
+    }
   }
 
  private:
   int pid_;
   std::int64_t wall0_ = 0;
   double self0_ = 0;
-  double server0_ = -1;  ///< negative when unknown
+  double server0_ = -1;   ///< negative when unknown
+  double machine0_ = -1;  ///< negative when unknown
 };
 
 /// Counts a broadcast delivery against the connection's last sequence number.
