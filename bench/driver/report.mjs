@@ -138,6 +138,12 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
     w(`| ${g.id} | ${cells.join(" | ")} |`);
   }
   w();
+  const contended = results.filter((r) => r.result?.others_phase_cpu_util > 0.5).length;
+  w(contended
+    ? `${contended} of ${results.length} runs had other processes using more than half a core on average while measuring;` +
+      " treat differences smaller than the min–max spread as noise."
+    : "No run had other processes using more than half a core while measuring.");
+  w();
   const bad = results.filter((r) => r.problems.length);
   w("## Problems seen in this run");
   w();

@@ -14,9 +14,11 @@
 #include <stdexcept>
 
 #include "app/router.hpp"
+#include "broker/redis_broker.hpp"
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "json/writer.hpp"
+#include "store/redis_presence.hpp"
 
 namespace peercable::app {
 namespace {
@@ -46,7 +48,13 @@ App::App(Config config)
   std::vector<net::Loop*> raw;
   for (auto& l : loops_) raw.push_back(l.get());
   cable_ = std::make_unique<cable::CableServer>(raw);
-  presence_ = std::make_unique<store::MemoryPresence>();
+  if (config_.redis_url.empty()) {
+    presence_ = std::make_unique<store::MemoryPresence>();
+  } else {
+    broker::RedisOptions redis{config_.redis_url, config_.channel_prefix};
+    cable_->set_broker(broker::make_redis_broker(redis, raw, *cable_));
+    presence_ = store::make_redis_presence(redis);
+  }
   history_ = std::make_unique<store::MemoryHistory>(config_.history_size);
   channels::P2POptions p2p;
   p2p.max_body_bytes = config_.message_limit;

@@ -151,6 +151,7 @@ void Connection::on_bytes(std::uint8_t* data, std::size_t n) {
       return;
     case State::kWebSocket:
     case State::kClosing: {
+      if (!frames_) return;  // an HTTP connection closing after its last response: input is discarded
       if (set_.limits().ws_idle_timeout.count() > 0 && state_ == State::kWebSocket)
         deadline_ = Clock::now() + set_.limits().ws_idle_timeout;
       if (frames_->finished()) return;

@@ -359,7 +359,7 @@ export const SCENARIOS = [
       await s.send(a, { command: "message", identifier: BENCH, data: '{"action":"echo","n":1.5,"i":-7,"z":0,"t":true,"f":false,"nul":null,"a":[],"o":{},"deep":[[1,[2,{"x":[]}]]]}' }, { expect: 1 });
       await s.send(a, { command: "message", identifier: BENCH, data: '{"action":"echo","big":12345678901234567000,"e":1e+21,"small":1e-7,"neg":-0.5,"exp":2E3}' }, { expect: 1 });
       await s.send(a, { command: "message", identifier: BENCH, data: '{ "action" : "echo" , "ws" : [ 1 , 2 ] }' }, { expect: 1 });
-      await s.send(a, { command: "message", identifier: BENCH, data: '{"action":"echo","a":1e16,"b":1e15,"c":0.0001,"d":0.00001,"e":5e-324,"f":1.7976931348623157e308,"g":0.30000000000000004,"h":1.0,"i":-0,"j":-0.0,"k":100e0,"l":123456789.123456789}' }, { expect: 1 });
+      await s.send(a, { command: "message", identifier: BENCH, data: '{"action":"echo","a":1e16,"b":1e15,"c":0.0001,"d":0.00001,"e":5e-324,"f":1.7976931348623157e308,"g":0.30000000000000004,"h":1.0,"i":-0,"j":-0.0,"k":100e0,"l":123456789.123456789,"m":1234567890123456.0,"n":999999999999999.9,"o":100000000000000.0}' }, { expect: 1 });
       await s.send(a, { command: "message", identifier: BENCH, data: '{"action":"echo","esc":"\\u00e9\\u0041\\/\\b\\f\\n\\r\\ud83d\\ude00"}' }, { expect: 1 });
       await s.close(a);
     },

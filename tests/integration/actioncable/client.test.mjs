@@ -16,6 +16,8 @@ class TrackedWebSocket extends WebSocket {
   constructor(...args) {
     super(...args);
     sockets.push(this);
+    this.received = []; // raw text frames, for assertions on what the server sent
+    this.on("message", (data, binary) => binary || this.received.push(data.toString()));
   }
 }
 globalThis.WebSocket = TrackedWebSocket;
@@ -230,7 +232,7 @@ test("without a room: the subscription is rejected", { skip, timeout: 30000 }, a
   c.disconnect();
 });
 
-test("reconnects and resubscribes after the server restarts on the same port", { skip, timeout: 90000 }, async () => {
+test("reconnects and resubscribes after the server restarts on the same port", { skip, timeout: 90000 }, async (t) => {
   const tokenA = signToken({ sub: "alice-rc", name: "Alice" });
   const tokenB = signToken({ sub: "bob-rc", name: "Bob" });
   const ca = consumerFor(tokenA);
@@ -238,16 +240,22 @@ test("reconnects and resubscribes after the server restarts on the same port", {
   const a = subscribe(ca, { channel: "P2PChannel", room });
   await a.next((e) => e.kind === "connected", WAIT_MS, "connected");
   const socketsBefore = sockets.length;
+  const oldSocket = ca.connection.webSocket;
 
   const port = server.port;
-  await server.stop("SIGTERM");
+  const code = await server.stop("SIGTERM");
+  assert.equal(code, 0, "peercable exits 0 on SIGTERM");
   const gone = await a.next((e) => e.kind === "disconnected", WAIT_MS, "disconnected on shutdown");
   assert.equal(gone.willAttemptReconnect, true, "server_restart lets the client reconnect");
+  assert.ok(oldSocket.received.includes('{"type":"disconnect","reason":"server_restart","reconnect":true}'),
+    `server_restart received before the close; got ${JSON.stringify(oldSocket.received.slice(-3))}`);
+  const stoppedAt = Date.now();
   server = await startPeercable([], { port });
 
   // ConnectionMonitor reopens once the connection is stale (6 s without a ping) and polls every 6-12 s.
   const back = await a.next((e) => e.kind === "connected", 45000, "reconnected and resubscribed");
   assert.equal(back.reconnected, true);
+  t.diagnostic(`reconnected ${Date.now() - stoppedAt} ms after the stop`);
   assert.ok(sockets.length > socketsBefore, "a new WebSocket was opened");
 
   const cb = consumerFor(tokenB);

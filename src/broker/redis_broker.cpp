@@ -1,0 +1,477 @@
+#include "broker/redis_broker.hpp"
+
+#include <hiredis/async.h>
+#include <pthread.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "broker/redis_channels.hpp"
+#include "broker/redis_connection.hpp"
+#include "broker/redis_sync.hpp"
+#include "broker/redis_url.hpp"
+#include "json/writer.hpp"
+
+namespace peercable::broker {
+namespace {
+
+// Publishes handed to the broker thread and not yet written: beyond this they are dropped, so a stalled
+// Redis or broker thread never grows memory without bound.
+constexpr std::size_t kMaxQueuedBytes = 64u << 20;
+// PUBLISH commands written to the connection's buffer and not yet sent: the same bound on the socket side.
+constexpr std::size_t kMaxUnsentBytes = 64u << 20;
+// Channels per SUBSCRIBE when re-subscribing every stream after a reconnect.
+constexpr std::size_t kSubscribeBatch = 256;
+
+std::string_view str(const redisReply* r) { return {r->str, r->len}; }
+bool is_str(const redisReply* r) { return r && r->type == REDIS_REPLY_STRING; }
+
+/// The broker thread owns both hiredis connections and every index below; loops and publishers reach
+/// it by posting. See docs/adr/0002-redis-broker.md.
+class RedisBroker final : public Broker {
+ public:
+  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink);
+  ~RedisBroker() override;
+
+  void subscribe(int loop, const std::string& stream, Ready ready) override;
+  void unsubscribe(int loop, const std::string& stream) override;
+  void publish(const std::string& stream, std::string payload) override;
+  std::string state() const override;
+
+ private:
+  enum class Health { kConnecting, kConnected, kDisconnected };
+  enum class StreamState { kPending, kSubscribing, kLive, kUnsubscribing };
+  struct Waiter {
+    int loop;
+    std::uint64_t ticket;
+    Ready ready;
+  };
+  struct StreamEntry {
+    int loops = 0;  // loops with local subscribers
+    StreamState state = StreamState::kPending;
+    std::vector<Waiter> waiting;  // readiness callbacks until the SUBSCRIBE is acknowledged
+  };
+  // Touched only on its loop's thread: which subscribe() call of the loop a readiness callback answers,
+  // so that one outliving an unsubscribe() (or answering an older subscribe()) is not run.
+  struct LoopTickets {
+    std::uint64_t next = 0;
+    std::unordered_map<std::string, std::uint64_t> current;
+  };
+
+  // All of these run on the broker thread.
+  void on_subscribe(int loop, std::uint64_t ticket, const std::string& stream, Ready ready);
+  void on_unsubscribe(int loop, const std::string& stream);
+  void on_publish(const std::string& stream, std::string payload);
+  void on_sub_ready();
+  void on_sub_lost(const std::string& why);
+  void on_lost(const std::string& why);
+  static void on_sub_reply(redisAsyncContext* ac, void* reply, void* privdata);
+  void on_subscribed(std::string_view channel);
+  void on_unsubscribed(std::string_view channel);
+  void on_message(std::string_view channel, std::string_view payload);
+  void on_pmessage(std::string_view channel, std::string_view payload);
+  void send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn);
+  void send_subscribe(const std::vector<std::string>& streams);
+  void post_ready(int loop, std::uint64_t ticket, const std::string& stream, Ready ready);
+  void release(StreamEntry& e, const std::string& stream);
+  void check_synced();
+  void update_health(const std::string& why);
+
+  RedisEndpoint ep_;
+  std::string prefix_;
+  std::string url_;  // redacted, for logs
+  std::vector<net::Loop*> loops_;
+  Sink& sink_;
+  std::vector<LoopTickets> tickets_;
+
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  RedisConnection sub_;
+  RedisConnection pub_;
+  std::unordered_map<std::string, StreamEntry> streams_;
+  std::unordered_set<std::string> resync_;  // streams re-subscribed after a connect, not yet acknowledged
+  bool pattern_live_ = false;
+  bool sub_synced_ = false;  // every stream (and the disconnect pattern) is subscribed on this connection
+  bool online_ = false;      // sub_synced_ and the publishing connection is ready
+  bool ever_online_ = false;
+  std::string last_why_;  // the failure logged in the current outage
+  std::chrono::steady_clock::time_point outage_start_;
+  std::uint64_t local_only_ = 0;   // broadcasts that reached only this node during the outage
+  std::uint64_t overflowed_ = 0;   // publishes dropped because Redis could not take them fast enough
+  bool overflow_logged_ = false;
+  simdjson::dom::parser parser_;
+
+  std::atomic<Health> health_{Health::kConnecting};
+  std::atomic<std::size_t> queued_bytes_{0};
+  std::atomic<std::uint64_t> queue_drops_{0};
+  std::thread thread_;
+};
+
+RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink)
+    : ep_(std::move(ep)),
+      prefix_(std::move(prefix)),
+      url_(redacted_url(ep_)),
+      loops_(std::move(loops)),
+      sink_(sink),
+      tickets_(loops_.size()),
+      work_(io_.get_executor()),
+      sub_(io_, ep_, redis_client_name(),
+           {[this] { on_sub_ready(); }, [this](const std::string& why) { on_sub_lost(why); }}),
+      pub_(io_, ep_, redis_client_name(),
+           {[this] { update_health({}); }, [this](const std::string& why) { on_lost(why); }}) {
+  outage_start_ = std::chrono::steady_clock::now();
+  asio::post(io_, [this] {
+    sub_.start();
+    pub_.start();
+  });
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("redis broker: {}", e.what());
+      }
+    }
+  });
+  pthread_setname_np(thread_.native_handle(), "redis-broker");
+}
+
+RedisBroker::~RedisBroker() {
+  asio::post(io_, [this] {
+    sub_.stop();
+    pub_.stop();
+    io_.stop();
+  });
+  thread_.join();
+}
+
+std::string RedisBroker::state() const {
+  switch (health_.load(std::memory_order_relaxed)) {
+    case Health::kConnected: return "connected";
+    case Health::kDisconnected: return "disconnected";
+    case Health::kConnecting: break;
+  }
+  return "connecting";
+}
+
+// ---- called by the loops -------------------------------------------------------------------------------
+
+void RedisBroker::subscribe(int loop, const std::string& stream, Ready ready) {
+  auto& t = tickets_[static_cast<std::size_t>(loop)];
+  std::uint64_t ticket = ++t.next;
+  t.current[stream] = ticket;
+  asio::post(io_, [this, loop, ticket, stream, ready = std::move(ready)]() mutable {
+    on_subscribe(loop, ticket, stream, std::move(ready));
+  });
+}
+
+void RedisBroker::unsubscribe(int loop, const std::string& stream) {
+  tickets_[static_cast<std::size_t>(loop)].current.erase(stream);
+  asio::post(io_, [this, loop, stream] { on_unsubscribe(loop, stream); });
+}
+
+void RedisBroker::publish(const std::string& stream, std::string payload) {
+  std::size_t bytes = stream.size() + payload.size();
+  if (queued_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > kMaxQueuedBytes) {
+    queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    queue_drops_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  asio::post(io_, [this, stream, payload = std::move(payload), bytes]() mutable {
+    queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    on_publish(stream, std::move(payload));
+  });
+}
+
+// ---- the broker thread -----------------------------------------------------------------------------
+
+void RedisBroker::post_ready(int loop, std::uint64_t ticket, const std::string& stream, Ready ready) {
+  loops_[static_cast<std::size_t>(loop)]->post([this, loop, ticket, stream, ready = std::move(ready)] {
+    auto& current = tickets_[static_cast<std::size_t>(loop)].current;
+    auto it = current.find(stream);
+    if (it != current.end() && it->second == ticket) ready();
+  });
+}
+
+void RedisBroker::release(StreamEntry& e, const std::string& stream) {
+  auto waiting = std::move(e.waiting);
+  e.waiting.clear();
+  for (auto& w : waiting) post_ready(w.loop, w.ticket, stream, std::move(w.ready));
+}
+
+void RedisBroker::on_subscribe(int loop, std::uint64_t ticket, const std::string& stream, Ready ready) {
+  StreamEntry& e = streams_[stream];
+  ++e.loops;
+  if (e.state == StreamState::kLive) return post_ready(loop, ticket, stream, std::move(ready));
+  auto conn = sub_.state();
+  if (conn != RedisConnection::State::kReady && conn != RedisConnection::State::kConnecting) {
+    // Redis is down: serve local subscribers now; the stream is subscribed when Redis is back.
+    return post_ready(loop, ticket, stream, std::move(ready));
+  }
+  e.waiting.push_back({loop, ticket, std::move(ready)});
+  // While connecting, the stream is subscribed with all the others once the connection is ready; while
+  // an UNSUBSCRIBE is in flight, once it is acknowledged.
+  if (conn == RedisConnection::State::kReady && e.state == StreamState::kPending) send_subscribe({stream});
+}
+
+void RedisBroker::on_unsubscribe(int loop, const std::string& stream) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  StreamEntry& e = it->second;
+  std::erase_if(e.waiting, [loop](const Waiter& w) { return w.loop == loop; });
+  if (--e.loops > 0) return;
+  if (e.state == StreamState::kUnsubscribing) return;  // the acknowledgement decides
+  if (sub_.state() == RedisConnection::State::kReady &&
+      (e.state == StreamState::kLive || e.state == StreamState::kSubscribing)) {
+    // Kept until acknowledged, so that a new subscriber meanwhile re-subscribes only after it.
+    e.state = StreamState::kUnsubscribing;
+    send(sub_, {"UNSUBSCRIBE", redis_channel(prefix_, stream)}, nullptr);
+    return;
+  }
+  streams_.erase(it);
+}
+
+void RedisBroker::on_publish(const std::string& stream, std::string payload) {
+  if (queue_drops_.load(std::memory_order_relaxed) != 0)
+    spdlog::warn("redis {}: {} broadcasts dropped, more were waiting than the broker could take", url_,
+                 queue_drops_.exchange(0, std::memory_order_relaxed));
+  redisAsyncContext* ac = online_ ? pub_.context() : nullptr;
+  if (!ac) {
+    // Pub/sub is at-most-once: while Redis is away, a broadcast reaches this node's own clients only.
+    ++local_only_;
+    sink_.deliver(stream, std::move(payload));
+    return;
+  }
+  if (pub_.unsent_bytes() > kMaxUnsentBytes) {
+    ++overflowed_;
+    if (!overflow_logged_) {
+      spdlog::warn("redis {}: cannot keep up with broadcasts, dropping them until it catches up", url_);
+      overflow_logged_ = true;
+    }
+    return;
+  }
+  if (overflow_logged_) {
+    spdlog::info("redis {}: caught up; {} broadcasts were dropped", url_, overflowed_);
+    overflow_logged_ = false;
+    overflowed_ = 0;
+  }
+  std::string channel = redis_channel(prefix_, stream);
+  const char* argv[3] = {"PUBLISH", channel.data(), payload.data()};
+  std::size_t lens[3] = {7, channel.size(), payload.size()};
+  redisAsyncCommandArgv(ac, nullptr, nullptr, 3, argv, lens);
+}
+
+void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn) {
+  redisAsyncContext* ac = c.context();
+  if (!ac) return;  // going down: on_sub_lost puts every stream back to pending
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAsyncCommandArgv(ac, fn, fn ? this : nullptr, static_cast<int>(argv.size()), argv.data(),
+                        lens.data());
+}
+
+void RedisBroker::send_subscribe(const std::vector<std::string>& streams) {
+  std::vector<std::string> args{"SUBSCRIBE"};
+  for (const auto& s : streams) {
+    streams_[s].state = StreamState::kSubscribing;
+    args.push_back(redis_channel(prefix_, s));
+  }
+  send(sub_, args, &RedisBroker::on_sub_reply);
+}
+
+void RedisBroker::on_sub_ready() {
+  pattern_live_ = false;
+  sub_synced_ = false;
+  resync_.clear();
+  send(sub_, {"PSUBSCRIBE", remote_disconnect_pattern(prefix_)}, &RedisBroker::on_sub_reply);
+  std::vector<std::string> batch;
+  for (auto& [stream, e] : streams_) {
+    if (e.state != StreamState::kPending) continue;
+    resync_.insert(stream);
+    batch.push_back(stream);
+    if (batch.size() == kSubscribeBatch) {
+      send_subscribe(batch);
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) send_subscribe(batch);
+}
+
+void RedisBroker::on_sub_lost(const std::string& why) {
+  pattern_live_ = false;
+  sub_synced_ = false;
+  resync_.clear();
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    StreamEntry& e = it->second;
+    if (e.loops == 0) {
+      it = streams_.erase(it);
+      continue;
+    }
+    e.state = StreamState::kPending;
+    release(e, it->first);  // their subscribers are served locally until Redis is back
+    ++it;
+  }
+  on_lost(why);
+}
+
+void RedisBroker::on_lost(const std::string& why) {
+  update_health(why);
+}
+
+void RedisBroker::check_synced() {
+  if (sub_synced_ || !pattern_live_ || !resync_.empty()) return;
+  sub_synced_ = true;
+  update_health({});
+}
+
+void RedisBroker::update_health(const std::string& why) {
+  bool now = sub_synced_ && pub_.state() == RedisConnection::State::kReady;
+  if (now && !online_) {
+    online_ = true;
+    if (ever_online_) {
+      auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - outage_start_).count();
+      spdlog::info("redis {}: back after {:.1f} s, {} streams subscribed again; {} broadcasts during the outage "
+                   "reached this node's clients only", url_, secs, streams_.size(), local_only_);
+    } else if (!last_why_.empty()) {
+      spdlog::info("redis {}: connected", url_);
+    }
+    ever_online_ = true;
+    last_why_.clear();
+    local_only_ = 0;
+    health_.store(Health::kConnected, std::memory_order_relaxed);
+    return;
+  }
+  if (!now && online_) {
+    online_ = false;
+    outage_start_ = std::chrono::steady_clock::now();
+  }
+  if (!now && !why.empty()) health_.store(Health::kDisconnected, std::memory_order_relaxed);
+  // One line per outage; later failed attempts are debug lines, except a newly refused password (the
+  // server came back with other credentials), which needs an operator.
+  if (!now && !why.empty()) {
+    bool refused = why.find("NOAUTH") != std::string::npos || why.find("WRONGPASS") != std::string::npos ||
+                   why.find("NOPERM") != std::string::npos || why.find("AUTH") != std::string::npos;
+    if (last_why_.empty() || (refused && why != last_why_)) {
+      spdlog::warn("redis {}: unavailable ({}); broadcasts reach this node's clients only; retrying", url_, why);
+      last_why_ = why;
+    } else {
+      spdlog::debug("redis {}: attempt failed ({})", url_, why);
+    }
+  }
+}
+
+void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) {
+  auto* self = static_cast<RedisBroker*>(privdata);
+  auto* r = static_cast<redisReply*>(reply);
+  // No reply: the connection is going away. hiredis may hand us a reply meant for nobody; check its shape.
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || !is_str(r->element[0])) return;
+  std::string_view kind = str(r->element[0]);
+  if (kind == "message" && is_str(r->element[1]) && is_str(r->element[2])) {
+    self->on_message(str(r->element[1]), str(r->element[2]));
+  } else if (kind == "pmessage" && r->elements >= 4 && is_str(r->element[2]) && is_str(r->element[3])) {
+    self->on_pmessage(str(r->element[2]), str(r->element[3]));
+  } else if (kind == "subscribe" && is_str(r->element[1])) {
+    self->on_subscribed(str(r->element[1]));
+  } else if (kind == "unsubscribe" && is_str(r->element[1])) {
+    self->on_unsubscribed(str(r->element[1]));
+  } else if (kind == "psubscribe") {
+    self->pattern_live_ = true;
+    self->check_synced();
+  }
+}
+
+void RedisBroker::on_subscribed(std::string_view channel) {
+  auto stream = stream_of_channel(prefix_, channel);
+  if (!stream) return;
+  std::string name(*stream);
+  resync_.erase(name);
+  auto it = streams_.find(name);
+  if (it != streams_.end() && it->second.state == StreamState::kSubscribing) {
+    it->second.state = StreamState::kLive;
+    release(it->second, name);
+  }
+  check_synced();
+}
+
+void RedisBroker::on_unsubscribed(std::string_view channel) {
+  auto stream = stream_of_channel(prefix_, channel);
+  if (!stream) return;
+  auto it = streams_.find(std::string(*stream));
+  if (it == streams_.end() || it->second.state != StreamState::kUnsubscribing) return;
+  if (it->second.loops == 0) {
+    streams_.erase(it);
+  } else {
+    send_subscribe({it->first});  // subscribers came back while the UNSUBSCRIBE was in flight
+  }
+}
+
+void RedisBroker::on_message(std::string_view channel, std::string_view payload) {
+  auto stream = stream_of_channel(prefix_, channel);
+  if (!stream) return;
+  auto it = streams_.find(std::string(*stream));
+  if (it == streams_.end() || it->second.loops == 0) return;
+  // As Rails: the payload is decoded and encoded again; what is not JSON is dropped.
+  simdjson::dom::element doc;
+  if (parser_.parse(payload.data(), payload.size()).get(doc) != simdjson::SUCCESS) {
+    spdlog::debug("redis: dropped a message on {} that is not JSON", channel);
+    return;
+  }
+  std::string out;
+  out.reserve(payload.size());
+  json::append_value(out, doc);
+  sink_.deliver(it->first, std::move(out));
+}
+
+void RedisBroker::on_pmessage(std::string_view channel, std::string_view payload) {
+  auto id = remote_disconnect_identifier(prefix_, channel);
+  if (!id) return;
+  simdjson::dom::element doc;
+  std::string_view type;
+  if (parser_.parse(payload.data(), payload.size()).get(doc) != simdjson::SUCCESS || !doc.is_object() ||
+      doc["type"].get(type) != simdjson::SUCCESS || type != "disconnect")
+    return;
+  spdlog::info("redis: remote disconnect of {}", *id);
+  sink_.disconnect_remote(std::string(*id));
+}
+
+}  // namespace
+
+std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<net::Loop*> loops, Sink& sink) {
+  auto parsed = parse_redis_url(opts.url);
+  if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
+  const RedisEndpoint& ep = *parsed.endpoint;
+  const std::string url = redacted_url(ep);
+  auto check = redis_connect_sync(ep, std::chrono::milliseconds(2000), redis_client_name());
+  if (check.rejected) {
+    const std::string& e = check.error;
+    if (e.rfind("NOAUTH", 0) == 0)
+      throw std::runtime_error("redis " + url + " requires a password: give it in --redis-url as "
+                               "redis://:password@host:port/db (" + e + ")");
+    if (e.rfind("WRONGPASS", 0) == 0 || e.find("AUTH") != std::string::npos || e.find("password") != std::string::npos)
+      throw std::runtime_error("redis " + url + ": authentication failed (" + e + ")");
+    throw std::runtime_error("redis " + url + " refused the connection: " + e);
+  }
+  if (!check.context)
+    spdlog::warn("redis {}: unreachable at start-up ({}); serving this node's clients only until it answers", url,
+                 check.error);
+  else
+    spdlog::info("redis {}: broker ready{}", url, opts.channel_prefix.empty() ? "" : ", channel prefix " + opts.channel_prefix);
+  return std::make_unique<RedisBroker>(ep, opts.channel_prefix, std::move(loops), sink);
+}
+
+}  // namespace peercable::broker

@@ -1,0 +1,266 @@
+#include "store/redis_presence.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "broker/redis_sync.hpp"
+#include "broker/redis_url.hpp"
+
+namespace peercable::store {
+namespace {
+
+using namespace std::chrono_literals;
+using broker::RedisContextPtr;
+using broker::redis_command;
+
+constexpr auto kTimeout = 300ms;       // connect and each command: a loop never waits longer on Redis
+constexpr auto kHeartbeat = 5s;        // liveness refresh
+constexpr auto kRetry = 1s;            // reconnect attempts while Redis is away
+constexpr const char* kNodeTtlMs = "15000";  // a node silent this long is gone, and so are its users
+
+// One round trip that records a change and answers from the room's hash, dropping the entries of nodes
+// whose liveness key has expired. Returns the room's members ("members"), or how many entries of the same
+// user other nodes hold ("join", "leave").
+constexpr const char* kScript = R"lua(
+local room, op, node, user = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[6])
+if op == 'join' then
+  redis.call('HSET', room, node .. '|' .. user, ARGV[4])
+elseif op == 'leave' then
+  redis.call('HDEL', room, node .. '|' .. user)
+end
+local fields = redis.call('HGETALL', room)
+local alive, others, out = {}, 0, {}
+for i = 1, #fields, 2 do
+  local f = fields[i]
+  local bar = string.find(f, '|', 1, true)
+  if bar then
+    local n, u = string.sub(f, 1, bar - 1), string.sub(f, bar + 1)
+    if alive[n] == nil then alive[n] = redis.call('EXISTS', ARGV[5] .. n) == 1 end
+    if not alive[n] then
+      redis.call('HDEL', room, f)
+    elseif op == 'members' then
+      out[#out + 1] = u
+      out[#out + 1] = fields[i + 1]
+    elseif u == user and n ~= node then
+      others = others + 1
+    end
+  end
+end
+if op == 'members' then return out end
+return others
+)lua";
+
+std::string random_node_id() {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 16; ++i) id += kHex[rd() & 15];
+  return id;
+}
+
+class RedisPresence final : public PresenceStore {
+ public:
+  RedisPresence(broker::RedisEndpoint ep, const std::string& prefix, RedisContextPtr initial)
+      : ep_(std::move(ep)),
+        url_(broker::redacted_url(ep_)),
+        ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:presence:"),
+        node_(random_node_id()),
+        node_key_(ns_ + "node:" + node_) {
+    if (initial) {
+      std::lock_guard lock(mutex_);
+      ctx_ = std::move(initial);
+      resync_locked();
+    }
+    thread_ = std::thread([this] { heartbeat(); });
+    pthread_setname_np(thread_.native_handle(), "redis-presence");
+  }
+
+  ~RedisPresence() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    std::lock_guard lock(mutex_);
+    if (ctx_) redis_command(ctx_.get(), {"DEL", node_key_});  // our entries are dropped at the next read
+  }
+
+  bool join(const std::string& room, const auth::Identity& who) override {
+    std::lock_guard lock(mutex_);
+    auto& m = local_[room][who.id];
+    m.name = who.name;
+    if (++m.count > 1) return false;
+    removed_.erase({room, who.id});
+    auto others = change_locked("join", room, who);
+    return !others || *others == 0;
+  }
+
+  bool leave(const std::string& room, const auth::Identity& who) override {
+    std::lock_guard lock(mutex_);
+    auto r = local_.find(room);
+    if (r == local_.end()) return false;
+    auto m = r->second.find(who.id);
+    if (m == r->second.end() || --m->second.count > 0) return false;
+    r->second.erase(m);
+    if (r->second.empty()) local_.erase(r);
+    auto others = change_locked("leave", room, who);
+    if (!others) removed_.insert({room, who.id});  // Redis is away: take the entry out when it returns
+    return !others || *others == 0;
+  }
+
+  std::vector<auth::Identity> members(const std::string& room) override {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, std::string> by_id;
+    if (ctx_) {
+      auto r = eval_locked("members", room, {});
+      if (r && r->type == REDIS_REPLY_ARRAY) {
+        for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+          auto* u = r->element[i];
+          auto* n = r->element[i + 1];
+          if (u->type == REDIS_REPLY_STRING && n->type == REDIS_REPLY_STRING)
+            by_id.try_emplace(std::string(u->str, u->len), std::string(n->str, n->len));
+        }
+      }
+    }
+    // Our own members always count, even when Redis lost them (a restart) and the heartbeat has not yet
+    // put them back.
+    auto r = local_.find(room);
+    if (r != local_.end())
+      for (const auto& [id, m] : r->second) by_id.try_emplace(id, m.name);
+    std::vector<auth::Identity> out;
+    out.reserve(by_id.size());
+    for (auto& [id, name] : by_id) out.push_back({id, std::move(name)});
+    return out;
+  }
+
+ private:
+  struct Member {
+    std::string name;
+    int count = 0;
+  };
+
+  std::string room_key(const std::string& room) const { return ns_ + "room:" + room; }
+
+  // Runs the script; null (and Redis marked away) when the connection failed.
+  broker::RedisReplyPtr eval_locked(const char* op, const std::string& room, const auth::Identity& who) {
+    auto r = redis_command(ctx_.get(), {"EVAL", kScript, "2", room_key(room), node_key_, op, node_, who.id, who.name,
+                                        ns_ + "node:", kNodeTtlMs});
+    if (!r) {
+      lost_locked();
+      return nullptr;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+      spdlog::warn("redis presence: {}", std::string_view(r->str, r->len));
+      return nullptr;
+    }
+    return r;
+  }
+
+  // Records a join or leave; how many entries other nodes hold for the user, or nothing without Redis.
+  std::optional<long long> change_locked(const char* op, const std::string& room, const auth::Identity& who) {
+    if (!ctx_) return std::nullopt;
+    auto r = eval_locked(op, room, who);
+    if (!r || r->type != REDIS_REPLY_INTEGER) return std::nullopt;
+    return r->integer;
+  }
+
+  void lost_locked() {
+    // The broker logs the outage as a warning; this is the same event seen from presence.
+    spdlog::info("redis presence {}: unavailable ({}); using this node's presence until it is back", url_,
+                 ctx_ && ctx_->errstr[0] ? ctx_->errstr : "no reply");
+    ctx_.reset();
+  }
+
+  // Puts this node's entries back (after a reconnect, or when our liveness key had expired) and takes out
+  // those that left while Redis was away. Pipelined: one round trip.
+  void resync_locked() {
+    redisContext* c = ctx_.get();
+    int sent = 0;
+    auto append = [&](std::initializer_list<std::string_view> args) {
+      std::vector<const char*> argv;
+      std::vector<std::size_t> lens;
+      for (auto a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+      ++sent;
+    };
+    append({"SET", node_key_, "1", "PX", kNodeTtlMs});
+    for (const auto& [room, users] : local_)
+      for (const auto& [id, m] : users) append({"HSET", room_key(room), node_ + "|" + id, m.name});
+    for (const auto& [room, id] : removed_) append({"HDEL", room_key(room), node_ + "|" + id});
+    for (int i = 0; i < sent; ++i) {
+      void* reply = nullptr;
+      if (redisGetReply(c, &reply) != REDIS_OK) return lost_locked();
+      freeReplyObject(reply);
+    }
+    removed_.clear();
+  }
+
+  void heartbeat() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (!ctx_) {
+        lock.unlock();  // connecting may take the whole timeout: loops keep working meanwhile
+        auto attempt = broker::redis_connect_sync(ep_, kTimeout, broker::redis_client_name());
+        lock.lock();
+        if (attempt.context && !stopping_) {
+          ctx_ = std::move(attempt.context);
+          resync_locked();
+          if (ctx_) spdlog::info("redis presence {}: back", url_);
+        }
+      } else {
+        auto existed = redis_command(ctx_.get(), {"EXISTS", node_key_});
+        if (!existed) {
+          lost_locked();
+        } else if (existed->type == REDIS_REPLY_INTEGER && existed->integer == 0) {
+          resync_locked();  // Redis restarted, or we were away longer than the TTL
+        } else if (!redis_command(ctx_.get(), {"PEXPIRE", node_key_, kNodeTtlMs})) {
+          lost_locked();
+        }
+      }
+      wake_.wait_for(lock, ctx_ ? kHeartbeat : kRetry, [this] { return stopping_; });
+    }
+  }
+
+  broker::RedisEndpoint ep_;
+  std::string url_;
+  std::string ns_;
+  std::string node_;
+  std::string node_key_;
+  std::mutex mutex_;  // guards everything below; Redis calls are made under it (short timeouts)
+  RedisContextPtr ctx_;
+  std::map<std::string, std::map<std::string, Member>> local_;  // this node's subscriptions
+  std::set<std::pair<std::string, std::string>> removed_;       // (room, user) that left while Redis was away
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<PresenceStore> make_redis_presence(const broker::RedisOptions& opts) {
+  auto parsed = broker::parse_redis_url(opts.url);
+  if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
+  auto attempt = broker::redis_connect_sync(*parsed.endpoint, kTimeout, broker::redis_client_name());
+  if (attempt.rejected)
+    throw std::runtime_error("redis " + broker::redacted_url(*parsed.endpoint) + " refused the presence store: " +
+                             attempt.error);
+  return std::make_unique<RedisPresence>(*parsed.endpoint, opts.channel_prefix, std::move(attempt.context));
+}
+
+}  // namespace peercable::store

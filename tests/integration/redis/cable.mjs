@@ -1,0 +1,116 @@
+// A small Action Cable client over `ws` for the scale-out tests: it keeps every frame, so a test can wait for
+// one with a timeout and count duplicates exactly.
+import WebSocket from "ws";
+import { signToken } from "../../lib/peercable.mjs";
+
+export const WAIT_MS = 8000;
+export const roomId = (room) => JSON.stringify({ channel: "P2PChannel", room });
+
+export class CableClient {
+  /** Connects `user` ({ id, name }) to `wsUrl` with a test token; resolves after the welcome. */
+  static async connect(wsUrl, user, { token } = {}) {
+    token = token ?? signToken({ sub: user.id, name: user.name ?? user.id });
+    const c = new CableClient(new WebSocket(`${wsUrl}?token=${encodeURIComponent(token)}`,
+      ["actioncable-v1-json", "actioncable-unsupported"]), user);
+    await c.next((f) => f.type === "welcome", { what: `welcome for ${user.id}` });
+    return c;
+  }
+
+  constructor(ws, user) {
+    this.ws = ws;
+    this.user = user;
+    this.frames = [];  // every frame but pings, parsed
+    this.raw = [];     // the same frames as sent
+    this.waiters = new Set();
+    this.closed = new Promise((resolve) => ws.on("close", (code, reason) => {
+      this.closeInfo = { code, reason: reason.toString() };
+      resolve(this.closeInfo);
+      for (const w of this.waiters) w();
+    }));
+    ws.on("error", () => {});
+    ws.on("message", (data) => {
+      const f = JSON.parse(data.toString());
+      if (f.type === "ping") return;
+      this.frames.push(f);
+      this.raw.push(data.toString());
+      for (const w of this.waiters) w();
+    });
+  }
+
+  /** Resolves with the first frame (from the start) matching `pred` not yet taken by next(); rejects after ms. */
+  next(pred, { ms = WAIT_MS, what = "a frame" } = {}) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const f = this.frames.find((x) => !x.__taken && pred(x));
+        if (f) {
+          Object.defineProperty(f, "__taken", { value: true });
+          done();
+          resolve(f);
+        } else if (this.closeInfo && !this.closeOk) {
+          done();
+          reject(new Error(`${this.user.id}: closed (${this.closeInfo.code}) while waiting for ${what}; frames: ${JSON.stringify(this.frames)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.user.id}: timed out after ${ms} ms waiting for ${what}; frames: ${JSON.stringify(this.frames)}`));
+      }, ms);
+      const done = () => { clearTimeout(timer); this.waiters.delete(check); };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** The broadcasts received on `identifier` whose message matches `pred`. */
+  received(identifier, pred = () => true) {
+    return this.frames.filter((f) => f.identifier === identifier && f.message !== undefined && pred(f.message));
+  }
+
+  /** Waits for a broadcast on `identifier` whose message matches `pred`; resolves with the message. */
+  async message(identifier, pred, what = "a message") {
+    const f = await this.next((x) => x.identifier === identifier && x.message !== undefined && pred(x.message),
+      { what: `${what} on ${identifier}` });
+    return f.message;
+  }
+
+  /** Subscribes and waits for the confirmation; resolves with the identifier. */
+  async subscribe(identifier) {
+    this.send({ command: "subscribe", identifier });
+    await this.next((f) => f.identifier === identifier && f.type === "confirm_subscription",
+      { what: `confirm_subscription of ${identifier}` });
+    return identifier;
+  }
+
+  /** Joins a P2P room; resolves after the confirmation. */
+  join(room) { return this.subscribe(roomId(room)); }
+
+  perform(identifier, action, data = {}) {
+    this.send({ command: "message", identifier, data: JSON.stringify({ action, ...data }) });
+  }
+
+  speak(room, body) { this.perform(roomId(room), "speak", { body }); }
+  direct(room, to, body) { this.perform(roomId(room), "direct", { to, body }); }
+
+  send(obj) { this.ws.send(JSON.stringify(obj)); }
+
+  /** Closes the socket (expected); resolves when closed. */
+  close() {
+    this.closeOk = true;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
+    return this.closed;
+  }
+}
+
+/** Polls GET /health on `url` until its broker state is `state`; resolves with the health object. */
+export async function waitBroker(url, state, ms = 15000) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await (await fetch(`${url}/health`)).json();
+      if (last.broker === state) return last;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${url}: broker not ${state} after ${ms} ms (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
