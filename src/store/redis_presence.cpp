@@ -26,7 +26,8 @@ using broker::redis_command;
 
 constexpr auto kTimeout = 300ms;       // connect and each command: a loop never waits longer on Redis
 constexpr auto kHeartbeat = 5s;        // liveness refresh
-constexpr auto kRetry = 1s;            // reconnect attempts while Redis is away
+constexpr std::chrono::milliseconds kFirstRetry{100};  // reconnect attempts while Redis is away: doubling
+constexpr std::chrono::milliseconds kMaxRetry{2000};   // up to this
 constexpr const char* kNodeTtlMs = "15000";  // a node silent this long is gone, and so are its users
 
 // One round trip that records a change and answers from the room's hash, dropping the entries of nodes
@@ -182,6 +183,8 @@ class RedisPresence final : public PresenceStore {
     spdlog::info("redis presence {}: unavailable ({}); using this node's presence until it is back", url_,
                  ctx_ && ctx_->errstr[0] ? ctx_->errstr : "no reply");
     ctx_.reset();
+    kick_ = true;  // the heartbeat starts reconnecting now, not at its next beat
+    wake_.notify_all();
   }
 
   // Puts this node's entries back (after a reconnect, or when our liveness key had expired) and takes out
@@ -213,6 +216,7 @@ class RedisPresence final : public PresenceStore {
 
   void heartbeat() {
     std::unique_lock lock(mutex_);
+    std::chrono::milliseconds retry = kFirstRetry;
     while (!stopping_) {
       if (!ctx_) {
         lock.unlock();  // connecting may take the whole timeout: loops keep working meanwhile
@@ -233,7 +237,15 @@ class RedisPresence final : public PresenceStore {
           lost_locked();
         }
       }
-      wake_.wait_for(lock, ctx_ ? kHeartbeat : kRetry, [this] { return stopping_; });
+      std::chrono::milliseconds pause = kHeartbeat;
+      if (ctx_) {
+        retry = kFirstRetry;
+      } else {
+        pause = retry;
+        retry = std::min(retry * 2, kMaxRetry);
+      }
+      kick_ = false;
+      wake_.wait_for(lock, pause, [this] { return stopping_ || kick_; });
     }
   }
 
@@ -247,6 +259,7 @@ class RedisPresence final : public PresenceStore {
   std::map<std::string, std::map<std::string, Member>> local_;  // this node's subscriptions
   std::set<std::pair<std::string, std::string>> removed_;       // (room, user) that left while Redis was away
   bool stopping_ = false;
+  bool kick_ = false;  // Redis was found away by a caller
   std::condition_variable wake_;
   std::thread thread_;
 };

@@ -62,6 +62,8 @@ test("delivery survives a Redis restart", { skip, timeout: 60000 }, async () => 
   assert.equal(health.broker, "disconnected");
   assert.equal(health.status, "ok", "the node itself is still serving");
 
+  // Keep Redis away a little longer, so that reconnect attempts are refused and back off (not an assertion).
+  await new Promise((r) => setTimeout(r, 1000));
   redis = await startRedis({ port: redis.port });
   for (const n of nodes) await waitBroker(n.url, "connected");
 
@@ -85,7 +87,14 @@ test("delivery survives a Redis restart", { skip, timeout: 60000 }, async () => 
     assert.equal(outageLines(n).length, 1, "still one outage line");
     assert.match(n.logs(), /back after [\d.]+ s/);
   }
-  // Presence is shared again: the restarted Redis learns both nodes' members back.
+  // Presence is shared again: the restarted Redis learns both nodes' members back (within a heartbeat).
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const fields = await redisCommand(redis.port, "HKEYS", `peercable:presence:room:${room}`);
+    if (["abe", "amy", "bob"].every((u) => fields.some((f) => f.endsWith(`|${u}`)))) break;
+    assert.ok(Date.now() < deadline, `presence not restored: ${fields}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const eve = await connect(n1, "eve");
   await eve.join(room);
   const snap = await eve.message(roomId(room), (m) => m.type === "presence");

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: unit tests (release and ASan+UBSan), black-box integration tests
+# against the sanitizer build, Rails conformance, Redis scale-out, browser end-to-end tests, bounded fuzzing
+# and a benchmark smoke run. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "setup (Debian and npm packages)"
+scripts/setup.sh
+step "build: release"
+scripts/build.sh release
+step "build: ASan+UBSan"
+scripts/build.sh asan
+
+step "unit tests (release)"
+ctest --test-dir build --output-on-failure -j2
+step "unit tests (ASan+UBSan)"
+ctest --test-dir build-asan --output-on-failure -j2
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+step "integration: RFC 6455 / HTTP edge cases, node ws + raw frames (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/ws/
+step "integration: Python websockets client (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable /usr/bin/python3 -m unittest discover -s tests/integration/ws -p 'test_*.py'
+step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/actioncable/
+if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
+  step "integration: Redis scale-out"
+  node --test --test-concurrency=1 tests/integration/redis/
+fi
+step "conformance against Rails' own Action Cable"
+node --test --test-concurrency=1 tests/conformance/
+step "end to end in headless Chromium"
+node --test --test-concurrency=1 tests/e2e/
+
+step "fuzzing every parser"
+scripts/fuzz.sh "${PEERCABLE_FUZZ_SECONDS:-20}"
+if [ -x bench/run ]; then
+  step "benchmark smoke run"
+  bench/run --smoke
+fi
+step "all tests passed"

@@ -1,0 +1,97 @@
+// Redis AUTH: a password (requirepass) and an ACL user both work across nodes; a wrong password, a missing
+// one, an unknown user or a bad URL stop peercable at start-up with one clear line and exit code 2.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startPeercable, binary, freePort, testSecret } from "../../lib/peercable.mjs";
+import { startRedis, redisMissing, redisCommands } from "./redis.mjs";
+import { CableClient, roomId } from "./cable.mjs";
+
+const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+let redis;
+
+before(async () => {
+  if (skip) return;
+  redis = await startRedis({ args: ["--requirepass", "s3cret"] });
+  const [auth, setuser] = await redisCommands(redis.port, [
+    ["AUTH", "s3cret"],
+    ["ACL", "SETUSER", "cable", "on", ">pa:55@", "~*", "&*", "+@all"],
+  ]);
+  assert.equal(auth, "OK");
+  assert.equal(setuser, "OK");
+});
+
+after(async () => {
+  await redis?.kill();
+});
+
+/** Runs peercable with `args` until it exits (it must, within 10 s); resolves with { code, output }. */
+async function runToExit(args) {
+  const port = await freePort();
+  const proc = spawn(binary, ["--host", "127.0.0.1", "--port", String(port), "--jwt-secret", testSecret,
+    "--data-dir", mkdtempSync(join(tmpdir(), "peercable-test-")), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  proc.stdout.on("data", (d) => (output += d));
+  proc.stderr.on("data", (d) => (output += d));
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10000);
+  const code = await new Promise((resolve) => proc.on("exit", (c, sig) => resolve(c ?? sig)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
+async function crossNode(url) {
+  const nodes = await Promise.all([0, 1].map(() => startPeercable(["--redis-url", url, "--threads", "1"])));
+  try {
+    const a = await CableClient.connect(nodes[0].wsUrl, { id: "auth-a" });
+    const b = await CableClient.connect(nodes[1].wsUrl, { id: "auth-b" });
+    await a.join("auth-room");
+    await b.join("auth-room");
+    a.speak("auth-room", "authenticated hello");
+    await b.message(roomId("auth-room"), (m) => m.body === "authenticated hello");
+    await a.close();
+    await b.close();
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}
+
+test("a password (requirepass) works across nodes", { skip, timeout: 30000 }, async () => {
+  await crossNode(`redis://:s3cret@127.0.0.1:${redis.port}/0`);
+});
+
+test("an ACL user with a percent-escaped password works across nodes", { skip, timeout: 30000 }, async () => {
+  await crossNode(`redis://cable:${encodeURIComponent("pa:55@")}@127.0.0.1:${redis.port}/2`);
+});
+
+test("a wrong password is a clear start-up error", { skip, timeout: 30000 }, async () => {
+  const { code, output } = await runToExit(["--redis-url", `redis://:wrong@127.0.0.1:${redis.port}`]);
+  assert.equal(code, 2);
+  assert.match(output, /peercable: error: redis redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: authentication failed \(WRONGPASS/);
+  assert.doesNotMatch(output, /wrong/, "the password is never printed");
+});
+
+test("an unknown ACL user is a clear start-up error", { skip, timeout: 30000 }, async () => {
+  const { code, output } = await runToExit(["--redis-url", `redis://nobody:pa55@127.0.0.1:${redis.port}`]);
+  assert.equal(code, 2);
+  assert.match(output, /redis:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/0: authentication failed/);
+});
+
+test("a missing password is a clear start-up error", { skip, timeout: 30000 }, async () => {
+  const { code, output } = await runToExit(["--redis-url", `redis://127.0.0.1:${redis.port}`]);
+  assert.equal(code, 2);
+  assert.match(output, /requires a password/);
+  assert.equal(output.trim().split("\n").length, 1, output);
+});
+
+test("a bad URL is a clear start-up error", { skip, timeout: 30000 }, async () => {
+  for (const [url, why] of [["redis://127.0.0.1:0", /port/], ["redis://127.0.0.1:6379/x", /database/],
+    ["rediss://127.0.0.1:6379", /redis:\/\//]]) {
+    const { code, output } = await runToExit(["--redis-url", url]);
+    assert.equal(code, 2, output);
+    assert.match(output, /peercable: error: --redis-url: /);
+    assert.match(output, why);
+  }
+});
