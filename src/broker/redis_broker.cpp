@@ -38,7 +38,9 @@ bool is_str(const redisReply* r) { return r && r->type == REDIS_REPLY_STRING; }
 /// it by posting. See docs/adr/0002-redis-broker.md.
 class RedisBroker final : public Broker {
  public:
-  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink);
+  /// `unreachable` is why the start-up check could not reach Redis (empty if it could): already logged.
+  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink,
+              std::string unreachable);
   ~RedisBroker() override;
 
   void subscribe(int loop, const std::string& stream, Ready ready) override;
@@ -115,7 +117,8 @@ class RedisBroker final : public Broker {
   std::thread thread_;
 };
 
-RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink)
+RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink,
+                         std::string unreachable)
     : ep_(std::move(ep)),
       prefix_(std::move(prefix)),
       url_(redacted_url(ep_)),
@@ -126,8 +129,10 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
       sub_(io_, ep_, redis_client_name(),
            {[this] { on_sub_ready(); }, [this](const std::string& why) { on_sub_lost(why); }}),
       pub_(io_, ep_, redis_client_name(),
-           {[this] { update_health({}); }, [this](const std::string& why) { on_lost(why); }}) {
+           {[this] { update_health({}); }, [this](const std::string& why) { on_lost(why); }}),
+      last_why_(std::move(unreachable)) {
   outage_start_ = std::chrono::steady_clock::now();
+  if (!last_why_.empty()) health_.store(Health::kDisconnected);
   asio::post(io_, [this] {
     sub_.start();
     pub_.start();
@@ -471,7 +476,8 @@ std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<
                  check.error);
   else
     spdlog::info("redis {}: broker ready{}", url, opts.channel_prefix.empty() ? "" : ", channel prefix " + opts.channel_prefix);
-  return std::make_unique<RedisBroker>(ep, opts.channel_prefix, std::move(loops), sink);
+  return std::make_unique<RedisBroker>(ep, opts.channel_prefix, std::move(loops), sink,
+                                       check.context ? std::string() : check.error);
 }
 
 }  // namespace peercable::broker

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "clock.hpp"
@@ -425,7 +427,7 @@ bool Harness::run_until(std::int64_t until_us, const std::function<bool()>& done
       if (errno == EINTR) continue;
       throw std::runtime_error(errno_text("epoll_wait", errno));
     }
-    for (int i = 0; i < n; ++i) on_event(static_cast<std::size_t>(events[i].data.u64), events[i].events);
+    for (int i = 0; i < n; ++i) { if (events[i].data.u64 >= conns_.size()) { fprintf(stderr, "BAD event i=%d n=%d data=%llx ev=%x\n", i, n, (unsigned long long)events[i].data.u64, events[i].events); abort(); } on_event(static_cast<std::size_t>(events[i].data.u64), events[i].events); }
   }
 }
 
