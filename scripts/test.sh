@@ -24,6 +24,8 @@ step "integration: RFC 6455 / HTTP edge cases, node ws + raw frames (ASan+UBSan 
 PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/ws/
 step "integration: Python websockets client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable /usr/bin/python3 -m unittest discover -s tests/integration/ws -p 'test_*.py'
+step "integration: P2PChannel routing, validation, presence, history (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/p2p/
 step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/actioncable/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then

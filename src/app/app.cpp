@@ -18,6 +18,7 @@
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "json/writer.hpp"
+#include "store/sqlite_history.hpp"
 #include "store/redis_presence.hpp"
 
 namespace peercable::app {
@@ -55,7 +56,13 @@ App::App(Config config)
     cable_->set_broker(broker::make_redis_broker(redis, raw, *cable_));
     presence_ = store::make_redis_presence(redis);
   }
-  history_ = std::make_unique<store::MemoryHistory>(config_.history_size);
+  if (config_.history == "sqlite") {
+    std::filesystem::create_directories(config_.data_dir);
+    auto db = (std::filesystem::path(config_.data_dir) / "history.sqlite3").string();
+    history_ = std::make_unique<store::SqliteHistory>(db, config_.history_size);
+  } else {
+    history_ = std::make_unique<store::MemoryHistory>(config_.history_size);
+  }
   channels::P2POptions p2p;
   p2p.max_body_bytes = config_.message_limit;
   cable_->add_channel(std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_));

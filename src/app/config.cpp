@@ -74,7 +74,7 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   add("cable-path", c.cable_path, "WebSocket endpoint path");
   add("web-root", c.web_root, "folder served at / (default: web/dist of the source tree)");
-  add("data-dir", c.data_dir, "where the generated token secret is kept");
+  add("data-dir", c.data_dir, "where the generated token secret and the history database are kept");
   add("jwt-secret", c.jwt_secret, "HS256 secret for sign-in tokens (default: generated, kept in --data-dir)");
   app.add_flag("--guests,!--no-guests", c.guests, "allow guest sign-in through POST /session (default: on)")
       ->envname("PEERCABLE_GUESTS");
@@ -83,6 +83,8 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 31));
   add("message-limit", c.message_limit, "largest chat message body, bytes")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   add("history-size", c.history_size, "messages kept per room for new subscribers")->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
+  add("history", c.history, "where room history is kept: sqlite (<data-dir>/history.sqlite3) or memory")
+      ->check(CLI::IsMember({"sqlite", "memory"}));
   add("ws-idle-timeout", c.ws_idle_timeout, "close WebSockets silent this long, seconds (0 = never)");
   add("header-timeout", c.header_timeout, "time allowed to send a request, seconds")->check(CLI::Range(1, 3600));
   app.add_flag("--deflate,!--no-deflate", c.deflate, "negotiate permessage-deflate when offered (default: on)")

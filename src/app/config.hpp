@@ -20,6 +20,7 @@ struct Config {
   std::size_t max_backlog = 4 << 20;
   std::size_t message_limit = 4096;
   std::size_t history_size = 50;
+  std::string history = "sqlite";  // or "memory"
   unsigned ws_idle_timeout = 0;
   unsigned header_timeout = 10;
   bool deflate = true;
