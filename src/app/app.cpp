@@ -18,8 +18,8 @@
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "json/writer.hpp"
-#include "store/sqlite_history.hpp"
 #include "store/redis_presence.hpp"
+#include "store/sqlite_history.hpp"
 
 namespace peercable::app {
 namespace {
@@ -160,8 +160,10 @@ std::string App::metrics_text() const {
   out += "# TYPE peercable_connections gauge\npeercable_connections " + std::to_string(connection_count()) + "\n";
   out += "# TYPE peercable_websockets gauge\npeercable_websockets " + std::to_string(ws) + "\n";
   out += "# TYPE peercable_accepted_total counter\npeercable_accepted_total " + std::to_string(accepted) + "\n";
-  out += "# TYPE peercable_slow_consumer_closes_total counter\npeercable_slow_consumer_closes_total " + std::to_string(slow) + "\n";
-  out += "# TYPE peercable_protocol_errors_total counter\npeercable_protocol_errors_total " + std::to_string(proto) + "\n";
+  out += "# TYPE peercable_slow_consumer_closes_total counter\npeercable_slow_consumer_closes_total " +
+         std::to_string(slow) + "\n";
+  out +=
+      "# TYPE peercable_protocol_errors_total counter\npeercable_protocol_errors_total " + std::to_string(proto) + "\n";
   out += "# TYPE peercable_frames_sent_total counter\npeercable_frames_sent_total " + std::to_string(frames) + "\n";
   return out;
 }

@@ -78,11 +78,14 @@ Config parse_config(int argc, char** argv) {
   add("jwt-secret", c.jwt_secret, "HS256 secret for sign-in tokens (default: generated, kept in --data-dir)");
   app.add_flag("--guests,!--no-guests", c.guests, "allow guest sign-in through POST /session (default: on)")
       ->envname("PEERCABLE_GUESTS");
-  add("max-message", c.max_message, "largest incoming WebSocket message, bytes")->check(CLI::Range(std::size_t{125}, std::size_t{1} << 30));
+  add("max-message", c.max_message, "largest incoming WebSocket message, bytes")
+      ->check(CLI::Range(std::size_t{125}, std::size_t{1} << 30));
   add("max-backlog", c.max_backlog, "queued output per connection before it is dropped as a slow consumer, bytes")
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 31));
-  add("message-limit", c.message_limit, "largest chat message body, bytes")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  add("history-size", c.history_size, "messages kept per room for new subscribers")->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
+  add("message-limit", c.message_limit, "largest chat message body, bytes")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  add("history-size", c.history_size, "messages kept per room for new subscribers")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
   add("history", c.history, "where room history is kept: sqlite (<data-dir>/history.sqlite3) or memory")
       ->check(CLI::IsMember({"sqlite", "memory"}));
   add("ws-idle-timeout", c.ws_idle_timeout, "close WebSockets silent this long, seconds (0 = never)");

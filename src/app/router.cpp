@@ -28,7 +28,9 @@ Response json_response(unsigned status, std::string body) {
   return r;
 }
 
-Response error(unsigned status, std::string_view message) { return json_response(status, http::json_error(message)); }
+Response error(unsigned status, std::string_view message) {
+  return json_response(status, http::json_error(message));
+}
 
 // The value of `name` in a query string, percent-decoded.
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
@@ -36,7 +38,8 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     auto amp = query.find('&');
     auto pair = query.substr(0, amp);
     auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (pair.substr(0, eq) == name)
+      return http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -165,7 +168,8 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
     result.response = error(hs.error.status, hs.error.message);
     if (!hs.error.extra_header.empty()) {
       auto colon = hs.error.extra_header.find(':');
-      result.response.headers.emplace_back(hs.error.extra_header.substr(0, colon), hs.error.extra_header.substr(colon + 2));
+      result.response.headers.emplace_back(hs.error.extra_header.substr(0, colon),
+                                           hs.error.extra_header.substr(colon + 2));
     }
     result.response.close = true;
     return result;
@@ -174,7 +178,8 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   std::optional<std::string> token = query_param(query, "token");
   if (!token || token->empty()) {
     std::string_view authz = req[bhttp::field::authorization];
-    if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) token = std::string(authz.substr(7));
+    if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer "))
+      token = std::string(authz.substr(7));
   }
   if (!token || token->empty()) token = cookie(req[bhttp::field::cookie], "peercable_token");
   std::optional<auth::Identity> who;
@@ -220,8 +225,7 @@ http::Response AppRouter::broadcast(http::Request& req) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     std::string where = items.size() > 1 ? " (broadcast " + std::to_string(i) + ")" : std::string();
     std::string_view stream;
-    if (!items[i].is_object() || items[i]["stream"].get(stream))
-      return error(400, "stream must be a string" + where);
+    if (!items[i].is_object() || items[i]["stream"].get(stream)) return error(400, "stream must be a string" + where);
     if (stream.empty() || stream.size() > 256) return error(400, "stream must be 1-256 bytes" + where);
     simdjson::dom::element data;
     if (items[i]["data"].get(data)) return error(400, "data is missing" + where);
@@ -240,7 +244,8 @@ http::Response AppRouter::session(http::Request& req) {
   simdjson::dom::element doc;
   std::string_view name;
   const std::string& body = req.body();
-  if (parser.parse(body).get(doc) || !doc.is_object()) return error(400, "body must be a JSON object like {\"name\":\"Alice\"}");
+  if (parser.parse(body).get(doc) || !doc.is_object())
+    return error(400, "body must be a JSON object like {\"name\":\"Alice\"}");
   if (doc["name"].get(name)) return error(400, "name must be a string");
   while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
   while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);

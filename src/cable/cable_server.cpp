@@ -33,7 +33,9 @@ CableServer::CableServer(std::vector<net::Loop*> loops) {
 
 CableServer::~CableServer() = default;
 
-void CableServer::set_broker(std::unique_ptr<broker::Broker> b) { broker_ = std::move(b); }
+void CableServer::set_broker(std::unique_ptr<broker::Broker> b) {
+  broker_ = std::move(b);
+}
 
 void CableServer::add_channel(std::unique_ptr<Channel> c) {
   std::string name(c->name());

@@ -39,7 +39,9 @@ class CableServer final : public broker::Sink {
   /// Starts the 3-second ping timer on every loop.
   void start();
   /// Publishes on `stream` through the broker.
-  void broadcast(const std::string& stream, std::string payload_json) { broker_->publish(stream, std::move(payload_json)); }
+  void broadcast(const std::string& stream, std::string payload_json) {
+    broker_->publish(stream, std::move(payload_json));
+  }
 
   // broker::Sink
   void deliver(const std::string& stream, std::string payload) override;

@@ -35,8 +35,8 @@ class StreamHub {
  private:
   struct StreamState {
     EntryList entries;
-    bool live = false;                          // the broker confirmed the subscription
-    std::vector<broker::Broker::Ready> waiting; // readiness callbacks until then
+    bool live = false;                           // the broker confirmed the subscription
+    std::vector<broker::Broker::Ready> waiting;  // readiness callbacks until then
   };
   int loop_;
   broker::Broker& broker_;

@@ -143,7 +143,9 @@ void CableSession::message(const std::string& identifier, const std::string& dat
 
 // ---- Subscription --------------------------------------------------------------------------------
 
-const auth::Identity& Subscription::user() const { return session_.user(); }
+const auth::Identity& Subscription::user() const {
+  return session_.user();
+}
 
 void Subscription::stream_from(const std::string& stream) {
   ++pending_;

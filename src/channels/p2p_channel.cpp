@@ -11,8 +11,12 @@
 namespace peercable::channels {
 namespace {
 
-std::string room_stream(std::string_view room) { return "p2p:" + std::string(room); }
-std::string user_stream(std::string_view user) { return "p2p:user:" + std::string(user); }
+std::string room_stream(std::string_view room) {
+  return "p2p:" + std::string(room);
+}
+std::string user_stream(std::string_view user) {
+  return "p2p:user:" + std::string(user);
+}
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -153,7 +157,8 @@ bool P2PChannel::read_body(cable::Subscription& sub, simdjson::dom::object data,
     return false;
   }
   if (raw.size() > options_.max_body_bytes) {
-    sub.transmit(error_json("body_too_long", "body is longer than " + std::to_string(options_.max_body_bytes) + " bytes"));
+    sub.transmit(
+        error_json("body_too_long", "body is longer than " + std::to_string(options_.max_body_bytes) + " bytes"));
     return false;
   }
   body = clean_body(raw);
@@ -214,7 +219,8 @@ void P2PChannel::signal(cable::Subscription& sub, simdjson::dom::object data) {
   std::string sig_json;
   json::append_value(sig_json, sig);
   if (sig_json.size() > options_.max_signal_bytes) {
-    sub.transmit(error_json("signal_too_large", "signal is larger than " + std::to_string(options_.max_signal_bytes) + " bytes"));
+    sub.transmit(error_json("signal_too_large",
+                            "signal is larger than " + std::to_string(options_.max_signal_bytes) + " bytes"));
     return;
   }
   std::string msg;

@@ -167,8 +167,7 @@ void Connection::on_bytes(std::uint8_t* data, std::size_t n) {
       return;
     }
     case State::kDraining:
-    case State::kClosed:
-      return;  // discarded
+    case State::kClosed: return;  // discarded
   }
 }
 
@@ -218,8 +217,8 @@ void Connection::handle_request(Request& req, bool keep_alive) {
     frames_->enable_deflate(*r.upgrade->deflate);
     deflater_ = std::make_unique<ws::Deflater>(*r.upgrade->deflate);
   }
-  deadline_ = set_.limits().ws_idle_timeout.count() > 0 ? Clock::now() + set_.limits().ws_idle_timeout
-                                                        : Clock::time_point{};
+  deadline_ =
+      set_.limits().ws_idle_timeout.count() > 0 ? Clock::now() + set_.limits().ws_idle_timeout : Clock::time_point{};
   session_ = std::move(r.session);
   session_->on_open();
   // Bytes that followed the handshake in the same read are the first frames.
@@ -397,14 +396,10 @@ void Connection::on_tick(Clock::time_point now) {
     case State::kHttp:
       if (parser_ || !pending_.empty()) return send_error(408, "request timed out");
       return begin_drain();  // idle keep-alive connection
-    case State::kWebSocket:
-      return close(ws::close_code::kPolicyViolation, "idle timeout");
-    case State::kClosing:
-      return begin_drain();
-    case State::kDraining:
-      return finish();
-    case State::kClosed:
-      return;
+    case State::kWebSocket: return close(ws::close_code::kPolicyViolation, "idle timeout");
+    case State::kClosing: return begin_drain();
+    case State::kDraining: return finish();
+    case State::kClosed: return;
   }
 }
 
@@ -415,7 +410,8 @@ void Connection::on_message(ws::Opcode op, std::string_view payload) {
 }
 
 void Connection::on_ping(std::string_view payload) {
-  if (state_ == State::kWebSocket) enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPong, payload)));
+  if (state_ == State::kWebSocket)
+    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPong, payload)));
 }
 
 void Connection::on_pong(std::string_view) {}

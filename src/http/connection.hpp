@@ -30,10 +30,10 @@ struct Limits {
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its end (slowloris)
   std::chrono::milliseconds keepalive_timeout{30'000};
-  std::chrono::milliseconds ws_idle_timeout{0};      // 0: off (Action Cable clients are silent when idle)
-  std::chrono::milliseconds close_timeout{2'000};    // our close frame sent, waiting for the peer's
+  std::chrono::milliseconds ws_idle_timeout{0};    // 0: off (Action Cable clients are silent when idle)
+  std::chrono::milliseconds close_timeout{2'000};  // our close frame sent, waiting for the peer's
   std::size_t max_message_bytes = 1 << 20;
-  std::size_t max_backlog_bytes = 4 << 20;           // queued output before a slow consumer is dropped
+  std::size_t max_backlog_bytes = 4 << 20;  // queued output before a slow consumer is dropped
   bool deflate = true;
 };
 
@@ -101,7 +101,9 @@ class ConnectionSet {
   std::vector<Connection*> conns_;
 };
 
-class Connection final : public net::Flushable, public ws::FrameHandler, public std::enable_shared_from_this<Connection> {
+class Connection final : public net::Flushable,
+                         public ws::FrameHandler,
+                         public std::enable_shared_from_this<Connection> {
  public:
   Connection(ConnectionSet& set, asio::ip::tcp::socket socket);
   ~Connection() override;

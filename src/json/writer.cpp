@@ -119,9 +119,7 @@ void append_value(std::string& out, simdjson::dom::object v) {
 void append_value(std::string& out, simdjson::dom::element v) {
   using simdjson::dom::element_type;
   switch (v.type()) {
-    case element_type::OBJECT:
-      append_value(out, simdjson::dom::object(v.get_object().value_unsafe()));
-      return;
+    case element_type::OBJECT: append_value(out, simdjson::dom::object(v.get_object().value_unsafe())); return;
     case element_type::ARRAY: {
       out += '[';
       bool first = true;
@@ -134,27 +132,17 @@ void append_value(std::string& out, simdjson::dom::element v) {
       out += ']';
       return;
     }
-    case element_type::STRING:
-      append_string(out, v.get_string().value_unsafe());
-      return;
-    case element_type::INT64:
-      append_int(out, v.get_int64().value_unsafe());
-      return;
+    case element_type::STRING: append_string(out, v.get_string().value_unsafe()); return;
+    case element_type::INT64: append_int(out, v.get_int64().value_unsafe()); return;
     case element_type::UINT64: {
       char buf[24];
       auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64().value_unsafe());
       out.append(buf, r.ptr);
       return;
     }
-    case element_type::DOUBLE:
-      append_double(out, v.get_double().value_unsafe());
-      return;
-    case element_type::BOOL:
-      out += v.get_bool().value_unsafe() ? "true" : "false";
-      return;
-    case element_type::NULL_VALUE:
-      out += "null";
-      return;
+    case element_type::DOUBLE: append_double(out, v.get_double().value_unsafe()); return;
+    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return;
+    case element_type::NULL_VALUE: out += "null"; return;
   }
 }
 

@@ -32,11 +32,23 @@ class ObjectWriter {
     out_ += ':';
     return *this;
   }
-  ObjectWriter& str(std::string_view v) { append_string(out_, v); return *this; }
-  ObjectWriter& num(std::int64_t v) { append_int(out_, v); return *this; }
-  ObjectWriter& boolean(bool v) { out_ += v ? "true" : "false"; return *this; }
+  ObjectWriter& str(std::string_view v) {
+    append_string(out_, v);
+    return *this;
+  }
+  ObjectWriter& num(std::int64_t v) {
+    append_int(out_, v);
+    return *this;
+  }
+  ObjectWriter& boolean(bool v) {
+    out_ += v ? "true" : "false";
+    return *this;
+  }
   /// Appends already-encoded JSON verbatim.
-  ObjectWriter& raw(std::string_view json) { out_ += json; return *this; }
+  ObjectWriter& raw(std::string_view json) {
+    out_ += json;
+    return *this;
+  }
   void end() { out_ += '}'; }
 
  private:

@@ -22,9 +22,13 @@ Listener::Listener(Loop& loop, const std::string& host, unsigned short port, OnA
   if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
 }
 
-unsigned short Listener::port() const { return acceptor_.local_endpoint().port(); }
+unsigned short Listener::port() const {
+  return acceptor_.local_endpoint().port();
+}
 
-void Listener::start() { do_accept(); }
+void Listener::start() {
+  do_accept();
+}
 
 void Listener::stop() {
   boost::system::error_code ec;

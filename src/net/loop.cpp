@@ -53,7 +53,9 @@ void Loop::start() {
   });
 }
 
-void Loop::stop() { io_.stop(); }
+void Loop::stop() {
+  io_.stop();
+}
 
 void Loop::join() {
   if (thread_.joinable()) thread_.join();

@@ -20,7 +20,8 @@ SqliteHistory::SqliteHistory(const std::string& path, std::size_t per_room) : pe
   // never corrupt the file.
   const char* schema =
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=2000;"
-      "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, body TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, body TEXT NOT "
+      "NULL);"
       "CREATE INDEX IF NOT EXISTS messages_room ON messages(room, id);";
   if (sqlite3_exec(db_, schema, nullptr, nullptr, nullptr) != SQLITE_OK) fail("schema");
   if (sqlite3_prepare_v2(db_, "INSERT INTO messages(room, body) VALUES (?1, ?2)", -1, &insert_, nullptr) != SQLITE_OK)

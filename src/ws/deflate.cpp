@@ -104,7 +104,9 @@ Inflater::Inflater(const DeflateParams& p) : reset_each_message_(p.client_no_con
   inflateInit2(&z_, -15);
 }
 
-Inflater::~Inflater() { inflateEnd(&z_); }
+Inflater::~Inflater() {
+  inflateEnd(&z_);
+}
 
 Inflater::Result Inflater::inflate_message(std::string_view in, std::size_t max_size, std::string& out) {
   static constexpr unsigned char kTail[4] = {0x00, 0x00, 0xff, 0xff};
@@ -149,7 +151,9 @@ Deflater::Deflater(const DeflateParams& p) : reset_each_message_(p.server_no_con
   deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -p.server_max_window_bits, 8, Z_DEFAULT_STRATEGY);
 }
 
-Deflater::~Deflater() { deflateEnd(&z_); }
+Deflater::~Deflater() {
+  deflateEnd(&z_);
+}
 
 bool Deflater::deflate_message(std::string_view in, std::string& out) {
   out.clear();
@@ -163,7 +167,8 @@ bool Deflater::deflate_message(std::string_view in, std::string& out) {
     if (rc != Z_OK && rc != Z_BUF_ERROR) return false;
     out.append(reinterpret_cast<char*>(chunk), sizeof chunk - z_.avail_out);
   } while (z_.avail_out == 0);
-  if (out.size() >= 4 && std::memcmp(out.data() + out.size() - 4, "\x00\x00\xff\xff", 4) == 0) out.resize(out.size() - 4);
+  if (out.size() >= 4 && std::memcmp(out.data() + out.size() - 4, "\x00\x00\xff\xff", 4) == 0)
+    out.resize(out.size() - 4);
   if (reset_each_message_) deflateReset(&z_);
   return true;
 }

@@ -31,14 +31,24 @@ constexpr std::uint16_t kTryAgainLater = 1013;
 constexpr bool is_valid_close_code(std::uint16_t code) noexcept {
   if (code >= 3000 && code <= 4999) return true;
   switch (code) {
-    case 1000: case 1001: case 1002: case 1003: case 1007: case 1008:
-    case 1009: case 1010: case 1011: case 1012: case 1013: case 1014:
-      return true;
-    default:
-      return false;
+    case 1000:
+    case 1001:
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+    case 1010:
+    case 1011:
+    case 1012:
+    case 1013:
+    case 1014: return true;
+    default: return false;
   }
 }
 
-constexpr bool is_control(Opcode op) noexcept { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
+constexpr bool is_control(Opcode op) noexcept {
+  return (static_cast<std::uint8_t>(op) & 0x8) != 0;
+}
 
 }  // namespace peercable::ws

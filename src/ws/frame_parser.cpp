@@ -46,11 +46,13 @@ std::size_t FrameParser::parse(std::uint8_t* data, std::size_t size, FrameHandle
     // Checks that need only the first two bytes come first, so garbage fails fast.
     if (rsv23) return fail(h, close_code::kProtocolError, "reserved bits set"), pos;
     switch (op) {
-      case Opcode::kContinuation: case Opcode::kText: case Opcode::kBinary:
-      case Opcode::kClose: case Opcode::kPing: case Opcode::kPong:
-        break;
-      default:
-        return fail(h, close_code::kProtocolError, "reserved opcode"), pos;
+      case Opcode::kContinuation:
+      case Opcode::kText:
+      case Opcode::kBinary:
+      case Opcode::kClose:
+      case Opcode::kPing:
+      case Opcode::kPong: break;
+      default: return fail(h, close_code::kProtocolError, "reserved opcode"), pos;
     }
     if (is_control(op)) {
       if (!fin) return fail(h, close_code::kProtocolError, "fragmented control frame"), pos;
@@ -105,7 +107,8 @@ bool FrameParser::handle_control(Opcode op, std::string_view payload, FrameHandl
   std::uint16_t code = close_code::kNoStatus;
   std::string_view reason;
   if (payload.size() >= 2) {
-    code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]));
+    code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(payload[0]) << 8) |
+                                      static_cast<std::uint8_t>(payload[1]));
     if (!is_valid_close_code(code)) return fail(h, close_code::kProtocolError, "invalid close code");
     reason = payload.substr(2);
     if (!is_valid_utf8(reason)) return fail(h, close_code::kInvalidPayload, "close reason is not UTF-8");

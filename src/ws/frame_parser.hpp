@@ -56,10 +56,10 @@ class FrameParser {
   ParserOptions options_;
   std::unique_ptr<Inflater> inflater_;
   bool finished_ = false;
-  bool in_message_ = false;      // a fragmented message is being reassembled
+  bool in_message_ = false;  // a fragmented message is being reassembled
   bool message_compressed_ = false;
   Opcode message_op_ = Opcode::kText;
-  std::string message_;          // fragments so far (compressed bytes when compressed)
+  std::string message_;  // fragments so far (compressed bytes when compressed)
   std::string inflated_;
   Utf8Validator utf8_;
   std::size_t wanted_ = 0;

@@ -46,7 +46,9 @@ bool header_has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
-bool wants_websocket(std::string_view upgrade_header) { return header_has_token(upgrade_header, "websocket"); }
+bool wants_websocket(std::string_view upgrade_header) {
+  return header_has_token(upgrade_header, "websocket");
+}
 
 std::string compute_accept_key(std::string_view key) {
   static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -35,8 +35,8 @@ struct HandshakeError {
 /// An accepted handshake: what the 101 response carries.
 struct HandshakeAccept {
   std::string accept_key;
-  std::string subprotocol;              // empty: no Sec-WebSocket-Protocol header
-  std::optional<DeflateParams> deflate; // set when permessage-deflate was agreed
+  std::string subprotocol;               // empty: no Sec-WebSocket-Protocol header
+  std::optional<DeflateParams> deflate;  // set when permessage-deflate was agreed
 };
 
 struct HandshakeResult {

@@ -25,8 +25,8 @@ TEST(Jwt, Refusals) {
   EXPECT_EQ(verify_jwt(none, "secret", 0).error, TokenError::kBadAlgorithm);
   // Tampered payload.
   auto dot = token.find('.');
-  std::string tampered = token.substr(0, dot + 1) + base64url_encode(R"({"sub":"admin","name":"x"})") +
-                         token.substr(token.rfind('.'));
+  std::string tampered =
+      token.substr(0, dot + 1) + base64url_encode(R"({"sub":"admin","name":"x"})") + token.substr(token.rfind('.'));
   EXPECT_EQ(verify_jwt(tampered, "secret", 1010).error, TokenError::kBadSignature);
 }
 

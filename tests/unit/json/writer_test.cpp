@@ -21,10 +21,12 @@ std::string dbl(double d) {
 
 // The exact frame Rails 6.1 sent for this payload (shared/protocol/rails-6.1-transcripts.md).
 TEST(JsonWriter, MatchesActiveSupportEncoding) {
-  std::string in =
-      R"({"action":"echo","s":"<b>&amp;</b> ' \" \\ / é 😀 )" "\u2028 \u2029 \\u0001 \\t" R"(","n":1.5,"big":12345678901234567000,"f":1e21,"t":true,"z":null,"a":[]})";
-  EXPECT_EQ(reencode(in),
-            R"({"action":"echo","s":"\u003cb\u003e\u0026amp;\u003c/b\u003e ' \" \\ / é 😀 \u2028 \u2029 \u0001 \t","n":1.5,"big":12345678901234567000,"f":1.0e+21,"t":true,"z":null,"a":[]})");
+  std::string in = R"({"action":"echo","s":"<b>&amp;</b> ' \" \\ / é 😀 )"
+                   "\u2028 \u2029 \\u0001 \\t"
+                   R"(","n":1.5,"big":12345678901234567000,"f":1e21,"t":true,"z":null,"a":[]})";
+  EXPECT_EQ(
+      reencode(in),
+      R"({"action":"echo","s":"\u003cb\u003e\u0026amp;\u003c/b\u003e ' \" \\ / é 😀 \u2028 \u2029 \u0001 \t","n":1.5,"big":12345678901234567000,"f":1.0e+21,"t":true,"z":null,"a":[]})");
 }
 
 TEST(JsonWriter, FormatsFloatsLikeRuby) {

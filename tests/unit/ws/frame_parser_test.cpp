@@ -55,7 +55,9 @@ Recorder run(std::string bytes, ParserOptions opts = {}) {
   return r;
 }
 
-std::uint16_t error_of(std::string bytes, ParserOptions opts = {}) { return run(std::move(bytes), opts).error; }
+std::uint16_t error_of(std::string bytes, ParserOptions opts = {}) {
+  return run(std::move(bytes), opts).error;
+}
 
 }  // namespace
 
@@ -116,7 +118,9 @@ TEST(FrameParser, ByteByByteInput) {
 }
 
 TEST(FrameParser, CloseFrames) {
-  auto r = run(frame(0x88, std::string("\x03\xe8" "bye", 5)));
+  auto r = run(frame(0x88, std::string("\x03\xe8"
+                                       "bye",
+                                       5)));
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0], "close:1000:bye");
   auto empty = run(frame(0x88, ""));
@@ -129,22 +133,22 @@ TEST(FrameParser, NothingIsParsedAfterClose) {
 }
 
 TEST(FrameParser, ProtocolErrors) {
-  EXPECT_EQ(error_of(frame(0x81, "x", false)), close_code::kProtocolError);           // unmasked
-  EXPECT_EQ(error_of(frame(0xC1, "x")), close_code::kProtocolError);                  // RSV1 without deflate
-  EXPECT_EQ(error_of(frame(0xA1, "x")), close_code::kProtocolError);                  // RSV2
-  EXPECT_EQ(error_of(frame(0x91, "x")), close_code::kProtocolError);                  // RSV3
+  EXPECT_EQ(error_of(frame(0x81, "x", false)), close_code::kProtocolError);  // unmasked
+  EXPECT_EQ(error_of(frame(0xC1, "x")), close_code::kProtocolError);         // RSV1 without deflate
+  EXPECT_EQ(error_of(frame(0xA1, "x")), close_code::kProtocolError);         // RSV2
+  EXPECT_EQ(error_of(frame(0x91, "x")), close_code::kProtocolError);         // RSV3
   for (std::uint8_t op : {3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF})
     EXPECT_EQ(error_of(frame(static_cast<std::uint8_t>(0x80 | op), "x")), close_code::kProtocolError) << int(op);
-  EXPECT_EQ(error_of(frame(0x09, "x")), close_code::kProtocolError);                  // fragmented ping
-  EXPECT_EQ(error_of(frame(0x89, std::string(126, 'x'))), close_code::kProtocolError);  // control > 125
-  EXPECT_EQ(error_of(frame(0x80, "x")), close_code::kProtocolError);                  // continuation first
-  EXPECT_EQ(error_of(frame(0x01, "a") + frame(0x81, "b")), close_code::kProtocolError);  // new msg mid-fragment
-  EXPECT_EQ(error_of(frame(0x88, "\x03")), close_code::kProtocolError);               // 1-byte close
+  EXPECT_EQ(error_of(frame(0x09, "x")), close_code::kProtocolError);                         // fragmented ping
+  EXPECT_EQ(error_of(frame(0x89, std::string(126, 'x'))), close_code::kProtocolError);       // control > 125
+  EXPECT_EQ(error_of(frame(0x80, "x")), close_code::kProtocolError);                         // continuation first
+  EXPECT_EQ(error_of(frame(0x01, "a") + frame(0x81, "b")), close_code::kProtocolError);      // new msg mid-fragment
+  EXPECT_EQ(error_of(frame(0x88, "\x03")), close_code::kProtocolError);                      // 1-byte close
   EXPECT_EQ(error_of(frame(0x88, std::string("\x03\xed", 2))), close_code::kProtocolError);  // 1005
   EXPECT_EQ(error_of(frame(0x88, std::string("\x00\x00", 2))), close_code::kProtocolError);  // 0
   EXPECT_EQ(error_of(frame(0x88, std::string("\x03\xee", 2))), close_code::kProtocolError);  // 1006
-  EXPECT_EQ(error_of(frame(0x88, std::string("\x0b\xb8", 2))), 0);                     // 3000 is fine
-  std::string huge("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00", 10);                     // 64-bit MSB set
+  EXPECT_EQ(error_of(frame(0x88, std::string("\x0b\xb8", 2))), 0);                           // 3000 is fine
+  std::string huge("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00", 10);                          // 64-bit MSB set
   EXPECT_EQ(error_of(huge), close_code::kProtocolError);
 }
 
@@ -160,7 +164,7 @@ TEST(FrameParser, InvalidUtf8) {
   EXPECT_EQ(ok.error, 0);
   EXPECT_EQ(ok.events[0], "text:\xf0\x9f\x98\x80");
   EXPECT_EQ(error_of(frame(0x88, "\x03\xe8\xff")), close_code::kInvalidPayload);  // close reason
-  EXPECT_EQ(error_of(frame(0x82, "\xff")), 0);                                     // binary is not checked
+  EXPECT_EQ(error_of(frame(0x82, "\xff")), 0);                                    // binary is not checked
 }
 
 TEST(FrameParser, InvalidUtf8FailsFastBeforeTheMessageEnds) {
@@ -175,7 +179,8 @@ TEST(FrameParser, MessageSizeLimit) {
   ParserOptions o;
   o.max_message_size = 10;
   EXPECT_EQ(error_of(frame(0x81, std::string(11, 'x')), o), close_code::kMessageTooBig);
-  EXPECT_EQ(error_of(frame(0x01, std::string(6, 'x')) + frame(0x80, std::string(6, 'x')), o), close_code::kMessageTooBig);
+  EXPECT_EQ(error_of(frame(0x01, std::string(6, 'x')) + frame(0x80, std::string(6, 'x')), o),
+            close_code::kMessageTooBig);
   EXPECT_EQ(error_of(frame(0x81, std::string(10, 'x')), o), 0);
   // Refused from the header alone: no payload bytes need to arrive.
   Recorder r;

@@ -89,7 +89,8 @@ TEST(Deflate, NegotiatesParameters) {
   auto p = negotiate_deflate("permessage-deflate; client_max_window_bits");
   ASSERT_TRUE(p);
   EXPECT_EQ(deflate_response(*p), "permessage-deflate");
-  p = negotiate_deflate("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
+  p = negotiate_deflate(
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->server_no_context_takeover);
   EXPECT_TRUE(p->client_no_context_takeover);

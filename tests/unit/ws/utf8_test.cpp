@@ -19,9 +19,11 @@ TEST(Utf8, RejectsInvalidSequences) {
   EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate U+D800
   EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
   EXPECT_FALSE(is_valid_utf8("\xf5\x80\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\x80"));              // lone continuation
-  EXPECT_FALSE(is_valid_utf8("\xc3"));              // truncated
-  EXPECT_FALSE(is_valid_utf8("abc\xce\xba\xed\xa0\x80" "edited"));
+  EXPECT_FALSE(is_valid_utf8("\x80"));  // lone continuation
+  EXPECT_FALSE(is_valid_utf8("\xc3"));  // truncated
+  EXPECT_FALSE(
+      is_valid_utf8("abc\xce\xba\xed\xa0\x80"
+                    "edited"));
 }
 
 TEST(Utf8, CarriesStateAcrossPieces) {
