@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "json/writer.hpp"
+#include "ws/utf8.hpp"
 
 namespace peercable::auth {
 namespace {
@@ -145,7 +146,7 @@ TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int
     return r;
   }
   std::string_view name;
-  if (p["name"].get(name) == simdjson::SUCCESS && !name.empty()) who.name = std::string(name.substr(0, 80));
+  if (p["name"].get(name) == simdjson::SUCCESS && !name.empty()) who.name = std::string(ws::utf8_prefix(name, 80));
   if (who.name.empty()) who.name = who.id;
   r.identity = std::move(who);
   return r;

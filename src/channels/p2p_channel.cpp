@@ -7,6 +7,7 @@
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
 #include "json/writer.hpp"
+#include "ws/utf8.hpp"
 
 namespace peercable::channels {
 namespace {
@@ -147,7 +148,7 @@ void P2PChannel::perform(cable::Subscription& sub, std::string_view action, simd
   if (action == "signal") return signal(sub, data);
   if (action == "typing") return typing(sub);
   // Rails only logs an unknown action; we tell the client, on this subscription only.
-  sub.transmit(error_json("unknown_action", "unknown action: " + std::string(action.substr(0, 64))));
+  sub.transmit(error_json("unknown_action", "unknown action: " + std::string(ws::utf8_prefix(action, 64))));
 }
 
 bool P2PChannel::read_body(cable::Subscription& sub, simdjson::dom::object data, std::string& body) {

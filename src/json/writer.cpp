@@ -3,6 +3,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace peercable::json {
 
@@ -63,7 +66,7 @@ void append_double(std::string& out, double d) {
     out += "null";  // ActiveSupport encodes NaN/Infinity as null
     return;
   }
-  // Shortest round-trip digits, then laid out as Ruby's Float#to_s does: decimal for 1e-4 <= |d| < 1e16,
+  // Shortest round-trip digits, then laid out as Rails encodes floats: decimal for 1e-4 <= |d| < 1e15,
   // otherwise d.ddde+XX; always with a fractional part.
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
@@ -78,7 +81,7 @@ void append_double(std::string& out, double d) {
     if (ch != '.') digits += ch;
   while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
   if (neg) out += '-';
-  if (exp >= 16 || exp < -4) {
+  if (exp >= 15 || exp < -4) {
     out += digits[0];
     out += '.';
     out += digits.size() > 1 ? digits.substr(1) : "0";
@@ -103,7 +106,54 @@ void append_double(std::string& out, double d) {
   }
 }
 
+namespace {
+
+// True when an object repeats a key; allocation-free for the small objects clients send.
+bool has_repeated_key(simdjson::dom::object v) {
+  const std::size_t n = v.size();
+  if (n < 2) return false;
+  if (n <= 16) {
+    std::string_view keys[16];
+    std::size_t k = 0;
+    for (auto field : v) {
+      for (std::size_t i = 0; i < k; ++i)
+        if (keys[i] == field.key) return true;
+      keys[k++] = field.key;
+    }
+    return false;
+  }
+  std::unordered_set<std::string_view> seen;
+  for (auto field : v)
+    if (!seen.insert(field.key).second) return true;
+  return false;
+}
+
+}  // namespace
+
 void append_value(std::string& out, simdjson::dom::object v) {
+  if (has_repeated_key(v)) {
+    // A repeated key keeps its first position and its last value, as Ruby's JSON parser builds the Hash.
+    std::vector<std::pair<std::string_view, simdjson::dom::element>> fields;
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (auto field : v) {
+      auto [it, inserted] = index.try_emplace(field.key, fields.size());
+      if (inserted)
+        fields.emplace_back(field.key, field.value);
+      else
+        fields[it->second].second = field.value;
+    }
+    out += '{';
+    bool first = true;
+    for (auto& [key, value] : fields) {
+      if (!first) out += ',';
+      first = false;
+      append_string(out, key);
+      out += ':';
+      append_value(out, value);
+    }
+    out += '}';
+    return;
+  }
   out += '{';
   bool first = true;
   for (auto field : v) {

@@ -30,36 +30,48 @@ constexpr std::chrono::milliseconds kFirstRetry{100};  // reconnect attempts whi
 constexpr std::chrono::milliseconds kMaxRetry{2000};   // up to this
 constexpr const char* kNodeTtlMs = "15000";  // a node silent this long is gone, and so are its users
 
-// One round trip that records a change and answers from the room's hash, dropping the entries of nodes
-// whose liveness key has expired. Returns the room's members ("members"), or how many entries of the same
-// user other nodes hold ("join", "leave").
+// One round trip per call. KEYS: the room's hash, this node's liveness key, the set of node ids. "join" and
+// "leave" record the change and return how many live nodes other than ours hold the same user in the room
+// (a few nodes: no scan of the room). "members" returns the room's entries of live nodes as a flat list
+// [user, name, ...], deleting those of nodes whose liveness key has expired.
 constexpr const char* kScript = R"lua(
-local room, op, node, user = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local room, op, node, user, node_prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[6])
+redis.call('SADD', KEYS[3], node)
+if op == 'members' then
+  local fields = redis.call('HGETALL', room)
+  local alive, out = {}, {}
+  for i = 1, #fields, 2 do
+    local f = fields[i]
+    local bar = string.find(f, '|', 1, true)
+    if bar then
+      local n = string.sub(f, 1, bar - 1)
+      if alive[n] == nil then alive[n] = redis.call('EXISTS', node_prefix .. n) == 1 end
+      if alive[n] then
+        out[#out + 1] = string.sub(f, bar + 1)
+        out[#out + 1] = fields[i + 1]
+      else
+        redis.call('HDEL', room, f)
+      end
+    end
+  end
+  return out
+end
 if op == 'join' then
   redis.call('HSET', room, node .. '|' .. user, ARGV[4])
-elseif op == 'leave' then
+else
   redis.call('HDEL', room, node .. '|' .. user)
 end
-local fields = redis.call('HGETALL', room)
-local alive, others, out = {}, 0, {}
-for i = 1, #fields, 2 do
-  local f = fields[i]
-  local bar = string.find(f, '|', 1, true)
-  if bar then
-    local n, u = string.sub(f, 1, bar - 1), string.sub(f, bar + 1)
-    if alive[n] == nil then alive[n] = redis.call('EXISTS', ARGV[5] .. n) == 1 end
-    if not alive[n] then
-      redis.call('HDEL', room, f)
-    elseif op == 'members' then
-      out[#out + 1] = u
-      out[#out + 1] = fields[i + 1]
-    elseif u == user and n ~= node then
-      others = others + 1
+local others = 0
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if n ~= node then
+    if redis.call('EXISTS', node_prefix .. n) == 1 then
+      others = others + redis.call('HEXISTS', room, n .. '|' .. user)
+    else
+      redis.call('SREM', KEYS[3], n)
     end
   end
 end
-if op == 'members' then return out end
 return others
 )lua";
 
@@ -78,7 +90,8 @@ class RedisPresence final : public PresenceStore {
         url_(broker::redacted_url(ep_)),
         ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:presence:"),
         node_(random_node_id()),
-        node_key_(ns_ + "node:" + node_) {
+        node_key_(ns_ + "node:" + node_),
+        nodes_key_(ns_ + "nodes") {
     if (initial) {
       std::lock_guard lock(mutex_);
       ctx_ = std::move(initial);
@@ -96,7 +109,11 @@ class RedisPresence final : public PresenceStore {
     wake_.notify_all();
     thread_.join();
     std::lock_guard lock(mutex_);
-    if (ctx_) redis_command(ctx_.get(), {"DEL", node_key_});  // our entries are dropped at the next read
+    if (ctx_) {
+      // Our entries are dropped at the next read of each room.
+      redis_command(ctx_.get(), {"DEL", node_key_});
+      redis_command(ctx_.get(), {"SREM", nodes_key_, node_});
+    }
   }
 
   bool join(const std::string& room, const auth::Identity& who) override {
@@ -157,8 +174,8 @@ class RedisPresence final : public PresenceStore {
 
   // Runs the script; null (and Redis marked away) when the connection failed.
   broker::RedisReplyPtr eval_locked(const char* op, const std::string& room, const auth::Identity& who) {
-    auto r = redis_command(ctx_.get(), {"EVAL", kScript, "2", room_key(room), node_key_, op, node_, who.id, who.name,
-                                        ns_ + "node:", kNodeTtlMs});
+    auto r = redis_command(ctx_.get(), {"EVAL", kScript, "3", room_key(room), node_key_, nodes_key_, op, node_, who.id,
+                                        who.name, ns_ + "node:", kNodeTtlMs});
     if (!r) {
       lost_locked();
       return nullptr;
@@ -203,6 +220,7 @@ class RedisPresence final : public PresenceStore {
       ++sent;
     };
     append({"SET", node_key_, "1", "PX", kNodeTtlMs});
+    append({"SADD", nodes_key_, node_});
     for (const auto& [room, users] : local_)
       for (const auto& [id, m] : users) append({"HSET", room_key(room), node_ + "|" + id, m.name});
     for (const auto& [room, id] : removed_) append({"HDEL", room_key(room), node_ + "|" + id});
@@ -254,6 +272,7 @@ class RedisPresence final : public PresenceStore {
   std::string ns_;
   std::string node_;
   std::string node_key_;
+  std::string nodes_key_;
   std::mutex mutex_;  // guards everything below; Redis calls are made under it (short timeouts)
   RedisContextPtr ctx_;
   std::map<std::string, std::map<std::string, Member>> local_;  // this node's subscriptions

@@ -1,5 +1,7 @@
 #include "ws/frame_encoder.hpp"
 
+#include "ws/utf8.hpp"
+
 namespace peercable::ws {
 
 void append_frame_header(std::string& out, Opcode op, std::size_t size, bool fin, bool rsv1) {
@@ -30,7 +32,7 @@ std::string encode_frame(Opcode op, std::string_view payload, bool rsv1) {
 }
 
 std::string encode_close(std::uint16_t code, std::string_view reason) {
-  if (reason.size() > 123) reason = reason.substr(0, 123);
+  reason = utf8_prefix(reason, 123);
   std::string body;
   if (code != close_code::kNoStatus) {
     body.push_back(static_cast<char>(code >> 8));

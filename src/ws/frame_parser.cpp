@@ -129,7 +129,7 @@ bool FrameParser::handle_data(Opcode op, bool fin, bool rsv1, std::string_view p
   }
   // Text is checked as it arrives so invalid UTF-8 fails at the fragment that breaks it (§8.1).
   if (message_op_ == Opcode::kText && !message_compressed_ && !utf8_.feed(payload))
-    return fail(h, close_code::kInvalidPayload, "text message is not UTF-8");
+    return fail(h, close_code::kInvalidPayload, "Could not decode a text frame as UTF-8");
 
   std::string_view whole;
   if (fin && !in_message_) {
@@ -147,9 +147,9 @@ bool FrameParser::handle_data(Opcode op, bool fin, bool rsv1, std::string_view p
     if (r == Inflater::Result::kCorrupt) return fail(h, close_code::kInvalidPayload, "corrupt compressed message");
     whole = inflated_;
     if (message_op_ == Opcode::kText && !is_valid_utf8(whole))
-      return fail(h, close_code::kInvalidPayload, "text message is not UTF-8");
+      return fail(h, close_code::kInvalidPayload, "Could not decode a text frame as UTF-8");
   } else if (message_op_ == Opcode::kText && !utf8_.complete()) {
-    return fail(h, close_code::kInvalidPayload, "text message ends inside a UTF-8 sequence");
+    return fail(h, close_code::kInvalidPayload, "Could not decode a text frame as UTF-8");
   }
   h.on_message(message_op_, whole);
   message_.clear();

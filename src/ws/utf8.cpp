@@ -53,6 +53,14 @@ bool Utf8Validator::feed(std::string_view data) noexcept {
   return true;
 }
 
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept {
+  if (s.size() <= max_bytes) return s;
+  std::size_t n = max_bytes;
+  // Step back over continuation bytes (10xxxxxx) to the start of the sequence that would be cut.
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 bool is_valid_utf8(std::string_view data) noexcept {
   Utf8Validator v;
   return v.feed(data) && v.complete();

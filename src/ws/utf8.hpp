@@ -25,4 +25,7 @@ class Utf8Validator {
 /// True when `data` is entirely valid UTF-8.
 bool is_valid_utf8(std::string_view data) noexcept;
 
+/// The longest prefix of `s` of at most `max_bytes` that does not split a UTF-8 sequence.
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept;
+
 }  // namespace peercable::ws

@@ -32,7 +32,8 @@ const slug = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^
 
 async function startPeer() {
   if (!existsSync(binary)) return `peercable binary not found at ${binary}`;
-  const p = await startPeercable([]);
+  // Rails' frame limit (websocket-driver's max_length); peercable's default is 1 MiB (docs/protocol.md).
+  const p = await startPeercable(["--max-message", "67108863"]);
   p.name = "peercable";
   return p;
 }

@@ -93,6 +93,20 @@ export const DIFFERENCES = [
     mustShowIn: ["client offers permessage-deflate"],
   },
   {
+    id: "numbers-out-of-range",
+    scenarios: ["BenchmarkChannel echo: duplicate keys, integers beyond 64 bits, overflowing floats"],
+    what: "A number in the data that fits neither a 64-bit integer nor a finite double (123456789012345678901234567890, 1e400)",
+    rails: 'Ruby parses a Bignum and echoes it unchanged; 1e400 becomes Infinity and is echoed as null.',
+    peercable: "The data is not valid JSON to peercable's parser (simdjson checks number ranges); the message is ignored, as Rails ignores invalid JSON.",
+    status: "intended",
+    why: "Refusing such a number is safer than altering it (1e400 silently turning into null loses data); no JavaScript client can produce either value from a Number.",
+    railsRules: [
+      { match: /^alice <- \{"identifier":.*"message":\{"action":"echo","huge":123456789012345678901234567890\}\}$/, replace: null },
+      { match: /^alice <- \{"identifier":.*"message":\{"action":"echo","inf":null\}\}$/, replace: null },
+    ],
+    mustShowIn: ["BenchmarkChannel echo: duplicate keys, integers beyond 64 bits, overflowing floats"],
+  },
+  {
     id: "not-found-body",
     scenarios: ["upgrade on a wrong path"],
     what: "Any request (upgrade or not) to a path that peercable does not serve",

@@ -289,6 +289,7 @@ export const SCENARIOS = [
       await s.send(a, { command: "message", identifier: id });
       await s.send(a, message(id, { action: "no_such_action" }));
       await s.send(a, message(id, { body: "no action key" }));
+      await s.send(a, message(id, { action: "x".repeat(63) + "é" }));
       await s.send(a, message(id, { action: "speak", body: "still works" }), { expect: 1 });
       await s.close(a);
     },

@@ -33,7 +33,9 @@ TEST(JsonWriter, FormatsFloatsLikeRuby) {
   EXPECT_EQ(dbl(1.5), "1.5");
   EXPECT_EQ(dbl(1e21), "1.0e+21");
   EXPECT_EQ(dbl(1e16), "1.0e+16");
-  EXPECT_EQ(dbl(1e15), "1000000000000000.0");
+  EXPECT_EQ(dbl(1e15), "1.0e+15");
+  EXPECT_EQ(dbl(1234567890123456.0), "1.234567890123456e+15");
+  EXPECT_EQ(dbl(1e14), "100000000000000.0");
   EXPECT_EQ(dbl(0.0001), "0.0001");
   EXPECT_EQ(dbl(0.00001), "1.0e-05");
   EXPECT_EQ(dbl(-2.0), "-2.0");
@@ -45,4 +47,9 @@ TEST(JsonWriter, EscapesControlCharacters) {
   std::string out;
   append_string(out, std::string("a\x00\x1f\b\f\n\r\t\"\\", 10));
   EXPECT_EQ(out, R"("a\u0000\u001f\b\f\n\r\t\"\\")");
+}
+
+TEST(JsonWriter, RepeatedKeysKeepFirstPositionAndLastValue) {
+  EXPECT_EQ(reencode(R"({"action":"echo","dup":1,"x":0,"dup":2})"), R"({"action":"echo","dup":2,"x":0})");
+  EXPECT_EQ(reencode(R"({"a":{"k":1,"k":[true]}})"), R"({"a":{"k":[true]}})");
 }

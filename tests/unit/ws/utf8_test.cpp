@@ -36,3 +36,11 @@ TEST(Utf8, CarriesStateAcrossPieces) {
   EXPECT_TRUE(bad.feed("\xe0"));
   EXPECT_FALSE(bad.feed("\x80"));  // E0 80 is overlong, detected at the second piece
 }
+
+TEST(Utf8, PrefixNeverSplitsASequence) {
+  using peercable::ws::utf8_prefix;
+  EXPECT_EQ(utf8_prefix("abc", 10), "abc");
+  EXPECT_EQ(utf8_prefix("ab\xc3\xa9", 3), "ab");  // é would be cut in half
+  EXPECT_EQ(utf8_prefix("ab\xc3\xa9", 4), "ab\xc3\xa9");
+  EXPECT_EQ(utf8_prefix("\xf0\x9f\x98\x80z", 3), "");
+}
