@@ -101,7 +101,8 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
       const ratios = peers.map((p) => {
         const s = g.servers.includes(p) ? stat(results, g.id, p, metric.key) : { n: 0 };
         if (!b.n || !s.n || !(s.med > 0) || metric.key === "lost" || metric.key === "failures") return "";
-        return `${(b.med / s.med).toFixed(2)}×`;
+        const ratio = b.med / s.med;
+        return `${ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
       });
       const unit = metric.unit ? ` (${metric.unit})` : "";
       const arrow = metric.better === "higher" ? "↑" : "↓";
@@ -145,7 +146,10 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
     : "No run had other processes using more than half a core while measuring.");
   w();
   const bad = results.filter((r) => r.problems.length);
-  w("## Problems seen in this run");
+  w("## Runs with losses, drops or errors");
+  w();
+  w("A server that cannot keep up with a sustained load shows here as messages not delivered within the drain time;");
+  w("that is a measured outcome, not a fault of the benchmark.");
   w();
   if (!bad.length) w("None: every run had all clients subscribed, nothing lost, no connection dropped, no server exit.");
   for (const r of bad) w(`- ${r.group}, ${SERVERS[r.server].label}, run ${r.rep}: ${r.problems.join("; ")}`);

@@ -35,16 +35,23 @@ std::vector<std::string> config_args(const std::string& path, const std::string&
   YAML::Node node = root;
   if (root[env_section] && root[env_section].IsMap()) node = root[env_section];  // cable.yml environments
   std::vector<std::string> args;
+  // As Rails: adapter redis without a url means the local Redis; any other adapter ignores url.
+  std::string adapter = "redis";
+  if (node["adapter"]) {
+    adapter = node["adapter"].as<std::string>();
+    if (adapter != "redis" && adapter != "async" && adapter != "local" && adapter != "inline")
+      die("--config: adapter must be redis or async, not " + adapter);
+  }
+  const bool explicit_redis = node["adapter"] && adapter == "redis";
+  if (explicit_redis && !node["url"] && !std::getenv("PEERCABLE_REDIS_URL"))
+    args.push_back("--redis-url=redis://localhost:6379");
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
     if (kv.second.IsMap()) continue;  // another environment's section
     if (!kv.second.IsScalar()) die("--config: " + key + " must be a single value");
     std::string value = kv.second.as<std::string>();
-    if (key == "adapter") {
-      if (value != "redis" && value != "async" && value != "local" && value != "inline")
-        die("--config: adapter must be redis or async, not " + value);
-      continue;
-    }
+    if (key == "adapter") continue;
+    if (key == "url" && adapter != "redis") continue;
     if (key == "url") key = "redis-url";
     for (char& c : key)
       if (c == '_') c = '-';

@@ -31,16 +31,19 @@ constexpr std::size_t kMaxUnsentBytes = 64u << 20;
 // Channels per SUBSCRIBE when re-subscribing every stream after a reconnect.
 constexpr std::size_t kSubscribeBatch = 256;
 
-std::string_view str(const redisReply* r) { return {r->str, r->len}; }
-bool is_str(const redisReply* r) { return r && r->type == REDIS_REPLY_STRING; }
+std::string_view str(const redisReply* r) {
+  return {r->str, r->len};
+}
+bool is_str(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_STRING;
+}
 
 /// The broker thread owns both hiredis connections and every index below; loops and publishers reach
 /// it by posting. See docs/adr/0002-redis-broker.md.
 class RedisBroker final : public Broker {
  public:
   /// `unreachable` is why the start-up check could not reach Redis (empty if it could): already logged.
-  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink,
-              std::string unreachable);
+  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink, std::string unreachable);
   ~RedisBroker() override;
 
   void subscribe(int loop, const std::string& stream, Ready ready) override;
@@ -106,8 +109,8 @@ class RedisBroker final : public Broker {
   bool ever_online_ = false;
   std::string last_why_;  // the failure logged in the current outage
   std::chrono::steady_clock::time_point outage_start_;
-  std::uint64_t local_only_ = 0;   // broadcasts that reached only this node during the outage
-  std::uint64_t overflowed_ = 0;   // publishes dropped because Redis could not take them fast enough
+  std::uint64_t local_only_ = 0;  // broadcasts that reached only this node during the outage
+  std::uint64_t overflowed_ = 0;  // publishes dropped because Redis could not take them fast enough
   bool overflow_logged_ = false;
   simdjson::dom::parser parser_;
 
@@ -151,12 +154,16 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
 }
 
 RedisBroker::~RedisBroker() {
-  asio::post(io_, [this] {
-    sub_.stop();
-    pub_.stop();
-    io_.stop();
-  });
-  thread_.join();
+  try {
+    asio::post(io_, [this] {
+      sub_.stop();
+      pub_.stop();
+      io_.stop();
+    });
+  } catch (...) {
+    io_.stop();  // could not queue the clean stop: stop the thread anyway (the connections close with it)
+  }
+  if (thread_.joinable()) thread_.join();
 }
 
 std::string RedisBroker::state() const {
@@ -286,8 +293,7 @@ void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args,
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  redisAsyncCommandArgv(ac, fn, fn ? this : nullptr, static_cast<int>(argv.size()), argv.data(),
-                        lens.data());
+  redisAsyncCommandArgv(ac, fn, fn ? this : nullptr, static_cast<int>(argv.size()), argv.data(), lens.data());
 }
 
 void RedisBroker::send_subscribe(const std::vector<std::string>& streams) {
@@ -350,8 +356,10 @@ void RedisBroker::update_health(const std::string& why) {
     online_ = true;
     if (ever_online_) {
       auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - outage_start_).count();
-      spdlog::info("redis {}: back after {:.1f} s, {} streams subscribed again; {} broadcasts during the outage "
-                   "reached this node's clients only", url_, secs, streams_.size(), local_only_);
+      spdlog::info(
+          "redis {}: back after {:.1f} s, {} streams subscribed again; {} broadcasts during the outage "
+          "reached this node's clients only",
+          url_, secs, streams_.size(), local_only_);
     } else if (!last_why_.empty()) {
       spdlog::info("redis {}: connected", url_);
     }
@@ -465,17 +473,27 @@ std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<
   if (check.rejected) {
     const std::string& e = check.error;
     if (e.rfind("NOAUTH", 0) == 0)
-      throw std::runtime_error("redis " + url + " requires a password: give it in --redis-url as "
-                               "redis://:password@host:port/db (" + e + ")");
+      throw std::runtime_error("redis " + url +
+                               " requires a password: give it in --redis-url as "
+                               "redis://:password@host:port/db (" +
+                               e + ")");
     if (e.rfind("WRONGPASS", 0) == 0 || e.find("AUTH") != std::string::npos || e.find("password") != std::string::npos)
       throw std::runtime_error("redis " + url + ": authentication failed (" + e + ")");
     throw std::runtime_error("redis " + url + " refused the connection: " + e);
+  }
+  if (check.context) {
+    // The user may lack channel rights (Redis 7 gives new ACL users none): that too is configuration.
+    auto r = redis_command(check.context.get(), {"PSUBSCRIBE", remote_disconnect_pattern(opts.channel_prefix)});
+    if (r && r->type == REDIS_REPLY_ERROR)
+      throw std::runtime_error("redis " + url + " refused a subscription (" + std::string(r->str, r->len) +
+                               "); the user needs channel rights, e.g. ACL SETUSER <user> &*");
   }
   if (!check.context)
     spdlog::warn("redis {}: unreachable at start-up ({}); serving this node's clients only until it answers", url,
                  check.error);
   else
-    spdlog::info("redis {}: broker ready{}", url, opts.channel_prefix.empty() ? "" : ", channel prefix " + opts.channel_prefix);
+    spdlog::info("redis {}: broker ready{}", url,
+                 opts.channel_prefix.empty() ? "" : ", channel prefix " + opts.channel_prefix);
   return std::make_unique<RedisBroker>(ep, opts.channel_prefix, std::move(loops), sink,
                                        check.context ? std::string() : check.error);
 }

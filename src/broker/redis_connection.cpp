@@ -1,10 +1,13 @@
 #include "broker/redis_connection.hpp"
 
 #include <hiredis/sds.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <memory>
 
 namespace peercable::broker {
@@ -74,7 +77,12 @@ RedisConnection::RedisConnection(asio::io_context& io, RedisEndpoint ep, std::st
       retry_timer_(io),
       jitter_(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(this))) {}
 
-RedisConnection::~RedisConnection() { stop(); }
+RedisConnection::~RedisConnection() {
+  try {
+    stop();
+  } catch (...) {  // a timer that cannot be cancelled: nothing left to do at this point
+  }
+}
 
 std::size_t RedisConnection::unsent_bytes() const noexcept {
   return ac_ && ac_->c.obuf ? sdslen(ac_->c.obuf) : 0;
@@ -178,6 +186,12 @@ void RedisConnection::on_connect(const redisAsyncContext* ac, int status) {
     return;
   }
   redisEnableKeepAlive(const_cast<redisContext*>(&ac->c));
+#ifdef TCP_USER_TIMEOUT
+  // Keepalive finds a silent peer only while nothing is unacknowledged; with PUBLISHes in flight the
+  // kernel would retransmit for many minutes. Give up after 30 s instead, like keepalive does.
+  unsigned int user_timeout_ms = 30000;
+  ::setsockopt(ac->c.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
+#endif
 }
 
 void RedisConnection::on_disconnect(const redisAsyncContext* ac, int status) {

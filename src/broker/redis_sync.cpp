@@ -44,7 +44,9 @@ RedisReplyPtr redis_command(redisContext* c, std::initializer_list<std::string_v
       static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
 }
 
-std::string redis_client_name() { return "peercable-PID-" + std::to_string(::getpid()); }
+std::string redis_client_name() {
+  return "peercable-PID-" + std::to_string(::getpid());
+}
 
 RedisSyncConnect redis_connect_sync(const RedisEndpoint& ep, std::chrono::milliseconds timeout,
                                     std::string_view client_name) {

@@ -5,7 +5,9 @@
 namespace peercable::broker {
 namespace {
 
-RedisUrlResult fail(std::string why) { return {std::nullopt, std::move(why)}; }
+RedisUrlResult fail(std::string why) {
+  return {std::nullopt, std::move(why)};
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

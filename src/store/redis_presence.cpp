@@ -21,14 +21,14 @@ namespace peercable::store {
 namespace {
 
 using namespace std::chrono_literals;
-using broker::RedisContextPtr;
 using broker::redis_command;
+using broker::RedisContextPtr;
 
-constexpr auto kTimeout = 300ms;       // connect and each command: a loop never waits longer on Redis
-constexpr auto kHeartbeat = 5s;        // liveness refresh
+constexpr auto kTimeout = 300ms;                       // connect and each command: a loop never waits longer on Redis
+constexpr auto kHeartbeat = 5s;                        // liveness refresh
 constexpr std::chrono::milliseconds kFirstRetry{100};  // reconnect attempts while Redis is away: doubling
 constexpr std::chrono::milliseconds kMaxRetry{2000};   // up to this
-constexpr const char* kNodeTtlMs = "15000";  // a node silent this long is gone, and so are its users
+constexpr const char* kNodeTtlMs = "15000";            // a node silent this long is gone, and so are its users
 
 // One round trip per call. KEYS: the room's hash, this node's liveness key, the set of node ids. "join" and
 // "leave" record the change and return how many live nodes other than ours hold the same user in the room
@@ -247,11 +247,9 @@ class RedisPresence final : public PresenceStore {
         }
       } else {
         auto existed = redis_command(ctx_.get(), {"EXISTS", node_key_});
-        if (!existed) {
-          lost_locked();
-        } else if (existed->type == REDIS_REPLY_INTEGER && existed->integer == 0) {
+        if (existed && existed->type == REDIS_REPLY_INTEGER && existed->integer == 0) {
           resync_locked();  // Redis restarted, or we were away longer than the TTL
-        } else if (!redis_command(ctx_.get(), {"PEXPIRE", node_key_, kNodeTtlMs})) {
+        } else if (!existed || !redis_command(ctx_.get(), {"PEXPIRE", node_key_, kNodeTtlMs})) {
           lost_locked();
         }
       }
@@ -290,8 +288,8 @@ std::unique_ptr<PresenceStore> make_redis_presence(const broker::RedisOptions& o
   if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
   auto attempt = broker::redis_connect_sync(*parsed.endpoint, kTimeout, broker::redis_client_name());
   if (attempt.rejected)
-    throw std::runtime_error("redis " + broker::redacted_url(*parsed.endpoint) + " refused the presence store: " +
-                             attempt.error);
+    throw std::runtime_error("redis " + broker::redacted_url(*parsed.endpoint) +
+                             " refused the presence store: " + attempt.error);
   return std::make_unique<RedisPresence>(*parsed.endpoint, opts.channel_prefix, std::move(attempt.context));
 }
 

@@ -6,9 +6,13 @@ namespace loadgen {
 
 namespace {
 
-bool is_control(Opcode op) { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
+bool is_control(Opcode op) {
+  return (static_cast<std::uint8_t>(op) & 0x8) != 0;
+}
 
-bool is_known(std::uint8_t op) { return op <= 0x2 || (op >= 0x8 && op <= 0xA); }
+bool is_known(std::uint8_t op) {
+  return op <= 0x2 || (op >= 0x8 && op <= 0xA);
+}
 
 ParsedFrame fail(const char* why) {
   ParsedFrame f;
@@ -34,8 +38,7 @@ ParsedFrame parse_server_frame(std::string_view bytes, std::uint64_t max_payload
   std::size_t header = 2;
   if (len == 126) {
     if (bytes.size() < 4) return f;
-    len = (static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[2])) << 8) |
-          static_cast<std::uint8_t>(bytes[3]);
+    len = (static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[2])) << 8) | static_cast<std::uint8_t>(bytes[3]);
     header = 4;
   } else if (len == 127) {
     if (bytes.size() < 10) return f;

@@ -24,9 +24,9 @@ struct ParsedFrame {
   ParseStatus status = ParseStatus::need_more;
   bool fin = false;
   Opcode opcode = Opcode::continuation;
-  std::string_view payload;      ///< points into the input buffer
-  std::size_t consumed = 0;      ///< bytes of header + payload when complete
-  const char* error = nullptr;   ///< reason when status is protocol_error
+  std::string_view payload;     ///< points into the input buffer
+  std::size_t consumed = 0;     ///< bytes of header + payload when complete
+  const char* error = nullptr;  ///< reason when status is protocol_error
 };
 
 /// Parses the frame at the start of `bytes`. Server frames must be unmasked, carry no RSV bits (no

@@ -22,8 +22,7 @@ std::string base64(const unsigned char* data, int len) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
@@ -99,9 +98,12 @@ HandshakeResult check_upgrade_response(std::string_view received, std::string_vi
     if (colon == std::string_view::npos) continue;
     const std::string_view name = trim(line.substr(0, colon));
     const std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
-    else if (iequals(name, "connection")) connection = icontains(value, "upgrade");
-    else if (iequals(name, "sec-websocket-accept")) accept_ok = value == expected_accept;
+    if (iequals(name, "upgrade"))
+      upgrade = iequals(value, "websocket");
+    else if (iequals(name, "connection"))
+      connection = icontains(value, "upgrade");
+    else if (iequals(name, "sec-websocket-accept"))
+      accept_ok = value == expected_accept;
     else if (iequals(name, "sec-websocket-protocol")) {
       protocol = std::string(value);
       protocol_ok = value == kCableProtocol;

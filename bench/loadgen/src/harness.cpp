@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <cstdio>
-#include <cstdlib>
 #include <stdexcept>
 
 #include "clock.hpp"
@@ -28,7 +26,9 @@ constexpr std::int64_t kHandshakeTimeoutUs = 15'000'000;
 constexpr int kMaxEvents = 1024;
 constexpr int kClientsPerSourceAddress = 10'000;
 
-std::string errno_text(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
+std::string errno_text(const char* what, int err) {
+  return std::string(what) + ": " + std::strerror(err);
+}
 
 }  // namespace
 
@@ -178,17 +178,14 @@ void Harness::on_event(std::size_t index, std::uint32_t events) {
 }
 
 void Harness::on_readable(Connection& c) {
-  // Level-triggered: a few reads per wake-up keep one busy connection from starving the rest.
-  for (int i = 0; i < 4 && c.fd >= 0; ++i) {
+  // Level-triggered: one read per wake-up keeps a busy connection from starving the rest.
+  while (c.fd >= 0) {
     const ssize_t n = ::recv(c.fd, read_buffer_.data(), read_buffer_.size(), 0);
-    if (n > 0) {
-      on_bytes(c, read_buffer_.data(), static_cast<std::size_t>(n), now_us());
-      if (static_cast<std::size_t>(n) < read_buffer_.size()) return;
-      continue;
-    }
+    if (n > 0) return on_bytes(c, read_buffer_.data(), static_cast<std::size_t>(n), now_us());
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0 && errno == EINTR) continue;
-    if (c.state == ConnState::handshaking) return fail(c, &HarnessCounters::handshake_failures, "closed during handshake");
+    if (c.state == ConnState::handshaking)
+      return fail(c, &HarnessCounters::handshake_failures, "closed during handshake");
     return close_connection(c);
   }
 }
@@ -244,8 +241,10 @@ std::size_t Harness::on_frames(Connection& c, std::string_view bytes, std::int64
           return pos;
         }
         if (f.fin) {
-          if (f.opcode == Opcode::text) on_message(c, f.payload, now);
-          else ++counters_.unparsed;
+          if (f.opcode == Opcode::text)
+            on_message(c, f.payload, now);
+          else
+            ++counters_.unparsed;
         } else {
           c.in_fragment = true;
           c.fragment_opcode = f.opcode;
@@ -279,8 +278,7 @@ std::size_t Harness::on_frames(Connection& c, std::string_view bytes, std::int64
         flush(c);
         break;
       }
-      case Opcode::pong:
-        break;
+      case Opcode::pong: break;
       case Opcode::close:
         if (!c.close_sent) {
           // Echo the status code back (RFC 6455 §5.5.1) before closing our side.
@@ -317,22 +315,16 @@ void Harness::on_message(Connection& c, std::string_view text, std::int64_t now)
         resolve(c, true);
       }
       break;
-    case CableKind::reject:
-      fail(c, &HarnessCounters::rejected, "reject_subscription");
-      break;
+    case CableKind::reject: fail(c, &HarnessCounters::rejected, "reject_subscription"); break;
     case CableKind::disconnect:
       if (!c.welcomed) fail(c, &HarnessCounters::unauthorized, "disconnect before welcome: " + std::string(m.reason));
       break;
-    case CableKind::ping:
-      ++counters_.cable_pings;
-      break;
+    case CableKind::ping: ++counters_.cable_pings; break;
     case CableKind::message:
       if (handler_) handler_(c, m, now);
       break;
     case CableKind::other:
-    case CableKind::invalid:
-      ++counters_.unparsed;
-      break;
+    case CableKind::invalid: ++counters_.unparsed; break;
   }
 }
 
@@ -385,7 +377,8 @@ std::int64_t Harness::connect_tick(std::int64_t now) {
       due = std::min(n, static_cast<std::size_t>(elapsed * options_.connect_rate) + 1);
     }
     while (started_ < due) start_connection(started_++, now);
-    if (started_ < n) next = connect_begin_us_ + static_cast<std::int64_t>(static_cast<double>(started_) / options_.connect_rate * 1e6);
+    if (started_ < n)
+      next = connect_begin_us_ + static_cast<std::int64_t>(static_cast<double>(started_) / options_.connect_rate * 1e6);
   }
   if (now >= next_timeout_scan_us_) {
     next_timeout_scan_us_ = now + 250'000;
@@ -427,12 +420,22 @@ bool Harness::run_until(std::int64_t until_us, const std::function<bool()>& done
       if (errno == EINTR) continue;
       throw std::runtime_error(errno_text("epoll_wait", errno));
     }
-    for (int i = 0; i < n; ++i) { if (events[i].data.u64 >= conns_.size()) { fprintf(stderr, "BAD event i=%d n=%d data=%llx ev=%x\n", i, n, (unsigned long long)events[i].data.u64, events[i].events); abort(); } on_event(static_cast<std::size_t>(events[i].data.u64), events[i].events); }
+    for (int i = 0; i < n; ++i) {
+      on_event(static_cast<std::size_t>(events[i].data.u64), events[i].events);
+      // A flood of input must not delay timed work (paced sends) or the deadline by a whole batch of
+      // events; events left unhandled are level-triggered and come back on the next wait.
+      if ((i & 31) == 31) {
+        now = now_us();
+        if (now >= until_us || stop_requested) break;
+        if (tick && now >= wake) wake = std::min(until_us, tick(now));
+      }
+    }
   }
 }
 
 void Harness::close_all(std::int64_t until_us) {
   closing_ = true;
+  handler_ = nullptr;  // the scenario that set it may be gone; late messages are only drained
   static constexpr char kNormalClosure[] = {'\x03', '\xE8'};  // 1000
   for (auto& c : conns_) {
     if (c.state == ConnState::open && !c.close_sent) {
@@ -443,9 +446,8 @@ void Harness::close_all(std::int64_t until_us) {
       close_connection(c);
     }
   }
-  run_until(until_us, [&] {
-    return std::all_of(conns_.begin(), conns_.end(), [](const Connection& c) { return c.fd < 0; });
-  });
+  run_until(until_us,
+            [&] { return std::all_of(conns_.begin(), conns_.end(), [](const Connection& c) { return c.fd < 0; }); });
   for (auto& c : conns_) close_connection(c);
 }
 

@@ -27,7 +27,7 @@ struct Connection {
   ConnState state = ConnState::unstarted;
   bool welcomed = false;
   bool subscribed = false;
-  bool resolved = false;     ///< counted once as subscribed or failed during the connect phase
+  bool resolved = false;  ///< counted once as subscribed or failed during the connect phase
   bool close_sent = false;
   bool in_fragment = false;
   bool want_write = false;
@@ -86,6 +86,7 @@ class Harness {
   /// closes whatever is left.
   void close_all(std::int64_t until_us);
 
+  /// Installs the per-message callback; it must stay valid until replaced, cleared or close_all().
   void set_handler(MessageHandler handler) { handler_ = std::move(handler); }
   std::vector<Connection>& connections() { return conns_; }
   int ready_count() const;

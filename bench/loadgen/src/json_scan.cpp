@@ -6,7 +6,9 @@ namespace loadgen {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::size_t skip_space(std::string_view s, std::size_t i) {
   while (i < s.size() && is_space(s[i])) ++i;
@@ -16,8 +18,10 @@ std::size_t skip_space(std::string_view s, std::size_t i) {
 /// Index just past the string starting at s[i] == '"', or npos.
 std::size_t skip_string(std::string_view s, std::size_t i) {
   for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
-    else if (s[i] == '"') return i + 1;
+    if (s[i] == '\\')
+      ++i;
+    else if (s[i] == '"')
+      return i + 1;
   }
   return std::string_view::npos;
 }
@@ -36,7 +40,8 @@ std::size_t skip_value(std::string_view s, std::size_t i) {
         if (i == std::string_view::npos) return i;
         continue;
       }
-      if (d == '{' || d == '[') ++depth;
+      if (d == '{' || d == '[')
+        ++depth;
       else if (d == '}' || d == ']') {
         if (--depth == 0) return i + 1;
       }

@@ -2,8 +2,8 @@
 // latency and resource use. Wiring only; see harness.hpp and scenarios.hpp.
 #include <unistd.h>
 
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -13,7 +13,9 @@
 
 namespace {
 
-void on_stop_signal(int) { loadgen::Harness::stop_requested = 1; }
+void on_stop_signal(int) {
+  loadgen::Harness::stop_requested = 1;
+}
 
 void on_alarm(int) {
   // The scenario's own deadline should have ended the run already; this is the backstop.

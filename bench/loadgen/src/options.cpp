@@ -92,27 +92,48 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
-    } else if (arg == "--json") o.json = true;
-    else if (arg == "--quiet") o.quiet = true;
-    else if (arg == "--host") o.host = next();
-    else if (arg == "--port") o.port = static_cast<int>(to_number(arg, next(), 1, 65535));
-    else if (arg == "--path") o.path = next();
-    else if (arg == "--clients") o.clients = static_cast<int>(to_number(arg, next(), 1, 1'000'000));
-    else if (arg == "--connect-rate") o.connect_rate = to_number(arg, next(), 0, 1e7);
-    else if (arg == "--scenario") o.scenario = to_scenario(next());
-    else if (arg == "--rounds") o.rounds = static_cast<int>(to_number(arg, next(), 1, 1e6));
-    else if (arg == "--warmup") o.warmup = static_cast<int>(to_number(arg, next(), 0, 1000));
-    else if (arg == "--rate") o.rate = to_number(arg, next(), 0.001, 1e6);
-    else if (arg == "--duration") o.duration = to_number(arg, next(), 0, 86400);
-    else if (arg == "--payload-bytes") o.payload_bytes = static_cast<int>(to_number(arg, next(), 0, 1 << 24));
-    else if (arg == "--time-limit") o.time_limit = to_number(arg, next(), 1, 86400);
-    else if (arg == "--server-pid") o.server_pid = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
-    else if (arg == "--source-addrs") o.source_addrs = static_cast<int>(to_number(arg, next(), 0, 254));
-    else if (arg == "--round-timeout") o.round_timeout = to_number(arg, next(), 0.01, 3600);
-    else if (arg == "--drain") o.drain = to_number(arg, next(), 0, 3600);
-    else if (arg == "--settle") o.settle = to_number(arg, next(), 0, 3600);
-    else if (arg == "--gap") o.gap = to_number(arg, next(), 0, 60);
-    else usage_error("unknown option '" + arg + "'");
+    } else if (arg == "--json")
+      o.json = true;
+    else if (arg == "--quiet")
+      o.quiet = true;
+    else if (arg == "--host")
+      o.host = next();
+    else if (arg == "--port")
+      o.port = static_cast<int>(to_number(arg, next(), 1, 65535));
+    else if (arg == "--path")
+      o.path = next();
+    else if (arg == "--clients")
+      o.clients = static_cast<int>(to_number(arg, next(), 1, 1'000'000));
+    else if (arg == "--connect-rate")
+      o.connect_rate = to_number(arg, next(), 0, 1e7);
+    else if (arg == "--scenario")
+      o.scenario = to_scenario(next());
+    else if (arg == "--rounds")
+      o.rounds = static_cast<int>(to_number(arg, next(), 1, 1e6));
+    else if (arg == "--warmup")
+      o.warmup = static_cast<int>(to_number(arg, next(), 0, 1000));
+    else if (arg == "--rate")
+      o.rate = to_number(arg, next(), 0.001, 1e6);
+    else if (arg == "--duration")
+      o.duration = to_number(arg, next(), 0, 86400);
+    else if (arg == "--payload-bytes")
+      o.payload_bytes = static_cast<int>(to_number(arg, next(), 0, 1 << 24));
+    else if (arg == "--time-limit")
+      o.time_limit = to_number(arg, next(), 1, 86400);
+    else if (arg == "--server-pid")
+      o.server_pid = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
+    else if (arg == "--source-addrs")
+      o.source_addrs = static_cast<int>(to_number(arg, next(), 0, 254));
+    else if (arg == "--round-timeout")
+      o.round_timeout = to_number(arg, next(), 0.01, 3600);
+    else if (arg == "--drain")
+      o.drain = to_number(arg, next(), 0, 3600);
+    else if (arg == "--settle")
+      o.settle = to_number(arg, next(), 0, 3600);
+    else if (arg == "--gap")
+      o.gap = to_number(arg, next(), 0, 60);
+    else
+      usage_error("unknown option '" + arg + "'");
   }
   if (o.port == 0) usage_error("--port is required");
   if (o.path.empty() || o.path[0] != '/') usage_error("--path must start with '/'");

@@ -53,7 +53,8 @@ long raise_fd_limit(long wanted) {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   const bool hard_unlimited = lim.rlim_max == RLIM_INFINITY;
-  if (lim.rlim_cur != RLIM_INFINITY && static_cast<long>(lim.rlim_cur) >= wanted) return static_cast<long>(lim.rlim_cur);
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<long>(lim.rlim_cur) >= wanted)
+    return static_cast<long>(lim.rlim_cur);
   if (!hard_unlimited && static_cast<long>(lim.rlim_max) < wanted) {
     // Raising the hard limit needs CAP_SYS_RESOURCE; without it we settle for the hard limit below.
     rlimit more{static_cast<rlim_t>(wanted), static_cast<rlim_t>(wanted)};

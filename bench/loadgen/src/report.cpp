@@ -45,10 +45,18 @@ void Report::put(std::string_view key, std::string json_value, std::string text_
   entries_.push_back({std::string(key), std::move(json_value), std::move(text_value)});
 }
 
-void Report::set(std::string_view key, double v) { put(key, number(v), number(v)); }
-void Report::set(std::string_view key, std::int64_t v) { put(key, std::to_string(v), std::to_string(v)); }
-void Report::set(std::string_view key, bool v) { put(key, v ? "true" : "false", v ? "yes" : "no"); }
-void Report::set(std::string_view key, std::string_view v) { put(key, json_string(v), std::string(v)); }
+void Report::set(std::string_view key, double v) {
+  put(key, number(v), number(v));
+}
+void Report::set(std::string_view key, std::int64_t v) {
+  put(key, std::to_string(v), std::to_string(v));
+}
+void Report::set(std::string_view key, bool v) {
+  put(key, v ? "true" : "false", v ? "yes" : "no");
+}
+void Report::set(std::string_view key, std::string_view v) {
+  put(key, json_string(v), std::string(v));
+}
 
 void Report::set_latency(std::string_view prefix, const LatencySummary& s) {
   const std::string p(prefix);

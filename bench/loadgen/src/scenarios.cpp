@@ -17,12 +17,18 @@ namespace {
 
 constexpr std::int64_t kUs = 1'000'000;
 
-std::int64_t seconds_us(double s) { return static_cast<std::int64_t>(s * 1e6); }
+std::int64_t seconds_us(double s) {
+  return static_cast<std::int64_t>(s * 1e6);
+}
 
-double ms_between(std::int64_t from_us, std::int64_t to_us) { return static_cast<double>(to_us - from_us) / 1000.0; }
+double ms_between(std::int64_t from_us, std::int64_t to_us) {
+  return static_cast<double>(to_us - from_us) / 1000.0;
+}
 
 /// The server's RSS in KiB, or -1 when there is no server pid or it cannot be read.
-long server_rss_kb(int pid) { return pid > 0 ? read_rss_kb(pid).value_or(-1) : -1; }
+long server_rss_kb(int pid) {
+  return pid > 0 ? read_rss_kb(pid).value_or(-1) : -1;
+}
 
 /// Shared state of one run: options, harness, deadline, progress output.
 struct Run {
@@ -33,7 +39,11 @@ struct Run {
   std::string pad;
 
   Run(const Options& options, Report& report, std::int64_t deadline)
-      : o(options), h(options), r(report), deadline_us(deadline), pad(static_cast<std::size_t>(options.payload_bytes), 'x') {}
+      : o(options),
+        h(options),
+        r(report),
+        deadline_us(deadline),
+        pad(static_cast<std::size_t>(options.payload_bytes), 'x') {}
 
   template <typename... Args>
   void progress(const char* fmt, Args... args) const {
@@ -219,16 +229,20 @@ bool run_sustained(Run& run) {
     }
     return INT64_MAX;
   };
-  const std::int64_t send_end = std::min(run.deadline_us, start + seconds_us(run.o.duration) + kUs);
-  bool finished = run.h.run_until(send_end, [&] { return sent >= total || !sender; }, tick);
+  // Sending stops a second after its window even if the sender fell behind; `sent` tells.
+  const std::int64_t send_end = start + seconds_us(run.o.duration) + kUs;
+  run.h.run_until(
+      std::min(run.deadline_us, send_end), [&] { return sent >= total || !sender; }, tick);
   const std::int64_t sent_at = now_us();
   const std::int64_t expected = sent * ready;
-  const bool drained = run.h.run_until(std::min(run.deadline_us, sent_at + seconds_us(run.o.drain)),
-                                       [&] { return delivered >= expected; });
-  finished = finished && (drained || now_us() < run.deadline_us);
+  const std::int64_t drain_end = sent_at + seconds_us(run.o.drain);
+  const bool drained = run.h.run_until(std::min(run.deadline_us, drain_end), [&] { return delivered >= expected; });
+  const bool finished = send_end <= run.deadline_us && (drained || drain_end <= run.deadline_us);
   // A server that keeps up delivers over the sending window; one that lags stretches the span.
-  const double span = std::max(static_cast<double>(sent) / run.o.rate, static_cast<double>(last_delivery - start) / 1e6);
+  const double span =
+      std::max(static_cast<double>(sent) / run.o.rate, static_cast<double>(last_delivery - start) / 1e6);
   r.set("subscribers", ready);
+  r.set("planned", total);
   r.set("sent", sent);
   r.set("expected", expected);
   r.set("deliveries", delivered);
@@ -301,12 +315,14 @@ bool run_idle(Run& run, long rss_before_kb) {
   const std::int64_t still = run.h.ready_count();
   r.set("held", still);
   r.set("lost", ready - still);
-  r.set("pings_per_client", ready > 0 ? static_cast<double>(run.h.counters().cable_pings - pings0) / static_cast<double>(ready) : 0.0);
+  r.set("pings_per_client",
+        ready > 0 ? static_cast<double>(run.h.counters().cable_pings - pings0) / static_cast<double>(ready) : 0.0);
   if (rss_before_kb >= 0 && rss_after_kb >= 0 && ready > 0) {
     r.set("rss_before_kb", static_cast<std::int64_t>(rss_before_kb));
     r.set("rss_settled_kb", static_cast<std::int64_t>(rss_settled_kb));
     r.set("rss_after_kb", static_cast<std::int64_t>(rss_after_kb));
-    r.set("rss_per_conn_bytes", static_cast<double>(rss_after_kb - rss_before_kb) * 1024.0 / static_cast<double>(ready));
+    r.set("rss_per_conn_bytes",
+          static_cast<double>(rss_after_kb - rss_before_kb) * 1024.0 / static_cast<double>(ready));
   }
   return finished;
 }
@@ -318,7 +334,8 @@ RunResult run_scenario(const Options& options) {
   if (o.scenario == ScenarioKind::storm) o.connect_rate = 0;
   const std::int64_t t0 = now_us();
   // Keep a little time at the end for closing politely and printing.
-  const std::int64_t deadline = t0 + seconds_us(o.time_limit) - std::min<std::int64_t>(seconds_us(o.time_limit) / 10, 2 * kUs);
+  const std::int64_t deadline =
+      t0 + seconds_us(o.time_limit) - std::min<std::int64_t>(seconds_us(o.time_limit) / 10, 2 * kUs);
 
   RunResult result;
   Report& r = result.report;
@@ -374,9 +391,11 @@ RunResult run_scenario(const Options& options) {
       case ScenarioKind::idle: finished = run_idle(run, rss_before_kb) && finished; break;
       case ScenarioKind::storm: break;
     }
+    run.h.set_handler({});  // it refers to the scenario's locals, which are gone now
     meter.finish(r);
   }
-  if (o.scenario == ScenarioKind::storm) r.set("failures", static_cast<std::int64_t>(o.clients - run.h.subscribed_total()));
+  if (o.scenario == ScenarioKind::storm)
+    r.set("failures", static_cast<std::int64_t>(o.clients - run.h.subscribed_total()));
 
   run.h.close_all(std::min(t0 + seconds_us(o.time_limit) - 200'000, now_us() + kUs));
   const auto& c = run.h.counters();

@@ -16,7 +16,9 @@ struct LatencySummary {
 class LatencyRecorder {
  public:
   void reserve(std::size_t n) { samples_us_.reserve(n); }
-  void add(std::int64_t us) { samples_us_.push_back(us < 0 ? 0u : static_cast<std::uint32_t>(us > 0xFFFFFFFFLL ? 0xFFFFFFFFLL : us)); }
+  void add(std::int64_t us) {
+    samples_us_.push_back(us < 0 ? 0u : static_cast<std::uint32_t>(us > 0xFFFFFFFFLL ? 0xFFFFFFFFLL : us));
+  }
   std::size_t size() const { return samples_us_.size(); }
   /// Forgets the `n` most recent samples (e.g. those of a warm-up round).
   void drop_last(std::size_t n) { samples_us_.resize(samples_us_.size() - std::min(n, samples_us_.size())); }

@@ -18,7 +18,11 @@ before(async () => {
   redis = await startRedis({ args: ["--requirepass", "s3cret"] });
   const [auth, setuser] = await redisCommands(redis.port, [
     ["AUTH", "s3cret"],
-    ["ACL", "SETUSER", "cable", "on", ">pa:55@", "~*", "&*", "+@all"],
+    // Only what peercable needs (docs/scaling.md): pub/sub on any channel, its presence keys.
+    ["ACL", "SETUSER", "cable", "on", ">pa:55@", "resetchannels", "&*", "resetkeys", "~peercable:presence:*", "-@all",
+      "+select", "+client|setname", "+ping", "+subscribe", "+unsubscribe", "+psubscribe", "+punsubscribe", "+publish",
+      "+eval", "+set", "+exists", "+pexpire", "+del", "+hset", "+hdel", "+hgetall", "+hexists", "+sadd", "+srem",
+      "+smembers"],
   ]);
   assert.equal(auth, "OK");
   assert.equal(setuser, "OK");
@@ -54,7 +58,8 @@ async function crossNode(url) {
     await a.close();
     await b.close();
   } finally {
-    await Promise.all(nodes.map((n) => n.stop()));
+    const codes = await Promise.all(nodes.map((n) => n.stop()));
+    assert.deepEqual(codes, [0, 0], nodes.map((n) => n.logs()).join("\n"));
   }
 }
 
@@ -62,8 +67,11 @@ test("a password (requirepass) works across nodes", { skip, timeout: 30000 }, as
   await crossNode(`redis://:s3cret@127.0.0.1:${redis.port}/0`);
 });
 
-test("an ACL user with a percent-escaped password works across nodes", { skip, timeout: 30000 }, async () => {
+test("an ACL user with the least rights and a percent-escaped password works across nodes", { skip, timeout: 30000 }, async () => {
   await crossNode(`redis://cable:${encodeURIComponent("pa:55@")}@127.0.0.1:${redis.port}/2`);
+  // Presence went through the restricted user too (the crossNode clients joined a room).
+  const [, denied] = await redisCommands(redis.port, [["AUTH", "s3cret"], ["ACL", "LOG"]]);
+  assert.deepEqual(denied, [], `ACL denials: ${JSON.stringify(denied)}`);
 });
 
 test("a wrong password is a clear start-up error", { skip, timeout: 30000 }, async () => {
@@ -77,6 +85,13 @@ test("an unknown ACL user is a clear start-up error", { skip, timeout: 30000 }, 
   const { code, output } = await runToExit(["--redis-url", `redis://nobody:pa55@127.0.0.1:${redis.port}`]);
   assert.equal(code, 2);
   assert.match(output, /redis:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/0: authentication failed/);
+});
+
+test("a user without channel rights is a clear start-up error", { skip, timeout: 30000 }, async () => {
+  await redisCommands(redis.port, [["AUTH", "s3cret"], ["ACL", "SETUSER", "nochannels", "on", ">pw", "resetchannels", "~*", "+@all"]]);
+  const { code, output } = await runToExit(["--redis-url", `redis://nochannels:pw@127.0.0.1:${redis.port}`]);
+  assert.equal(code, 2);
+  assert.match(output, /refused a subscription \(NOPERM/);
 });
 
 test("a missing password is a clear start-up error", { skip, timeout: 30000 }, async () => {

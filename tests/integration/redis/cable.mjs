@@ -93,6 +93,15 @@ export class CableClient {
 
   send(obj) { this.ws.send(JSON.stringify(obj)); }
 
+  /** Resolves with { code, reason } once the server has closed the socket; rejects after `ms`. */
+  closedWithin(ms = WAIT_MS) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.user.id}: still open after ${ms} ms`)), ms);
+    });
+    return Promise.race([this.closed, timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** Closes the socket (expected); resolves when closed. */
   close() {
     this.closeOk = true;

@@ -26,8 +26,9 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.ws.terminate();
-  await Promise.all(nodes.map((n) => n.stop()));
+  const codes = await Promise.all(nodes.map((n) => n.stop()));
   await redis?.kill();
+  assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
 });
 
 async function connect(node, id, name = id) {
@@ -199,7 +200,7 @@ test("Rails' remote disconnect (PUBLISH action_cable/<id>) closes that user's co
   const ned = await connect(nodes[1], "ned");
   await redisCommand(redis.port, "PUBLISH", "action_cable/mo", JSON.stringify({ type: "disconnect" }));
   for (const c of mo) {
-    const { code } = await c.closed;
+    const { code } = await c.closedWithin();
     assert.equal(code, 1000, "closed normally, as Rails does");
   }
   await ned.join("still-here");
@@ -225,4 +226,36 @@ test("POST /broadcast on one node reaches subscribers on every node", { skip, ti
   await quiet();
   for (const c of subs) assert.equal(c.received(roomId(room), (m) => m.type === "announcement").length, 1);
   for (const c of subs) await c.close();
+});
+
+test("subscribe/unsubscribe churn on one stream leaves it subscribed exactly while someone listens", { skip, timeout: 30000 }, async () => {
+  const room = "churn-room";
+  // Clients join and leave the same room on two nodes concurrently, so SUBSCRIBE and UNSUBSCRIBE of the
+  // stream cross each other in flight.
+  const churn = async (node, tag) => {
+    for (let i = 0; i < 15; i++) {
+      const c = await connect(node, `${tag}-${i}`);
+      await c.join(room);
+      if (i % 2) c.ws.terminate();
+      else await c.close();
+    }
+  };
+  const stay0 = await connect(nodes[0], "stay0");
+  const joins = Promise.all([churn(nodes[0], "ch0"), churn(nodes[1], "ch1"), churn(nodes[1], "ch1b")]);
+  await stay0.join(room);
+  await joins;
+  const stay1 = await connect(nodes[1], "stay1");
+  await stay1.join(room);
+  stay0.speak(room, "after the churn");
+  await stay1.message(roomId(room), (m) => m.body === "after the churn");
+  stay1.speak(room, "and back");
+  await stay0.message(roomId(room), (m) => m.body === "and back");
+  assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 2);
+  await stay0.close();
+  await stay1.close();
+  const deadline = Date.now() + 5000;
+  while ((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1] !== 0) {
+    assert.ok(Date.now() < deadline, "stream still subscribed after everyone left");
+    await new Promise((r) => setTimeout(r, 25));
+  }
 });

@@ -22,8 +22,9 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.ws.terminate();
-  await Promise.all(nodes.map((n) => n.stop()));
+  const codes = await Promise.all(nodes.map((n) => n.stop()));
   await redis?.kill();
+  assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
 });
 
 async function connect(node, id) {

@@ -1,0 +1,145 @@
+// Checks of the load generator's pure parts: frame codec, handshake, JSON scanning, Action Cable frames.
+// A bench tool should not misread what it measures; these run under ctest with the project's tests.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../src/cable_message.hpp"
+#include "../src/frame_codec.hpp"
+#include "../src/handshake.hpp"
+#include "../src/json_scan.hpp"
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const char* what, int line) {
+  if (!ok) {
+    ++failures;
+    std::fprintf(stderr, "FAILED line %d: %s\n", line, what);
+  }
+}
+#define CHECK(x) check((x), #x, __LINE__)
+
+using namespace loadgen;
+
+std::string server_frame(std::uint8_t b0, const std::string& payload) {
+  std::string f(1, static_cast<char>(b0));
+  if (payload.size() < 126) {
+    f += static_cast<char>(payload.size());
+  } else {
+    f += static_cast<char>(126);
+    f += static_cast<char>(payload.size() >> 8);
+    f += static_cast<char>(payload.size() & 0xFF);
+  }
+  return f + payload;
+}
+
+void frame_codec_tests() {
+  const std::string text = server_frame(0x81, R"({"type":"welcome"})");
+  ParsedFrame f = parse_server_frame(text, 1 << 20);
+  CHECK(f.status == ParseStatus::complete && f.fin && f.opcode == Opcode::text);
+  CHECK(f.payload == R"({"type":"welcome"})" && f.consumed == text.size());
+  CHECK(parse_server_frame(text.substr(0, 5), 1 << 20).status == ParseStatus::need_more);
+
+  const std::string big = server_frame(0x82, std::string(300, 'a'));
+  f = parse_server_frame(big, 1 << 20);
+  CHECK(f.status == ParseStatus::complete && f.payload.size() == 300 && f.consumed == 304);
+  CHECK(parse_server_frame(big, 100).status == ParseStatus::protocol_error);
+
+  std::string masked = text;
+  masked[1] = static_cast<char>(masked[1] | 0x80);
+  CHECK(parse_server_frame(masked, 1 << 20).status == ParseStatus::protocol_error);
+  CHECK(parse_server_frame(server_frame(0xC1, "x"), 1 << 20).status == ParseStatus::protocol_error);  // RSV1
+  CHECK(parse_server_frame(server_frame(0x09, "x"), 1 << 20).status == ParseStatus::protocol_error);  // fragmented ping
+  CHECK(parse_server_frame(server_frame(0x83, "x"), 1 << 20).status == ParseStatus::protocol_error);  // opcode 3
+
+  // Client frames: masked, and unmasking gives the payload back (RFC 6455 §5.3).
+  for (std::size_t len : {0u, 5u, 125u, 126u, 65535u, 65536u}) {
+    const std::string payload(len, 'q');
+    std::string out;
+    append_client_frame(out, Opcode::text, payload, 0x37FA213D);
+    const auto b1 = static_cast<std::uint8_t>(out[1]);
+    CHECK((b1 & 0x80) != 0);
+    const std::size_t header = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+    CHECK(out.size() == header + 4 + len);
+    const auto* key = reinterpret_cast<const unsigned char*>(out.data() + header);
+    bool same = true;
+    for (std::size_t i = 0; i < len; ++i)
+      same = same && static_cast<char>(static_cast<unsigned char>(out[header + 4 + i]) ^ key[i & 3]) == payload[i];
+    CHECK(same);
+  }
+}
+
+void handshake_tests() {
+  // The example of RFC 6455 §1.3.
+  CHECK(accept_for_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  const UpgradeRequest req = make_upgrade_request("127.0.0.1:9", "/cable?token=t");
+  CHECK(req.bytes.rfind("GET /cable?token=t HTTP/1.1\r\n", 0) == 0);
+  CHECK(req.bytes.find("Sec-WebSocket-Protocol: actioncable-v1-json, actioncable-unsupported\r\n") !=
+        std::string::npos);
+
+  const std::string ok =
+      "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      req.expected_accept + "\r\nsec-websocket-protocol: actioncable-v1-json\r\n\r\n\x81\x02{}";
+  const HandshakeResult r = check_upgrade_response(ok, req.expected_accept);
+  CHECK(r.status == HandshakeStatus::accepted && r.header_bytes == ok.size() - 4);
+  CHECK(check_upgrade_response(ok.substr(0, 40), req.expected_accept).status == HandshakeStatus::incomplete);
+
+  std::string no_protocol = ok;
+  no_protocol.erase(no_protocol.find("sec-websocket-protocol"), 43);
+  CHECK(check_upgrade_response(no_protocol, req.expected_accept).status == HandshakeStatus::rejected);
+  CHECK(check_upgrade_response(ok, "wrong").status == HandshakeStatus::rejected);
+  CHECK(check_upgrade_response("HTTP/1.1 404 Not Found\r\n\r\n", req.expected_accept).status ==
+        HandshakeStatus::rejected);
+}
+
+void json_tests() {
+  std::vector<std::string> keys;
+  CHECK(for_each_member(R"( {"a" : 1, "b":{"x":[1,"}"]}, "c":"q\"}" } )",
+                        [&](std::string_view k, std::string_view) { keys.emplace_back(k); }));
+  CHECK((keys == std::vector<std::string>{"a", "b", "c"}));
+  CHECK(!for_each_member(R"({"a":1,)", [](std::string_view, std::string_view) {}));
+  CHECK(!for_each_member("[1]", [](std::string_view, std::string_view) {}));
+  CHECK(integer_value("-42") == -42 && !integer_value("4.2") && !integer_value("x"));
+  CHECK(string_contents(R"("ab")") == "ab" && !string_contents("12"));
+}
+
+void cable_tests() {
+  CHECK(parse_cable_message(R"({"type":"welcome"})").kind == CableKind::welcome);
+  CHECK(parse_cable_message(R"({"type":"ping","message":1795765060})").kind == CableKind::ping);
+  CHECK(parse_cable_message(R"({"identifier":"{\"channel\":\"BenchmarkChannel\"}","type":"confirm_subscription"})")
+            .kind == CableKind::confirm);
+  const CableMessage d = parse_cable_message(R"({"type":"disconnect","reason":"unauthorized","reconnect":false})");
+  CHECK(d.kind == CableKind::disconnect && d.reason == "unauthorized");
+  const CableMessage m = parse_cable_message(
+      R"({"identifier":"{\"channel\":\"BenchmarkChannel\"}","message":{"action":"broadcast","seq":7,"t":123,"pad":"xx"}})");
+  CHECK(m.kind == CableKind::message && m.action == "broadcast" && m.seq == 7 && m.t == 123);
+  CHECK(parse_cable_message("not json").kind == CableKind::invalid);
+
+  // What we send must be what Rails expects: data is a JSON string holding the action object.
+  const std::string cmd = action_command("echo", 3, 99, "pp");
+  CHECK(cmd == R"({"command":"message","identifier":"{\"channel\":\"BenchmarkChannel\"}",)"
+               R"("data":"{\"action\":\"echo\",\"seq\":3,\"t\":99,\"pad\":\"pp\"}"})");
+  std::string data_raw;
+  CHECK(for_each_member(cmd, [&](std::string_view k, std::string_view v) {
+    if (k == "data") data_raw = std::string(v);
+  }));
+  CHECK(!data_raw.empty() && data_raw.front() == '"');
+}
+
+}  // namespace
+
+int main() {
+  frame_codec_tests();
+  handshake_tests();
+  json_tests();
+  cable_tests();
+  if (failures) {
+    std::fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  std::puts("loadgen parser checks passed");
+  return 0;
+}
