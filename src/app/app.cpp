@@ -18,6 +18,7 @@
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "json/writer.hpp"
+#include "store/redis_history.hpp"
 #include "store/redis_presence.hpp"
 #include "store/sqlite_history.hpp"
 
@@ -56,7 +57,9 @@ App::App(Config config)
     cable_->set_broker(broker::make_redis_broker(redis, raw, *cable_));
     presence_ = store::make_redis_presence(redis);
   }
-  if (config_.history == "sqlite") {
+  if (!config_.redis_url.empty() && config_.history != "memory") {
+    history_ = store::make_redis_history({config_.redis_url, config_.channel_prefix}, config_.history_size);
+  } else if (config_.history == "sqlite") {
     std::filesystem::create_directories(config_.data_dir);
     auto db = (std::filesystem::path(config_.data_dir) / "history.sqlite3").string();
     history_ = std::make_unique<store::SqliteHistory>(db, config_.history_size);

@@ -93,7 +93,8 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   add("history-size", c.history_size, "messages kept per room for new subscribers")
       ->check(CLI::Range(std::size_t{0}, std::size_t{10000}));
-  add("history", c.history, "where room history is kept: sqlite (<data-dir>/history.sqlite3) or memory")
+  add("history", c.history,
+      "where room history is kept: sqlite (<data-dir>/history.sqlite3, or Redis with --redis-url) or memory")
       ->check(CLI::IsMember({"sqlite", "memory"}));
   add("ws-idle-timeout", c.ws_idle_timeout, "close WebSockets silent this long, seconds (0 = never)");
   add("header-timeout", c.header_timeout, "time allowed to send a request, seconds")->check(CLI::Range(1, 3600));

@@ -15,6 +15,21 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
+// A command's arguments as hiredis takes them; views into `args`, which must outlive it.
+struct Argv {
+  explicit Argv(std::initializer_list<std::string_view> args) {
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (auto a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+  }
+  int count() const { return static_cast<int>(argv.size()); }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+};
+
 // True when the reply is an error; `error` gets its text.
 bool refused(const RedisReplyPtr& r, std::string& error) {
   if (r && r->type == REDIS_REPLY_ERROR) {
@@ -32,16 +47,19 @@ bool transient(const std::string& error) {
 }  // namespace
 
 RedisReplyPtr redis_command(redisContext* c, std::initializer_list<std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return RedisReplyPtr(
-      static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  Argv a(args);
+  return RedisReplyPtr(static_cast<redisReply*>(redisCommandArgv(c, a.count(), a.argv.data(), a.lens.data())));
+}
+
+bool redis_append(redisContext* c, std::initializer_list<std::string_view> args) {
+  Argv a(args);
+  return redisAppendCommandArgv(c, a.count(), a.argv.data(), a.lens.data()) == REDIS_OK;
+}
+
+RedisReplyPtr redis_reply(redisContext* c) {
+  void* reply = nullptr;
+  if (redisGetReply(c, &reply) != REDIS_OK) return nullptr;
+  return RedisReplyPtr(static_cast<redisReply*>(reply));
 }
 
 std::string redis_client_name() {

@@ -1,5 +1,5 @@
 #pragma once
-// Blocking hiredis connections with short timeouts: the start-up check and the presence store.
+// Blocking hiredis connections with short timeouts: the start-up check, the presence and history stores.
 #include <hiredis/hiredis.h>
 
 #include <chrono>
@@ -42,7 +42,14 @@ RedisSyncConnect redis_connect_sync(const RedisEndpoint& ep, std::chrono::millis
 /// Runs one command (binary-safe arguments); null when the connection failed (see c->errstr).
 RedisReplyPtr redis_command(redisContext* c, std::initializer_list<std::string_view> args);
 
-/// "peercable-PID-<pid>", the name both connections of this process give themselves (CLIENT SETNAME).
+/// Queues one command (binary-safe arguments) without waiting for its reply, so that several go in one
+/// round trip; false when it could not be queued (out of memory).
+bool redis_append(redisContext* c, std::initializer_list<std::string_view> args);
+
+/// The reply to the oldest queued command; null when the connection failed (see c->errstr).
+RedisReplyPtr redis_reply(redisContext* c);
+
+/// "peercable-PID-<pid>", the name every connection of this process gives itself (CLIENT SETNAME).
 std::string redis_client_name();
 
 }  // namespace peercable::broker

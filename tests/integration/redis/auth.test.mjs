@@ -19,10 +19,11 @@ before(async () => {
   const [auth, setuser] = await redisCommands(redis.port, [
     ["AUTH", "s3cret"],
     // Only what peercable needs (docs/scaling.md): pub/sub on any channel, its presence keys.
-    ["ACL", "SETUSER", "cable", "on", ">pa:55@", "resetchannels", "&*", "resetkeys", "~peercable:presence:*", "-@all",
+    ["ACL", "SETUSER", "cable", "on", ">pa:55@", "resetchannels", "&*", "resetkeys", "~peercable:presence:*",
+      "~peercable:history:*", "-@all",
       "+select", "+client|setname", "+ping", "+subscribe", "+unsubscribe", "+psubscribe", "+punsubscribe", "+publish",
       "+eval", "+set", "+exists", "+pexpire", "+del", "+hset", "+hdel", "+hgetall", "+hexists", "+sadd", "+srem",
-      "+smembers"],
+      "+smembers", "+multi", "+exec", "+rpush", "+ltrim", "+lrange"],
   ]);
   assert.equal(auth, "OK");
   assert.equal(setuser, "OK");
@@ -69,7 +70,7 @@ test("a password (requirepass) works across nodes", { skip, timeout: 30000 }, as
 
 test("an ACL user with the least rights and a percent-escaped password works across nodes", { skip, timeout: 30000 }, async () => {
   await crossNode(`redis://cable:${encodeURIComponent("pa:55@")}@127.0.0.1:${redis.port}/2`);
-  // Presence went through the restricted user too (the crossNode clients joined a room).
+  // Presence and history went through the restricted user too (the crossNode clients joined a room and spoke).
   const [, denied] = await redisCommands(redis.port, [["AUTH", "s3cret"], ["ACL", "LOG"]]);
   assert.deepEqual(denied, [], `ACL denials: ${JSON.stringify(denied)}`);
 });

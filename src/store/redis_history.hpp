@@ -1,0 +1,18 @@
+#pragma once
+// Room history shared by every node through Redis; this node's memory holds it while Redis is away.
+#include <cstddef>
+#include <memory>
+
+#include "broker/redis_broker.hpp"
+#include "store/history.hpp"
+
+namespace peercable::store {
+
+/// History kept in Redis: a list per room, `[prefix:]peercable:history:<room>`, trimmed to the newest
+/// `per_room` messages on every append. While Redis is away, appends are kept in this node's memory (at most
+/// `per_room` per room), served from there, and written to Redis when it returns. Calls block at most a short
+/// timeout. With `per_room` 0 history is off and Redis is not used. Throws std::runtime_error on a bad URL or
+/// refused credentials.
+std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room);
+
+}  // namespace peercable::store
