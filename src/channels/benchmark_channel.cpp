@@ -36,8 +36,9 @@ void BenchmarkChannel::perform(cable::Subscription& sub, std::string_view action
         json::append_value(result, field.value);
     }
     result += '}';
-    sub.broadcast("all", std::move(payload));
+    // The sender's result first, then the broadcast: the order Rails' clients observe (its broadcast is async).
     sub.transmit(result);
+    sub.broadcast("all", std::move(payload));
   }
   // Any other action: Rails logs "Unable to process" and sends nothing.
 }

@@ -2,6 +2,12 @@
 
 namespace peercable::net {
 
+namespace {
+thread_local Loop* tls_current = nullptr;
+}  // namespace
+
+Loop* Loop::current() noexcept { return tls_current; }
+
 Loop::Loop(int index) : index_(index), read_buffer_(64 * 1024) {}
 
 void Loop::schedule_flush(std::shared_ptr<Flushable> f) {
@@ -48,6 +54,7 @@ void Loop::every(std::chrono::milliseconds period, std::function<void()> tick) {
 
 void Loop::start() {
   thread_ = std::thread([this] {
+    tls_current = this;
     auto guard = asio::make_work_guard(io_);
     io_.run();
   });

@@ -45,6 +45,9 @@ class Loop {
   asio::io_context& io() noexcept { return io_; }
   LoopCounters& counters() noexcept { return counters_; }
 
+  /// The loop whose thread is calling, or nullptr on any other thread.
+  static Loop* current() noexcept;
+
   /// Runs `f` on this loop's thread.
   template <class F>
   void post(F&& f) {
