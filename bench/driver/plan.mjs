@@ -66,8 +66,8 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
   add({ id: "sustained-150x1000", scenario: "sustained", clients: 1000, servers: fast,
     args: ["--clients", "1000", "--rate", "150", "--duration", "10", "--drain", "10", ...rate], limit: 60 });
   // Past what a single-threaded Node server can push: shows how each one degrades (latency, losses).
-  add({ id: "sustained-500x1000", scenario: "sustained", clients: 1000, servers: fast,
-    args: ["--clients", "1000", "--rate", "500", "--duration", "5", "--drain", "10", ...rate], limit: 50 });
+  add({ id: "sustained-350x1000", scenario: "sustained", clients: 1000, servers: fast,
+    args: ["--clients", "1000", "--rate", "350", "--duration", "5", "--drain", "10", ...rate], limit: 50 });
   add({ id: "echo-1000", scenario: "echo", clients: 1000, servers: fast,
     args: ["--clients", "1000", "--duration", "5", "--drain", "5", ...rate], limit: 40 });
   const idle = Math.max(1000, Math.min(20000, fdLimit - 200));

@@ -190,6 +190,16 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   w("  open-files limit bounds both the server and the load generator.");
   w("- **storm**: every client connects at once; time until the last one is welcomed and subscribed.");
   w();
+  w("Notes:");
+  w();
+  w(`- peercable runs with \`--threads ${m.peercableThreads}\`, like the peers, which are single-threaded (Node) or`);
+  w("  bound by one Ruby process; the load generator needs the other core. `bench/run --servers peercable,peercable-2t`");
+  w("  compares it with two event loops.");
+  w("- Node `ws` is used as npm installs it, with the native `bufferutil` helper for masking.");
+  w("- Rails is measured on fan-out only, at 100 and 1,000 subscribers: at its rate the other tests would take minutes.");
+  w(`- In the storm test the servers' accept queues overflow (the kernel caps a listen backlog at somaxconn = ${m.somaxconn});`);
+  w("  the dropped SYNs are retried after 1 s and then 3 s, which is what the slowest clients wait for.");
+  w();
   w(`Raw per-run results are written to \`${relative(root, resultsFile)}\` (not committed).`);
   const md = join(docsDir, "benchmarks.md");
   writeFileSync(md, lines.join("\n") + "\n");
