@@ -174,7 +174,7 @@ void Connection::on_bytes(std::uint8_t* data, std::size_t n) {
 void Connection::on_http_bytes() {
   while (state_ == State::kHttp && !pending_.empty()) {
     if (!parser_) {
-      parser_.emplace();
+      parser_ = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
       parser_->header_limit(static_cast<std::uint32_t>(set_.limits().max_header_bytes));
       parser_->body_limit(set_.limits().max_body_bytes);
       parser_->eager(true);

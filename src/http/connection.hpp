@@ -5,13 +5,13 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "net/frame_queue.hpp"
 #include "net/loop.hpp"
 #include "ws/frame_encoder.hpp"
 #include "ws/frame_parser.hpp"
@@ -153,9 +153,9 @@ class Connection final : public net::Flushable,
   ConnectionSet& set_;
   asio::ip::tcp::socket socket_;
   State state_ = State::kHttp;
-  std::size_t index_ = 0;  // position in set_.conns_
-  std::string pending_;    // unparsed input kept between reads
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::size_t index_ = 0;                                              // position in set_.conns_
+  std::string pending_;                                                // unparsed input kept between reads
+  std::unique_ptr<bhttp::request_parser<bhttp::string_body>> parser_;  // only while a request is read
   Clock::time_point deadline_{};
   bool close_after_flush_ = false;
   bool close_sent_ = false;
@@ -163,7 +163,7 @@ class Connection final : public net::Flushable,
   bool flush_scheduled_ = false;
   bool waiting_write_ = false;
   bool overflowed_ = false;  // over the backlog limit; a close is on its way
-  std::deque<ws::SharedFrame> queue_;
+  net::FrameQueue<ws::SharedFrame> queue_;
   std::size_t front_offset_ = 0;
   std::size_t queued_bytes_ = 0;
   std::unique_ptr<ws::FrameParser> frames_;
