@@ -337,6 +337,12 @@ void Connection::flush() {
 
 void Connection::consume(std::size_t n) {
   queued_bytes_ -= n;
+  if (queued_bytes_ == 0) {
+    // The common case: everything queued went out in one write.
+    queue_.clear();
+    front_offset_ = 0;
+    return;
+  }
   while (n > 0) {
     std::size_t left = queue_.front()->size() - front_offset_;
     if (n < left) {

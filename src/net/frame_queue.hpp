@@ -36,10 +36,7 @@ class FrameQueue {
     if (head_ == items_.size()) reset();
   }
 
-  void clear() {
-    items_.clear();
-    reset();
-  }
+  void clear() { reset(); }
 
  private:
   void reset() {
