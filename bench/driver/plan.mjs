@@ -31,13 +31,24 @@ export const METRICS = {
   ],
 };
 
+/** What the scale-out section shows: the same traffic on one node and on two nodes through Redis. */
+export const REDIS_METRICS = [
+  { key: "deliveries_per_s", label: "deliveries/s", better: "higher", unit: "" },
+  { key: "latency_p50_ms", label: "latency p50", better: "lower", unit: "ms" },
+  { key: "latency_p99_ms", label: "latency p99", better: "lower", unit: "ms" },
+  { key: "lost", label: "not delivered", better: "lower", unit: "" },
+];
+
 /**
  * The groups to run. `fdLimit` is the hard RLIMIT_NOFILE the servers and the load generator get;
- * the idle group is sized under it.
+ * the idle group is sized under it. Groups with `section: "redis"` compare one peercable node (in-process
+ * broker) with two nodes sharing broadcasts through Redis, clients spread over both; they run whenever
+ * peercable is among the servers and are reported apart.
  */
 export function makePlan({ smoke, servers, fdLimit, reps }) {
   const have = (names) => names.filter((n) => servers.includes(n));
   const fast = have(["peercable", "peercable-2t", "uws", "ws"]);
+  const scaleOut = have(["peercable", "peercable-redis"]).length ? ["peercable", "peercable-redis"] : [];
   const groups = [];
   const add = (g) => {
     const list = g.servers.length ? g.servers : [];
@@ -54,6 +65,10 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
     add({ id: "idle-200", scenario: "idle", clients: 200, servers: fast,
       args: ["--clients", "200", "--duration", "1", "--settle", "0.5"], limit: 30 });
     add({ id: "storm-200", scenario: "storm", clients: 200, servers: fast, args: ["--clients", "200"], limit: 30 });
+    add({ id: "redis-fanout-50", scenario: "fanout", clients: 50, servers: scaleOut, section: "redis",
+      args: ["--clients", "50", "--rounds", "3", "--gap", "0.02"], limit: 30 });
+    add({ id: "redis-sustained-50", scenario: "sustained", clients: 50, servers: scaleOut, section: "redis",
+      args: ["--clients", "50", "--rate", "20", "--duration", "2", "--drain", "5"], limit: 40 });
     return groups;
   }
   const rate = ["--connect-rate", "5000"];
@@ -74,5 +89,10 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
   add({ id: `idle-${idle}`, scenario: "idle", clients: idle, servers: fast,
     args: ["--clients", String(idle), "--duration", "3", "--settle", "1", ...rate], limit: 90 });
   add({ id: "storm-5000", scenario: "storm", clients: 5000, servers: fast, args: ["--clients", "5000"], limit: 60 });
+  // The same fan-out and sustained traffic with the clients spread over two nodes and Redis in between.
+  add({ id: "redis-fanout-5000", scenario: "fanout", clients: 5000, servers: scaleOut, section: "redis",
+    args: ["--clients", "5000", "--rounds", "20", "--round-timeout", "10", ...rate], limit: 70 });
+  add({ id: "redis-sustained-150x1000", scenario: "sustained", clients: 1000, servers: scaleOut, section: "redis",
+    args: ["--clients", "1000", "--rate", "150", "--duration", "10", "--drain", "10", ...rate], limit: 60 });
   return groups;
 }

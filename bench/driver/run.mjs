@@ -41,6 +41,8 @@ if (opt.only) {
 }
 const ctx = { root, peercable: opt.peercable, threads: Number(opt["peercable-threads"]), secret: "bench-secret-" + process.pid };
 const total = groups.reduce((n, g) => n + g.reps * g.servers.length, 0);
+const idWidth = Math.max(18, ...groups.map((g) => g.id.length));
+const nameWidth = Math.max(12, ...groups.flatMap((g) => g.servers.map((s) => s.length)));
 const results = [];
 const startedAt = Date.now();
 
@@ -147,7 +149,8 @@ async function runOnce(g, name, rep) {
         if (attempt >= 3 || !/exited during start-up/.test(e.message)) throw e;
       }
     }
-    const args = ["--port", String(srv.port), "--path", srv.path, "--server-pid", String(srv.pid), "--json", "--quiet",
+    // Several ports (nodes) take the clients in turn; every process serving them counts as the server.
+    const args = ["--port", srv.ports.join(","), "--path", srv.path, "--server-pid", srv.pids.join(","), "--json", "--quiet",
       "--scenario", g.scenario, ...g.args, "--time-limit", String(g.limit)];
     run.loadgenArgs = g.args;
     run.serverCommand = srv.shown;
@@ -189,7 +192,7 @@ for (const g of groups) {
       results.push(run);
       const busy = contended(run) ? `  (others kept ${run.result.others_phase_cpu_util.toFixed(1)} cores busy)` : "";
       const status = run.problems.length ? `  !! ${run.problems.join("; ")}` : busy;
-      console.log(`[${String(index).padStart(String(total).length)}/${total}] ${g.id.padEnd(18)} ${name.padEnd(12)} rep ${rep}: ` +
+      console.log(`[${String(index).padStart(String(total).length)}/${total}] ${g.id.padEnd(idWidth)} ${name.padEnd(nameWidth)} rep ${rep}: ` +
         `${headline(g, run.result)} (${run.seconds.toFixed(1)} s)${status}`);
     }
   }

@@ -37,15 +37,22 @@ Harness::Harness(const Options& options)
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(errno_text("epoll_create1", errno));
 
-  server_.sin_family = AF_INET;
-  server_.sin_port = htons(static_cast<std::uint16_t>(options.port));
-  if (inet_pton(AF_INET, options.host.c_str(), &server_.sin_addr) != 1)
+  in_addr host{};
+  if (inet_pton(AF_INET, options.host.c_str(), &host) != 1)
     throw std::runtime_error("--host must be an IPv4 address, got " + options.host);
-  host_header_ = options.host + ":" + std::to_string(options.port);
+  if (options.ports.empty()) throw std::runtime_error("no server port");
+  for (const int port : options.ports) {
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_port = htons(static_cast<std::uint16_t>(port));
+    server.sin_addr = host;
+    servers_.push_back(server);
+    host_headers_.push_back(options.host + ":" + std::to_string(port));
+  }
 
   // Each source address has its own ~28k ephemeral ports towards one server port, so spreading the
   // clients over 127.0.0.1..N lifts the per-address port limit. Only meaningful on loopback.
-  const bool loopback = (ntohl(server_.sin_addr.s_addr) >> 24) == 127;
+  const bool loopback = (ntohl(host.s_addr) >> 24) == 127;
   if (loopback) {
     int n = options.source_addrs;
     if (n == 0) n = std::max(2, (options.clients + kClientsPerSourceAddress - 1) / kClientsPerSourceAddress);
@@ -79,6 +86,7 @@ std::uint32_t Harness::next_mask() {
 
 void Harness::start_connection(std::size_t index, std::int64_t now) {
   Connection& c = conns_[index];
+  c.server = static_cast<std::uint16_t>(index % servers_.size());
   c.started_us = now;
   if (first_start_us_ == 0) first_start_us_ = now;
   c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -99,7 +107,8 @@ void Harness::start_connection(std::size_t index, std::int64_t now) {
     return fail(c, &HarnessCounters::connect_errors, errno_text("epoll_ctl", errno));
   c.state = ConnState::connecting;
   c.want_write = true;
-  if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&server_), sizeof server_) != 0 && errno != EINPROGRESS)
+  const sockaddr_in& server = servers_[c.server];
+  if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0 && errno != EINPROGRESS)
     return fail(c, &HarnessCounters::connect_errors, errno_text("connect", errno));
 }
 
@@ -109,7 +118,7 @@ void Harness::on_connected(Connection& c) {
   getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) return fail(c, &HarnessCounters::connect_errors, errno_text("connect", err));
   c.state = ConnState::handshaking;
-  UpgradeRequest req = make_upgrade_request(host_header_, options_.path);
+  UpgradeRequest req = make_upgrade_request(host_headers_[c.server], options_.path);
   c.expected_accept = std::move(req.expected_accept);
   c.out = std::move(req.bytes);
   flush(c);

@@ -1,7 +1,7 @@
 // The client side of a benchmark: N Action Cable connections on one epoll loop. Connects them at a
-// paced rate from several loopback source addresses, completes the WebSocket handshake, subscribes each
-// to BenchmarkChannel after its welcome, answers WebSocket pings, and hands every channel message to
-// the running scenario.
+// paced rate from several loopback source addresses to one server port or, round-robin, to several,
+// completes the WebSocket handshake, subscribes each to BenchmarkChannel after its welcome, answers
+// WebSocket pings, and hands every channel message to the running scenario.
 #pragma once
 
 #include <netinet/in.h>
@@ -25,6 +25,7 @@ enum class ConnState : std::uint8_t { unstarted, connecting, handshaking, open, 
 struct Connection {
   int fd = -1;
   ConnState state = ConnState::unstarted;
+  std::uint16_t server = 0;  ///< index in Options::ports of the server it talks to
   bool welcomed = false;
   bool subscribed = false;
   bool resolved = false;  ///< counted once as subscribed or failed during the connect phase
@@ -97,6 +98,7 @@ class Harness {
   std::int64_t last_welcome_us() const { return last_welcome_us_; }
   std::int64_t last_subscribe_us() const { return last_subscribe_us_; }
   int source_address_count() const { return static_cast<int>(sources_.size()); }
+  int server_count() const { return static_cast<int>(servers_.size()); }
   int subscribed_total() const { return subscribed_total_; }
 
   /// Set from a signal handler: every run_until returns as soon as it sees it.
@@ -121,9 +123,9 @@ class Harness {
 
   const Options& options_;
   int epoll_fd_ = -1;
-  sockaddr_in server_{};
+  std::vector<sockaddr_in> servers_;  ///< one per --port, in order
+  std::vector<std::string> host_headers_;
   std::vector<sockaddr_in> sources_;
-  std::string host_header_;
   std::vector<Connection> conns_;
   std::vector<char> read_buffer_;
   std::string scratch_;

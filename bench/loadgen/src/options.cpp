@@ -4,16 +4,20 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 namespace loadgen {
 
 namespace {
 
+constexpr std::size_t kMaxPorts = 256;
+
 constexpr const char* kUsage = R"(peercable-loadgen: Action Cable WebSocket load generator (BenchmarkChannel)
 
-usage: peercable-loadgen --port P --scenario S [options]
+usage: peercable-loadgen --port P[,P...] --scenario S [options]
   --host H              server address (127.0.0.1; IPv4 only)
-  --port P              server port (required)
+  --port P[,P...]       server port (required); with several, clients are spread over them in turn,
+                        the first one getting the broadcasting client (e.g. 9001,9002: two nodes)
   --path P              request path with query, e.g. "/cable?token=XYZ" (/cable)
   --clients N           connections (100)
   --connect-rate R      new connections per second, 0 = all at once (2000)
@@ -23,7 +27,9 @@ usage: peercable-loadgen --port P --scenario S [options]
   --rate R              sustained: broadcasts per second (150)
   --duration S          sustained/echo/idle: seconds of measurement (10)
   --payload-bytes B     padding bytes in each broadcast/echo payload (32)
-  --server-pid PID      read the server's RSS and CPU time from /proc
+  --server-pid PID[,PID...]
+                        read the server's RSS and CPU time from /proc; with several, their sum
+                        (e.g. two nodes and their Redis)
   --source-addrs N      bind clients to 127.0.0.1..127.0.0.N (auto: one per 10k clients, at least 2)
   --round-timeout S     fanout: give up on a round after S seconds (10)
   --drain S             sustained/echo: wait for stragglers after sending stops (5)
@@ -35,8 +41,7 @@ usage: peercable-loadgen --port P --scenario S [options]
 )";
 
 [[noreturn]] void usage_error(const std::string& why) {
-  std::fprintf(stderr, "peercable-loadgen: %s (see --help)\n", why.c_str());
-  std::exit(2);
+  throw OptionError(why);
 }
 
 double to_number(std::string_view name, const std::string& v, double lo, double hi) {
@@ -46,6 +51,20 @@ double to_number(std::string_view name, const std::string& v, double lo, double 
     usage_error(std::string(name) + " wants a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                 "], got '" + v + "'");
   return d;
+}
+
+/// A comma-separated list of numbers in [lo, hi], each one as to_number reads it; empty items are refused.
+std::vector<int> to_number_list(std::string_view name, const std::string& v, double lo, double hi) {
+  std::vector<int> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = v.find(',', start);
+    const std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty()) usage_error(std::string(name) + " wants numbers separated by commas, got '" + v + "'");
+    out.push_back(static_cast<int>(to_number(name, item, lo, hi)));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
 }
 
 ScenarioKind to_scenario(const std::string& v) {
@@ -70,7 +89,11 @@ const char* scenario_name(ScenarioKind kind) {
   return "?";
 }
 
-Options parse_options(int argc, char** argv) {
+const char* usage_text() {
+  return kUsage;
+}
+
+Options parse_args(int argc, const char* const* argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -90,8 +113,8 @@ Options parse_options(int argc, char** argv) {
       return value;
     };
     if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
+      o.help = true;
+      return o;
     } else if (arg == "--json")
       o.json = true;
     else if (arg == "--quiet")
@@ -99,7 +122,7 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--host")
       o.host = next();
     else if (arg == "--port")
-      o.port = static_cast<int>(to_number(arg, next(), 1, 65535));
+      o.ports = to_number_list(arg, next(), 1, 65535);
     else if (arg == "--path")
       o.path = next();
     else if (arg == "--clients")
@@ -120,9 +143,10 @@ Options parse_options(int argc, char** argv) {
       o.payload_bytes = static_cast<int>(to_number(arg, next(), 0, 1 << 24));
     else if (arg == "--time-limit")
       o.time_limit = to_number(arg, next(), 1, 86400);
-    else if (arg == "--server-pid")
-      o.server_pid = static_cast<int>(to_number(arg, next(), 0, 1 << 30));
-    else if (arg == "--source-addrs")
+    else if (arg == "--server-pid") {
+      o.server_pids = to_number_list(arg, next(), 0, 1 << 30);
+      std::erase(o.server_pids, 0);  // 0 stands for "no server process to watch"
+    } else if (arg == "--source-addrs")
       o.source_addrs = static_cast<int>(to_number(arg, next(), 0, 254));
     else if (arg == "--round-timeout")
       o.round_timeout = to_number(arg, next(), 0.01, 3600);
@@ -135,9 +159,24 @@ Options parse_options(int argc, char** argv) {
     else
       usage_error("unknown option '" + arg + "'");
   }
-  if (o.port == 0) usage_error("--port is required");
+  if (o.ports.empty()) usage_error("--port is required");
+  if (o.ports.size() > kMaxPorts) usage_error("--port takes at most " + std::to_string(kMaxPorts) + " ports");
   if (o.path.empty() || o.path[0] != '/') usage_error("--path must start with '/'");
   return o;
+}
+
+Options parse_options(int argc, char** argv) {
+  try {
+    Options o = parse_args(argc, argv);
+    if (o.help) {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    return o;
+  } catch (const OptionError& e) {
+    std::fprintf(stderr, "peercable-loadgen: %s (see --help)\n", e.what());
+    std::exit(2);
+  }
 }
 
 }  // namespace loadgen

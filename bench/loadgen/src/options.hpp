@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace loadgen {
 
@@ -10,7 +12,9 @@ enum class ScenarioKind { fanout, sustained, echo, idle, storm };
 
 struct Options {
   std::string host = "127.0.0.1";
-  int port = 0;
+  /// Server ports on `host`: client i connects to ports[i % size], so the first port has client 0 and the
+  /// broadcasting client of fanout/sustained. Several ports measure nodes that share their broadcasts.
+  std::vector<int> ports;
   std::string path = "/cable";
   int clients = 100;
   double connect_rate = 2000;  ///< new connections per second; 0 = all at once
@@ -21,18 +25,31 @@ struct Options {
   double duration = 10;    ///< sustained/echo/idle measurement time, seconds
   int payload_bytes = 32;  ///< size of the padding string in each broadcast/echo
   bool json = false;
-  double time_limit = 120;    ///< hard stop, seconds
-  int server_pid = 0;         ///< for RSS/CPU readings
-  int source_addrs = 0;       ///< 127.0.0.1..127.0.0.N; 0 = one per 10k clients, at least 2
-  double round_timeout = 10;  ///< fanout: give up on a round after this many seconds
-  double drain = 5;           ///< sustained/echo: how long to wait for stragglers after sending stops
-  double settle = 1;          ///< idle: wait before reading RSS after all are subscribed
-  double gap = 0.05;          ///< fanout: pause between rounds, seconds
+  double time_limit = 120;       ///< hard stop, seconds
+  std::vector<int> server_pids;  ///< for RSS/CPU readings, summed over all of them
+  int source_addrs = 0;          ///< 127.0.0.1..127.0.0.N; 0 = one per 10k clients, at least 2
+  double round_timeout = 10;     ///< fanout: give up on a round after this many seconds
+  double drain = 5;              ///< sustained/echo: how long to wait for stragglers after sending stops
+  double settle = 1;             ///< idle: wait before reading RSS after all are subscribed
+  double gap = 0.05;             ///< fanout: pause between rounds, seconds
   bool quiet = false;
+  bool help = false;  ///< --help was given; nothing else was checked
 };
 
-/// Parses argv; on --help prints usage and exits 0, on a bad option prints why and exits 2.
+/// A command line that cannot be run; what() says why.
+struct OptionError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses argv without printing or exiting: throws OptionError on a bad option, and returns with `help`
+/// set as soon as it meets --help or -h.
+Options parse_args(int argc, const char* const* argv);
+
+/// parse_args for main(): on --help prints usage and exits 0, on a bad option prints why and exits 2.
 Options parse_options(int argc, char** argv);
+
+/// The --help text.
+const char* usage_text();
 
 const char* scenario_name(ScenarioKind kind);
 

@@ -25,9 +25,36 @@ double ms_between(std::int64_t from_us, std::int64_t to_us) {
   return static_cast<double>(to_us - from_us) / 1000.0;
 }
 
-/// The server's RSS in KiB, or -1 when there is no server pid or it cannot be read.
-long server_rss_kb(int pid) {
-  return pid > 0 ? read_rss_kb(pid).value_or(-1) : -1;
+/// The servers' RSS in KiB, summed, or -1 when there is no server pid or one cannot be read.
+long server_rss_kb(const std::vector<int>& pids) {
+  long sum = 0;
+  for (const int pid : pids) {
+    const long kb = read_rss_kb(pid).value_or(-1);
+    if (kb < 0) return -1;
+    sum += kb;
+  }
+  return pids.empty() ? -1 : sum;
+}
+
+/// The servers' CPU seconds so far, summed, or -1 when there is no server pid or one cannot be read.
+double server_cpu_seconds(const std::vector<int>& pids) {
+  double sum = 0;
+  for (const int pid : pids) {
+    const double s = read_cpu_seconds(pid).value_or(-1);
+    if (s < 0) return -1;
+    sum += s;
+  }
+  return pids.empty() ? -1 : sum;
+}
+
+/// "a,b,c" from a list of numbers.
+std::string joined(const std::vector<int>& values) {
+  std::string out;
+  for (const int v : values) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(v);
+  }
+  return out;
 }
 
 /// Shared state of one run: options, harness, deadline, progress output.
@@ -53,23 +80,47 @@ struct Run {
     std::fputc('\n', stderr);
   }
 
-  Connection* first_ready() {
-    for (auto& c : h.connections())
-      if (c.ready()) return &c;
-    return nullptr;
+  /// The client that broadcasts: the first ready one on the first server, else the first ready one.
+  Connection* broadcaster() {
+    Connection* any = nullptr;
+    for (auto& c : h.connections()) {
+      if (!c.ready()) continue;
+      if (c.server == 0) return &c;
+      if (!any) any = &c;
+    }
+    return any;
   }
 
   /// Keeps the loop (pings, stragglers) running for `seconds`, bounded by the deadline.
   void idle_for(double seconds) { h.run_until(std::min(deadline_us, now_us() + seconds_us(seconds)), {}); }
 };
 
-/// Wall and CPU time of the measured part of a run, for this process and the server.
+/// With several servers: the latencies of the subscribers of each one, apart (to compare the node that
+/// carries the broadcaster with the others). Empty, and free, with a single server.
+class PerServerLatency {
+ public:
+  explicit PerServerLatency(const Harness& h)
+      : by_server_(static_cast<std::size_t>(h.server_count() > 1 ? h.server_count() : 0)) {}
+  void add(const Connection& c, std::int64_t us) {
+    if (!by_server_.empty()) by_server_[c.server].add(us);
+  }
+  /// Adds server<i>_latency_* (i from 1, in --port order).
+  void report(Report& r) const {
+    for (std::size_t i = 0; i < by_server_.size(); ++i)
+      r.set_latency("server" + std::to_string(i + 1) + "_latency", by_server_[i].summarize());
+  }
+
+ private:
+  std::vector<LatencyRecorder> by_server_;
+};
+
+/// Wall and CPU time of the measured part of a run, for this process and the server(s).
 class PhaseMeter {
  public:
-  explicit PhaseMeter(int server_pid) : pid_(server_pid) {
+  explicit PhaseMeter(const std::vector<int>& server_pids) : pids_(server_pids) {
     wall0_ = now_us();
     self0_ = self_cpu_seconds();
-    if (pid_ > 0) server0_ = read_cpu_seconds(pid_).value_or(-1);
+    server0_ = server_cpu_seconds(pids_);
     machine0_ = read_machine_busy_seconds().value_or(-1);
   }
   void finish(Report& r) const {
@@ -78,7 +129,7 @@ class PhaseMeter {
     r.set("phase_wall_s", wall);
     r.set("loadgen_phase_cpu_s", self);
     r.set("loadgen_phase_cpu_util", wall > 0 ? self / wall : 0.0);
-    const double server1 = pid_ > 0 && server0_ >= 0 ? read_cpu_seconds(pid_).value_or(-1) : -1;
+    const double server1 = server0_ >= 0 ? server_cpu_seconds(pids_) : -1;
     if (server1 >= 0) {
       r.set("server_phase_cpu_s", server1 - server0_);
       r.set("server_phase_cpu_util", wall > 0 ? (server1 - server0_) / wall : 0.0);
@@ -92,7 +143,7 @@ class PhaseMeter {
   }
 
  private:
-  int pid_;
+  std::vector<int> pids_;
   std::int64_t wall0_ = 0;
   double self0_ = 0;
   double server0_ = -1;   ///< negative when unknown
@@ -107,10 +158,12 @@ void check_order(Connection& c, std::int64_t seq, std::int64_t& out_of_order) {
 
 bool run_fanout(Run& run) {
   Report& r = run.r;
-  Connection* sender = run.first_ready();
+  Connection* sender = run.broadcaster();
   if (!sender) return false;
   LatencyRecorder latency;
   latency.reserve(static_cast<std::size_t>(run.o.rounds) * run.o.clients);
+  PerServerLatency by_server(run.h);
+  const int warmup = run.o.warmup;
   std::int64_t current = -1, round_count = 0, round_last = 0, deliveries = 0, late = 0, out_of_order = 0, results = 0;
   run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
     if (m.action == "broadcast" && m.seq >= 0) {
@@ -120,6 +173,7 @@ bool run_fanout(Run& run) {
         ++deliveries;
         round_last = now;
         latency.add(now - m.t);
+        if (m.seq >= warmup) by_server.add(c, now - m.t);
       } else {
         ++late;
       }
@@ -133,10 +187,9 @@ bool run_fanout(Run& run) {
   std::int64_t lost = 0, expected_total = 0;
   bool finished = true;
   // The first broadcasts are not measured: they pay for lazy set-up (JIT, buffers) in the servers.
-  const int warmup = run.o.warmup;
   for (int seq = 0; seq < warmup + run.o.rounds; ++seq) {
     const int round = seq - warmup;
-    if (!sender->ready()) sender = run.first_ready();
+    if (!sender->ready()) sender = run.broadcaster();
     if (!sender) {
       finished = false;
       break;
@@ -184,12 +237,13 @@ bool run_fanout(Run& run) {
   r.set("deliveries_per_s", total_round_s > 0 ? static_cast<double>(deliveries) / total_round_s : 0.0);
   r.set("round_deliveries_per_s_median", median(round_rates));
   r.set_latency("latency", latency.summarize());
+  by_server.report(r);
   return finished;
 }
 
 bool run_sustained(Run& run) {
   Report& r = run.r;
-  Connection* sender = run.first_ready();
+  Connection* sender = run.broadcaster();
   if (!sender) return false;
   const std::int64_t ready = run.h.ready_count();
   const auto total = static_cast<std::int64_t>(std::ceil(run.o.rate * run.o.duration));
@@ -197,6 +251,7 @@ bool run_sustained(Run& run) {
   std::vector<std::uint32_t> per_seq(static_cast<std::size_t>(std::max<std::int64_t>(total, 1)), 0);
   LatencyRecorder latency;
   latency.reserve(static_cast<std::size_t>(total * ready));
+  PerServerLatency by_server(run.h);
   std::int64_t delivered = 0, out_of_order = 0, unknown = 0, last_delivery = 0, sent = 0, max_send_lag = 0;
   run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
     if (m.action != "broadcast") return;
@@ -209,6 +264,7 @@ bool run_sustained(Run& run) {
     ++delivered;
     last_delivery = now;
     latency.add(now - m.t);
+    by_server.add(c, now - m.t);
   });
 
   const std::int64_t start = now_us();
@@ -220,7 +276,7 @@ bool run_sustained(Run& run) {
       const std::int64_t due = start + static_cast<std::int64_t>(static_cast<double>(sent) * interval_us);
       if (due > now) return due;
       if (!sender->ready()) {
-        sender = run.first_ready();
+        sender = run.broadcaster();
         if (!sender) return INT64_MAX;
       }
       max_send_lag = std::max(max_send_lag, now - due);
@@ -254,6 +310,7 @@ bool run_sustained(Run& run) {
   r.set("drain_ms", ms_between(sent_at, std::max(sent_at, last_delivery)));
   r.set("max_send_lag_ms", static_cast<double>(max_send_lag) / 1000.0);
   r.set_latency("latency", latency.summarize());
+  by_server.report(r);
   return finished;
 }
 
@@ -306,12 +363,12 @@ bool run_idle(Run& run, long rss_before_kb) {
   const std::int64_t ready = run.h.ready_count();
   const std::int64_t pings0 = run.h.counters().cable_pings;
   run.idle_for(run.o.settle);
-  const long rss_settled_kb = server_rss_kb(run.o.server_pid);
+  const long rss_settled_kb = server_rss_kb(run.o.server_pids);
   run.progress("%lld idle connections; holding %.1f s", static_cast<long long>(ready), run.o.duration);
   const std::int64_t hold_end = std::min(run.deadline_us, now_us() + seconds_us(run.o.duration));
   run.h.run_until(hold_end, {});
   const bool finished = now_us() >= hold_end && hold_end < run.deadline_us;
-  const long rss_after_kb = server_rss_kb(run.o.server_pid);
+  const long rss_after_kb = server_rss_kb(run.o.server_pids);
   const std::int64_t still = run.h.ready_count();
   r.set("held", still);
   r.set("lost", ready - still);
@@ -341,7 +398,8 @@ RunResult run_scenario(const Options& options) {
   Report& r = result.report;
   r.set("scenario", scenario_name(o.scenario));
   r.set("host", o.host);
-  r.set("port", o.port);
+  r.set("port", o.ports.front());
+  if (o.ports.size() > 1) r.set("ports", joined(o.ports));
   r.set("clients", o.clients);
   r.set("connect_rate", o.connect_rate);
   r.set("payload_bytes", o.payload_bytes);
@@ -358,10 +416,10 @@ RunResult run_scenario(const Options& options) {
 
   Run run(o, r, deadline);
   r.set("source_addrs", run.h.source_address_count());
-  const long rss_before_kb = server_rss_kb(o.server_pid);
+  const long rss_before_kb = server_rss_kb(o.server_pids);
 
   // Connect phase (the measured phase for storm).
-  const PhaseMeter connect_meter(o.server_pid);
+  const PhaseMeter connect_meter(o.server_pids);
   const double pacing_s = o.connect_rate > 0 ? o.clients / o.connect_rate : 0.0;
   const std::int64_t connect_until = std::min(deadline, now_us() + seconds_us(pacing_s + 20));
   const bool all_resolved = run.h.connect_all(connect_until);
@@ -372,6 +430,13 @@ RunResult run_scenario(const Options& options) {
                o.clients, static_cast<double>(connected_at - t0) / 1e6, static_cast<long long>(k.connect_errors),
                static_cast<long long>(k.handshake_failures), static_cast<long long>(k.timeouts));
   r.set("clients_ready", ready);
+  if (run.h.server_count() > 1) {
+    std::vector<int> per_server(static_cast<std::size_t>(run.h.server_count()), 0);
+    for (const auto& c : run.h.connections())
+      if (c.ready()) ++per_server[c.server];
+    for (std::size_t i = 0; i < per_server.size(); ++i)
+      r.set("server" + std::to_string(i + 1) + "_clients_ready", per_server[i]);
+  }
   r.set("connect_s", static_cast<double>(connected_at - t0) / 1e6);
   if (run.h.first_start_us() > 0) {
     r.set("time_to_all_welcomed_ms", ms_between(run.h.first_start_us(), run.h.last_welcome_us()));
@@ -383,7 +448,7 @@ RunResult run_scenario(const Options& options) {
   bool finished = all_resolved;
   result.usable = ready > 0;
   if (result.usable && o.scenario != ScenarioKind::storm) {
-    PhaseMeter meter(o.server_pid);
+    PhaseMeter meter(o.server_pids);
     switch (o.scenario) {
       case ScenarioKind::fanout: finished = run_fanout(run) && finished; break;
       case ScenarioKind::sustained: finished = run_sustained(run) && finished; break;
@@ -411,8 +476,8 @@ RunResult run_scenario(const Options& options) {
   r.set("fragmented_messages", c.fragmented);
   r.set("unparsed_frames", c.unparsed);
   if (!c.first_error.empty()) r.set("first_error", c.first_error);
-  if (o.server_pid > 0) {
-    r.set("server_rss_end_kb", static_cast<std::int64_t>(server_rss_kb(o.server_pid)));
+  if (!o.server_pids.empty()) {
+    r.set("server_rss_end_kb", static_cast<std::int64_t>(server_rss_kb(o.server_pids)));
   }
   r.set("loadgen_cpu_s", self_cpu_seconds());
   r.set("wall_s", static_cast<double>(now_us() - t0) / 1e6);

@@ -1,6 +1,8 @@
-// Checks of the load generator's pure parts: frame codec, handshake, JSON scanning, Action Cable frames.
-// A bench tool should not misread what it measures; these run under ctest with the project's tests.
+// Checks of the load generator's pure parts: frame codec, handshake, JSON scanning, Action Cable frames,
+// and its command line. A bench tool should not misread what it measures, nor what it is asked to do;
+// these run under ctest with the project's tests.
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include "../src/frame_codec.hpp"
 #include "../src/handshake.hpp"
 #include "../src/json_scan.hpp"
+#include "../src/options.hpp"
 
 namespace {
 
@@ -129,6 +132,62 @@ void cable_tests() {
   CHECK(!data_raw.empty() && data_raw.front() == '"');
 }
 
+/// parse_args over `args` (the program name is added); the error text in `error` when it throws.
+Options parse(std::initializer_list<const char*> args, std::string* error = nullptr) {
+  std::vector<const char*> argv{"peercable-loadgen"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  try {
+    return parse_args(static_cast<int>(argv.size()), argv.data());
+  } catch (const OptionError& e) {
+    if (error) *error = e.what();
+    return Options{};
+  }
+}
+
+bool rejected(std::initializer_list<const char*> args) {
+  std::string error;
+  parse(args, &error);
+  return !error.empty();
+}
+
+void option_tests() {
+  // One port, either spelling, as before.
+  Options o = parse({"--port", "9001", "--scenario", "sustained", "--rate", "20"});
+  CHECK((o.ports == std::vector<int>{9001}) && o.scenario == ScenarioKind::sustained && o.rate == 20);
+  CHECK((parse({"--port=9001"}).ports == std::vector<int>{9001}));
+  CHECK(o.server_pids.empty() && o.clients == 100 && o.path == "/cable" && !o.help);
+
+  // Several ports: kept in order (the first one gets the broadcaster), repeats allowed.
+  CHECK((parse({"--port", "9001,9002"}).ports == std::vector<int>{9001, 9002}));
+  CHECK((parse({"--port=9003,9001,9003"}).ports == std::vector<int>{9003, 9001, 9003}));
+  CHECK((parse({"--port", "1", "--port", "2,3"}).ports == std::vector<int>{2, 3}));  // the last one counts
+
+  // Server pids: one or several; 0 still means none.
+  CHECK((parse({"--port", "1", "--server-pid", "42"}).server_pids == std::vector<int>{42}));
+  CHECK((parse({"--port", "1", "--server-pid", "42,43,44"}).server_pids == std::vector<int>{42, 43, 44}));
+  CHECK(parse({"--port", "1", "--server-pid", "0"}).server_pids.empty());
+
+  std::string error;
+  parse({"--port", "9001,"}, &error);
+  CHECK(error.find("--port") != std::string::npos);
+  for (const auto& bad : {"", ",", "9001,,9002", ",9001", "0", "65536", "9001,x", "9001 9002", "1.5e9"})
+    CHECK(rejected({"--port", bad}));
+  CHECK(rejected({}));                      // --port is required
+  CHECK(rejected({"--scenario", "echo"}));  // still required
+  CHECK(rejected({"--port"}));              // needs a value
+  CHECK(rejected({"--port", "1", "--server-pid", "-3"}));
+  CHECK(rejected({"--port", "1", "--bogus"}));
+  CHECK(rejected({"--port", "1", "--path", "cable"}));
+  CHECK(rejected({"--port", "1", "--scenario", "nope"}));
+
+  // --help stops parsing: nothing else is required or checked.
+  CHECK(parse({"--help"}).help);
+  CHECK(parse({"-h", "--port", "x"}).help);
+  CHECK(rejected({"--port", "x", "-h"}));  // what comes before it is still checked
+  const std::string usage = usage_text();
+  CHECK(usage.find("--port P[,P...]") != std::string::npos);
+}
+
 }  // namespace
 
 int main() {
@@ -136,10 +195,11 @@ int main() {
   handshake_tests();
   json_tests();
   cable_tests();
+  option_tests();
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
   }
-  std::puts("loadgen parser checks passed");
+  std::puts("loadgen parser and option checks passed");
   return 0;
 }
