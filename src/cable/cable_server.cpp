@@ -50,14 +50,17 @@ Channel* CableServer::find_channel(std::string_view name) const {
 void CableServer::start() {
   for (auto& ls : loops_) {
     LoopState* state = ls.get();
-    // One timer per loop for all its connections; one frame shared by all of them.
-    state->loop.every(std::chrono::seconds(3), [state] {
-      if (state->sessions.empty()) return;
+    // One timer per loop for all its connections; each session is pinged every 3 s, by groups, and each
+    // group shares one frame.
+    constexpr auto kTick = std::chrono::milliseconds(3000 / LoopState::kPingGroups);
+    state->loop.every(kTick, [state] {
+      auto& group = state->ping_groups[state->ping_tick++ % LoopState::kPingGroups];
+      if (group.empty()) return;
       std::string ping = "{\"type\":\"ping\",\"message\":";
       json::append_int(ping, static_cast<std::int64_t>(std::time(nullptr)));
       ping += '}';
       auto frame = ws::make_text_frame(ping);
-      for (auto* s : state->sessions) s->send_frame(frame);
+      for (auto* s : group) s->send_frame(frame);
     });
   }
 }
@@ -80,24 +83,27 @@ void CableServer::disconnect_remote(const std::string& identifier) {
     LoopState* state = ls.get();
     state->loop.post([state, identifier] {
       std::vector<CableSession*> hit;
-      for (auto* s : state->sessions)
-        if (s->user().id == identifier) hit.push_back(s);
+      for (auto& group : state->ping_groups)
+        for (auto* s : group)
+          if (s->user().id == identifier) hit.push_back(s);
       for (auto* s : hit) s->disconnect();
     });
   }
 }
 
 void CableServer::register_session(LoopState& ls, CableSession* s) {
-  s->ping_index = ls.sessions.size();
-  ls.sessions.push_back(s);
+  auto& group = ls.ping_groups[s->id() % LoopState::kPingGroups];
+  s->ping_index = group.size();
+  group.push_back(s);
 }
 
 void CableServer::unregister_session(LoopState& ls, CableSession* s) {
   std::size_t i = s->ping_index;
-  if (i >= ls.sessions.size() || ls.sessions[i] != s) return;
-  ls.sessions[i] = ls.sessions.back();
-  ls.sessions[i]->ping_index = i;
-  ls.sessions.pop_back();
+  auto& group = ls.ping_groups[s->id() % LoopState::kPingGroups];
+  if (i >= group.size() || group[i] != s) return;
+  group[i] = group.back();
+  group[i]->ping_index = i;
+  group.pop_back();
 }
 
 }  // namespace peercable::cable

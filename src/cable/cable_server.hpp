@@ -21,7 +21,11 @@ struct LoopState {
   LoopState(net::Loop& l, broker::Broker& b) : loop(l), hub(l.index(), b) {}
   net::Loop& loop;
   StreamHub hub;
-  std::vector<CableSession*> sessions;  // welcomed sessions, for pings and remote disconnects
+  /// Welcomed sessions, in ping groups: group k is pinged at tick k of every 3-second cycle, so a loop with
+  /// many connections never sends all its pings in one burst that would delay a broadcast behind it.
+  static constexpr std::size_t kPingGroups = 30;
+  std::vector<CableSession*> ping_groups[kPingGroups];
+  std::size_t ping_tick = 0;
 };
 
 class CableServer final : public broker::Sink {

@@ -37,7 +37,7 @@ class CableSession final : public http::WsSession {
   /// Sends confirm_subscription once every stream of `sub` is live.
   void confirm(Subscription& sub);
 
-  std::size_t ping_index = 0;  // position in the loop's ping list
+  std::size_t ping_index = 0;  // position in the loop's ping group
 
  private:
   void subscribe(std::string identifier);
