@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "http/upgrade_request.hpp"
 #include "ws/handshake.hpp"
 
 namespace http = boost::beast::http;
@@ -19,16 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t used = parser.put(boost::asio::buffer(input.data(), input.size()), ec);
     if (ec || !parser.is_done() || used == 0) return 0;
     input.erase(0, used);
-    auto& req = parser.get();
-    peercable::ws::UpgradeRequest up;
-    up.method = req.method_string();
-    up.http_version = req.version();
-    up.upgrade = req[http::field::upgrade];
-    up.connection = req[http::field::connection];
-    up.key = req[http::field::sec_websocket_key];
-    up.version = req[http::field::sec_websocket_version];
-    up.protocols = req[http::field::sec_websocket_protocol];
-    up.extensions = req[http::field::sec_websocket_extensions];
+    const auto up = peercable::http::upgrade_request(parser.get());
     auto select = [](const std::vector<std::string_view>& offered) {
       return offered.empty() ? std::string() : std::string(offered.front());
     };

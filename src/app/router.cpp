@@ -10,6 +10,7 @@
 #include "app/app.hpp"
 #include "auth/jwt.hpp"
 #include "cable/session.hpp"
+#include "http/upgrade_request.hpp"
 #include "json/writer.hpp"
 #include "ws/utf8.hpp"
 
@@ -148,15 +149,7 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
 
 http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, std::string_view query) {
   http::RouteResult result;
-  ws::UpgradeRequest up;
-  up.method = req.method_string();
-  up.http_version = req.version();
-  up.upgrade = req[bhttp::field::upgrade];
-  up.connection = req[bhttp::field::connection];
-  up.key = req[bhttp::field::sec_websocket_key];
-  up.version = req[bhttp::field::sec_websocket_version];
-  up.protocols = req[bhttp::field::sec_websocket_protocol];
-  up.extensions = req[bhttp::field::sec_websocket_extensions];
+  const ws::UpgradeRequest up = http::upgrade_request(req);
   // As Rails: the first offered protocol the server supports; none offered or none supported is no header.
   auto select = [](const std::vector<std::string_view>& offered) -> std::string {
     for (auto p : offered)

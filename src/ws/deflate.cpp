@@ -2,25 +2,10 @@
 
 #include <cstring>
 
+#include "ws/header_text.hpp"
+
 namespace peercable::ws {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Parses a window-bits value "8".."15" (optionally quoted, RFC 7692 §7.1.2.1); returns 0 when invalid.
 int parse_bits(std::string_view v) {
@@ -40,14 +25,14 @@ std::optional<DeflateParams> parse_offer(std::string_view params) {
   bool seen_snct = false, seen_cnct = false, seen_smwb = false, seen_cmwb = false;
   while (!params.empty()) {
     auto semi = params.find(';');
-    std::string_view item = trim(params.substr(0, semi));
+    std::string_view item = trim_ows(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
     if (item.empty()) continue;
     std::string_view name = item, value;
     bool has_value = false;
     if (auto eq = item.find('='); eq != std::string_view::npos) {
-      name = trim(item.substr(0, eq));
-      value = trim(item.substr(eq + 1));
+      name = trim_ows(item.substr(0, eq));
+      value = trim_ows(item.substr(eq + 1));
       has_value = true;
     }
     if (iequals(name, "server_no_context_takeover")) {
@@ -80,10 +65,10 @@ std::optional<DeflateParams> parse_offer(std::string_view params) {
 std::optional<DeflateParams> negotiate_deflate(std::string_view header) {
   while (!header.empty()) {
     auto comma = header.find(',');
-    std::string_view ext = trim(header.substr(0, comma));
+    std::string_view ext = trim_ows(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
     auto semi = ext.find(';');
-    std::string_view name = trim(ext.substr(0, semi));
+    std::string_view name = trim_ows(ext.substr(0, semi));
     if (!iequals(name, "permessage-deflate")) continue;
     auto params = semi == std::string_view::npos ? std::string_view{} : ext.substr(semi + 1);
     if (auto p = parse_offer(params)) return p;

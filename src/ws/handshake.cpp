@@ -3,23 +3,10 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "ws/header_text.hpp"
+
 namespace peercable::ws {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // RFC 6455 §4.1: the key is base64 of exactly 16 bytes, i.e. 22 base64 characters and "==".
 bool valid_key(std::string_view key) {
@@ -39,7 +26,7 @@ bool valid_key(std::string_view key) {
 bool header_has_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     auto comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (iequals(trim_ows(list.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -79,22 +66,22 @@ HandshakeResult accept_upgrade(const UpgradeRequest& req, const SubprotocolSelec
     r.error = {400, "Connection header must contain Upgrade", ""};
     return r;
   }
-  if (trim(req.version) != "13") {
+  if (trim_ows(req.version) != "13") {
     r.error = {426, "Unsupported WebSocket version; use 13", "Sec-WebSocket-Version: 13"};
     return r;
   }
-  if (!valid_key(trim(req.key))) {
+  if (!valid_key(trim_ows(req.key))) {
     r.error = {400, "Missing or invalid Sec-WebSocket-Key", ""};
     return r;
   }
   HandshakeAccept a;
-  a.accept_key = compute_accept_key(trim(req.key));
+  a.accept_key = compute_accept_key(trim_ows(req.key));
   if (select) {
     std::vector<std::string_view> offered;
     std::string_view list = req.protocols;
     while (!list.empty()) {
       auto comma = list.find(',');
-      auto item = trim(list.substr(0, comma));
+      auto item = trim_ows(list.substr(0, comma));
       if (!item.empty()) offered.push_back(item);
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);
