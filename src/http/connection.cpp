@@ -300,7 +300,7 @@ void Connection::enqueue(ws::SharedFrame f) {
 void Connection::schedule_flush() {
   if (flush_scheduled_ || waiting_write_) return;
   flush_scheduled_ = true;
-  set_.loop().schedule_flush(shared_from_this());
+  set_.loop().schedule_flush(this);
 }
 
 void Connection::flush() {
@@ -387,6 +387,9 @@ void Connection::begin_drain() {
 
 void Connection::finish() {
   if (state_ == State::kClosed) return;
+  // The loop's flush list may still hold this connection by raw pointer; a handler posted now runs after
+  // that flush pass (handlers run in the order posted) and keeps the object alive until then.
+  if (flush_scheduled_) set_.loop().post([self = shared_from_this()] {});
   leave_websocket();
   state_ = State::kClosed;
   queue_.clear();

@@ -6,12 +6,14 @@ namespace {
 thread_local Loop* tls_current = nullptr;
 }  // namespace
 
-Loop* Loop::current() noexcept { return tls_current; }
+Loop* Loop::current() noexcept {
+  return tls_current;
+}
 
 Loop::Loop(int index) : index_(index), read_buffer_(64 * 1024) {}
 
-void Loop::schedule_flush(std::shared_ptr<Flushable> f) {
-  dirty_.push_back(std::move(f));
+void Loop::schedule_flush(Flushable* f) {
+  dirty_.push_back(f);
   if (!flush_posted_) {
     flush_posted_ = true;
     asio::post(io_, [this] { run_flushes(); });
@@ -21,7 +23,7 @@ void Loop::schedule_flush(std::shared_ptr<Flushable> f) {
 void Loop::run_flushes() {
   flush_posted_ = false;
   // Flushing can enqueue more (a close after a write); swap so new entries start a new batch.
-  std::vector<std::shared_ptr<Flushable>> batch;
+  std::vector<Flushable*> batch;
   batch.swap(dirty_);
   for (auto& f : batch) f->flush();
   batch.clear();

@@ -55,7 +55,9 @@ class Loop {
   }
 
   /// Queues `f` to be flushed once the handlers now queued have run (corking: many sends, one write).
-  void schedule_flush(std::shared_ptr<Flushable> f);
+  /// `f` must stay alive until then: a connection that closes meanwhile posts a handler holding itself,
+  /// which runs after this flush pass (see http::Connection::finish). No reference count per delivery.
+  void schedule_flush(Flushable* f);
 
   /// The loop's shared read buffer: connections read into it and keep only leftovers of their own.
   std::vector<std::uint8_t>& read_buffer() noexcept { return read_buffer_; }
@@ -72,7 +74,7 @@ class Loop {
 
   int index_;
   asio::io_context io_{1};
-  std::vector<std::shared_ptr<Flushable>> dirty_;
+  std::vector<Flushable*> dirty_;
   bool flush_posted_ = false;
   std::vector<std::uint8_t> read_buffer_;
   struct Ticker;
