@@ -6,6 +6,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+# Runs node's test runner; a skipped test (a missing binary, Redis or Rails) fails the run here, since every
+# dependency is installed above and a skip would hide a test that checked nothing.
+node_tests() {
+  local log
+  log=$(mktemp)
+  node --test --test-concurrency=1 "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then rm -f "$log"; return "$rc"; fi
+  if grep -Eq '^# (skipped|todo) [1-9]' "$log"; then
+    echo "tests were skipped in $*: every dependency should be present" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
 
 step "setup (Debian and npm packages)"
 scripts/setup.sh
@@ -21,21 +36,21 @@ ctest --test-dir build-asan --output-on-failure -j2
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "integration: RFC 6455 / HTTP edge cases, node ws + raw frames (ASan+UBSan binary)"
-PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/ws/
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/ws/
 step "integration: Python websockets client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable /usr/bin/python3 -m unittest discover -s tests/integration/ws -p 'test_*.py'
 step "integration: P2PChannel routing, validation, presence, history (ASan+UBSan binary)"
-PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/p2p/
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/p2p/
 step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
-PEERCABLE_BIN=build-asan/peercable node --test --test-concurrency=1 tests/integration/actioncable/
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/actioncable/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
-  node --test --test-concurrency=1 tests/integration/redis/
+  node_tests tests/integration/redis/
 fi
 step "conformance against Rails' own Action Cable"
-node --test --test-concurrency=1 tests/conformance/
+node_tests tests/conformance/
 step "end to end in headless Chromium"
-node --test --test-concurrency=1 tests/e2e/
+node_tests tests/e2e/
 
 step "fuzzing every parser"
 scripts/fuzz.sh "${PEERCABLE_FUZZ_SECONDS:-20}"
