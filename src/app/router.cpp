@@ -33,6 +33,13 @@ Response error(unsigned status, std::string_view message) {
   return json_response(status, http::json_error(message));
 }
 
+// 405 naming the methods the path takes.
+Response method_not_allowed(std::string_view allow) {
+  Response r = error(405, "method not allowed; use " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
 // The value of `name` in a query string, percent-decoded.
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -93,8 +100,7 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
   }
   if (path == "/health") {
     if (method != bhttp::verb::get && method != bhttp::verb::head) {
-      result.response = error(405, "use GET");
-      result.response.headers.emplace_back("Allow", "GET, HEAD");
+      result.response = method_not_allowed("GET, HEAD");
       return result;
     }
     result.response = json_response(200, app_.health_json());
@@ -107,8 +113,7 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
   }
   if (path == "/broadcast") {
     if (method != bhttp::verb::post) {
-      result.response = error(405, "use POST");
-      result.response.headers.emplace_back("Allow", "POST");
+      result.response = method_not_allowed("POST");
       return result;
     }
     result.response = broadcast(req);
@@ -116,16 +121,14 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
   }
   if (path == "/session") {
     if (method != bhttp::verb::post) {
-      result.response = error(405, "use POST");
-      result.response.headers.emplace_back("Allow", "POST");
+      result.response = method_not_allowed("POST");
       return result;
     }
     result.response = session(req);
     return result;
   }
   if (method != bhttp::verb::get && method != bhttp::verb::head) {
-    result.response = error(405, "method not allowed");
-    result.response.headers.emplace_back("Allow", "GET, HEAD");
+    result.response = method_not_allowed("GET, HEAD");
     return result;
   }
   auto file = app_.files().find(path);
