@@ -1,5 +1,6 @@
 // A small Action Cable client over `ws` for the scale-out tests: it keeps every frame, so a test can wait for
 // one with a timeout and count duplicates exactly.
+import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { signToken } from "../../lib/peercable.mjs";
 
@@ -122,4 +123,13 @@ export async function waitBroker(url, state, ms = 15000) {
     if (Date.now() > deadline) throw new Error(`${url}: broker not ${state} after ${ms} ms (last: ${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Ends a scale-out test: drops `clients`, stops `nodes` (and `others`, e.g. a Rails server), kills `redis`,
+ * then checks that every node exited 0 on SIGTERM, which is how a sanitizer build reports leaks and races. */
+export async function tearDown({ clients, nodes, redis, others = [] }) {
+  for (const c of clients) c.ws.terminate();
+  const [codes] = await Promise.all([Promise.all(nodes.map((n) => n.stop())), ...others.map((o) => o?.stop())]);
+  await redis?.kill();
+  assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
 }

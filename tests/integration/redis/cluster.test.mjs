@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { startPeercable, binary } from "../../lib/peercable.mjs";
 import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
-import { CableClient, roomId, waitBroker } from "./cable.mjs";
+import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
 const KEY = "cluster-test-broadcast-key";
@@ -24,12 +24,7 @@ before(async () => {
     startPeercable(["--redis-url", `${redis.url}/1`, "--threads", "2", "--broadcast-key", KEY])));
 });
 
-after(async () => {
-  for (const c of clients) c.ws.terminate();
-  const codes = await Promise.all(nodes.map((n) => n.stop()));
-  await redis?.kill();
-  assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
-});
+after(() => tearDown({ clients, nodes, redis }));
 
 async function connect(node, id, name = id) {
   const c = await CableClient.connect(node.wsUrl, { id, name });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { startPeercable, binary } from "../../lib/peercable.mjs";
 import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
-import { CableClient, roomId, waitBroker } from "./cable.mjs";
+import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
 const SIZE = 5;
@@ -23,12 +23,7 @@ before(async () => {
   nodes = await Promise.all([0, 1].map(() => startPeercable(nodeArgs())));
 });
 
-after(async () => {
-  for (const c of clients) c.ws.terminate();
-  const codes = await Promise.all(nodes.map((n) => n.stop()));
-  await redis?.kill();
-  assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
-});
+after(() => tearDown({ clients, nodes, redis }));
 
 async function connect(node, id) {
   const c = await CableClient.connect(node.wsUrl, { id, name: id });

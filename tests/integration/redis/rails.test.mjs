@@ -14,7 +14,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startPeercable, binary, freePort, testSecret, waitHealthy } from "../../lib/peercable.mjs";
 import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
-import { CableClient, roomId } from "./cable.mjs";
+import { CableClient, roomId, tearDown } from "./cable.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "rails");
 const PREFIX = "peercable_interop_test";
@@ -48,12 +48,7 @@ before(async () => {
   [rails, ...nodes] = started;
 });
 
-after(async () => {
-  for (const c of clients) c.ws.terminate();
-  const [codes] = await Promise.all([Promise.all(nodes.map((n) => n.stop())), rails?.stop()]);
-  await redis?.kill();
-  assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
-});
+after(() => tearDown({ clients, nodes, redis, others: [rails] }));
 
 async function startRails() {
   const port = await freePort();
