@@ -103,6 +103,49 @@ Config parse_config(int argc, char** argv) {
   add("broadcast-key", c.broadcast_key, "bearer key for POST /broadcast (empty: the endpoint is off)");
   add("redis-url", c.redis_url, "redis://[user:password@]host:port/db to scale out (empty: in-process broker)");
   add("channel-prefix", c.channel_prefix, "prefix of Redis channel names, as Rails' channel_prefix");
+  // Sign-in
+  add("auth", c.auth, "authenticators in order: jwt, rails-cookie, http (default: jwt, then each configured)");
+  add("jwt-previous-secret", c.jwt_previous_secret, "a second HS256 secret still accepted (key rotation)");
+  add("jwt-leeway", c.jwt_leeway, "clock skew allowed on exp, nbf and iat, seconds")->check(CLI::Range(0, 3600));
+  add("jwt-issuer", c.jwt_issuer, "required iss claim (empty: not checked)");
+  add("jwt-audience", c.jwt_audience, "required aud claim (empty: not checked)");
+  add("rails-secret-key-base", c.rails_secret_key_base, "the Rails app's secret_key_base (turns on rails-cookie)");
+  add("rails-cookie-name", c.rails_cookie_name, "the Rails session cookie's name, e.g. _myapp_session");
+  add("rails-key-digest", c.rails_key_digest, "key derivation digest of the Rails app: sha256 (Rails 7+) or sha1")
+      ->check(CLI::IsMember({"sha1", "sha256"}));
+  add("rails-session-key", c.rails_session_key,
+      "session key holding the user id, e.g. user_id or warden.user.user.key");
+  add("rails-cookie-salt", c.rails_cookie_salt, "the app's authenticated_encrypted_cookie_salt");
+  add("auth-url", c.auth_url, "http://host:port/path asked who the connecting user is (turns on http)");
+  add("auth-headers", c.auth_headers, "request headers forwarded to --auth-url, comma separated");
+  add("auth-timeout", c.auth_timeout, "how long --auth-url may take, milliseconds")->check(CLI::Range(1, 60000));
+  add("auth-cache-ttl", c.auth_cache_ttl, "seconds an identity from --auth-url is reused")
+      ->check(CLI::Range(0, 86400));
+  add("auth-negative-cache-ttl", c.auth_negative_cache_ttl, "seconds a refusal from --auth-url is reused")
+      ->check(CLI::Range(0, 86400));
+  // Origins
+  add("origin-check", c.origin_check, "check the Origin header: auto (on unless listening on loopback), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  add("allowed-origins", c.allowed_origins,
+      "origins allowed besides the server's own, comma separated, e.g. https://chat.example.com");
+  // Limits
+  add("max-connections-per-ip", c.max_connections_per_ip, "open connections per client address (0 = no limit)");
+  add("max-new-connections-per-ip", c.max_new_connections_per_ip,
+      "new connections per second per client address (0 = no limit)");
+  add("max-commands-per-second", c.max_commands_per_second,
+      "Action Cable commands per second per connection (0 = no limit)");
+  add("max-subscriptions", c.max_subscriptions, "subscriptions per connection (0 = no limit)");
+  add("max-identifier", c.max_identifier, "largest subscription identifier, bytes")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
+  add("max-room-name", c.max_room_name, "longest room name, characters")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+  add("max-signal", c.max_signal, "largest WebRTC signal payload, bytes")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24));
+  add("max-guest-signins-per-ip", c.max_guest_signins_per_ip,
+      "guest sign-ins (POST /session) per minute per client address (0 = no limit)");
+  // TLS
+  add("tls-cert", c.tls_cert, "PEM certificate chain: serve https:// and wss:// (needs --tls-key)");
+  add("tls-key", c.tls_key, "PEM private key for --tls-cert");
   app.set_version_flag("--version", "peercable 0.1.0");
 
   // Find the config file first (it supplies defaults for everything else).

@@ -28,6 +28,41 @@ struct Config {
   std::string redis_url;
   std::string channel_prefix;
   std::string env;  // the config-file section (Rails environment)
+
+  // Sign-in (docs/security.md)
+  std::string auth;  // comma list of jwt, rails-cookie, http, in order; empty: jwt, then each one configured
+  std::string jwt_previous_secret;
+  unsigned jwt_leeway = 30;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string rails_secret_key_base;
+  std::string rails_cookie_name;
+  std::string rails_key_digest = "sha256";
+  std::string rails_session_key = "user_id";
+  std::string rails_cookie_salt = "authenticated encrypted cookie";
+  std::string auth_url;
+  std::string auth_headers = "cookie,authorization";
+  unsigned auth_timeout = 2000;  // milliseconds
+  unsigned auth_cache_ttl = 30;
+  unsigned auth_negative_cache_ttl = 5;
+
+  // Origins
+  std::string origin_check = "auto";  // auto: on unless listening on loopback
+  std::string allowed_origins;        // comma list of origins, e.g. https://chat.example.com
+
+  // Limits (0 = no limit)
+  unsigned max_connections_per_ip = 1000;
+  unsigned max_new_connections_per_ip = 100;  // per second
+  unsigned max_commands_per_second = 100;     // per connection
+  unsigned max_subscriptions = 100;           // per connection
+  std::size_t max_identifier = 1024;          // bytes
+  std::size_t max_room_name = 64;             // characters
+  std::size_t max_signal = 64 * 1024;         // bytes of a WebRTC signal payload
+  unsigned max_guest_signins_per_ip = 10;     // per minute
+
+  // TLS
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// Parses argv (and the environment and config file). On --help prints and exits 0; on a bad value prints
