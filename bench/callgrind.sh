@@ -15,7 +15,8 @@ measure() {
   port=$(node -e "import('./tests/lib/peercable.mjs').then(async m=>console.log(await m.freePort()))")
   out=$(mktemp /tmp/peercable-cg.XXXXXX)
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" --port "$port" --threads 1 --jwt-secret "$secret" \
-    --data-dir "$(mktemp -d)" --history memory --log-level warn >/dev/null 2>&1 &
+    --data-dir "$(mktemp -d)" --history memory --log-level warn --max-connections-per-ip 0 \
+    --max-new-connections-per-ip 0 --max-commands-per-second 0 >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
   "$loadgen" --port "$port" --path "/cable?token=$token" --scenario fanout --clients "$clients" --rounds "$rounds" \

@@ -9,6 +9,9 @@ import { mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+const LIMITS_OFF = ["--max-connections-per-ip", "0", "--max-new-connections-per-ip", "0",
+  "--max-commands-per-second", "0"];
+
 /** Resolves to a TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -84,6 +87,9 @@ function health(port) {
 export const SERVERS = {
   peercable: {
     label: "peercable",
+    // The load generator opens thousands of connections from a few loopback addresses and one sender
+    // broadcasts far above a chat user's pace: the per-address and per-connection limits are turned off,
+    // as the peers have none.
     describe: (ctx) => {
       const token = signToken({ sub: "bench", name: "bench" }, ctx.secret);
       const redis = ctx.redisUrl ? ["--redis-url", ctx.redisUrl] : [];
@@ -91,10 +97,10 @@ export const SERVERS = {
       return {
         cmd: ctx.peercable,
         args: ["--host", "127.0.0.1", "--port", String(ctx.port), "--threads", String(ctx.threads),
-          "--jwt-secret", ctx.secret, "--data-dir", ctx.dataDir, "--log-level", "warn", ...redis],
+          "--jwt-secret", ctx.secret, "--data-dir", ctx.dataDir, "--log-level", "warn", ...LIMITS_OFF, ...redis],
         cwd: ctx.root,
         path: `/cable?token=${token}`,
-        shown: `build/peercable --host 127.0.0.1 --port ${port} --threads ${ctx.threads} --jwt-secret $SECRET --data-dir $TMP --log-level warn` +
+        shown: `build/peercable --host 127.0.0.1 --port ${port} --threads ${ctx.threads} --jwt-secret $SECRET --data-dir $TMP --log-level warn ${LIMITS_OFF.join(" ")}` +
           (ctx.redisUrl ? " --redis-url redis://127.0.0.1:$REDIS_PORT/0" : ""),
       };
     },

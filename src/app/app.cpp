@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,53 @@ std::filesystem::path default_web_root() {
   return {};
 }
 
+// Comma-separated items, trimmed, empty ones dropped.
+std::vector<std::string> split_list(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+// Answers a connection refused at accept with `status` and closes it. The request is read first (whatever
+// has arrived), so the close is not a reset that would discard the answer before the client reads it.
+void refuse(boost::asio::ip::tcp::socket& socket, unsigned status, std::string_view message) {
+  http::Response r;
+  r.status = status;
+  r.body = http::json_error(message);
+  r.headers.emplace_back("Retry-After", "1");
+  r.close = true;
+  std::string wire = http::serialize_response(r, false);
+  const int fd = socket.native_handle();
+  [[maybe_unused]] auto sent = ::send(fd, wire.data(), wire.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  char scratch[4096];
+  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+  }
+  boost::system::error_code ec;
+  socket.close(ec);
+}
+
 }  // namespace
 
 App::App(Config config)
@@ -46,6 +94,11 @@ App::App(Config config)
   if (!config_.web_root.empty() && !files_.available())
     throw std::runtime_error("--web-root: " + config_.web_root + " is not a folder");
   load_secret();
+  build_auth();
+  check_origin_ = config_.origin_check == "on" || (config_.origin_check == "auto" && !is_loopback(config_.host));
+  for (auto& o : split_list(config_.allowed_origins)) allowed_origins_.push_back(lower(o));
+  ip_limits_ = std::make_shared<net::IpLimits>(config_.max_connections_per_ip, config_.max_new_connections_per_ip);
+  guest_limits_ = std::make_shared<net::IpLimits>(0, config_.max_guest_signins_per_ip, std::chrono::seconds(60));
   for (unsigned i = 0; i < config_.threads; ++i) loops_.push_back(std::make_unique<net::Loop>(static_cast<int>(i)));
   std::vector<net::Loop*> raw;
   for (auto& l : loops_) raw.push_back(l.get());
@@ -68,6 +121,13 @@ App::App(Config config)
   }
   channels::P2POptions p2p;
   p2p.max_body_bytes = config_.message_limit;
+  p2p.max_signal_bytes = config_.max_signal;
+  p2p.max_room_name = config_.max_room_name;
+  cable::SessionLimits session_limits;
+  session_limits.commands_per_second = config_.max_commands_per_second;
+  session_limits.subscriptions = config_.max_subscriptions;
+  session_limits.identifier_bytes = config_.max_identifier;
+  cable_->set_session_limits(session_limits);
   cable_->add_channel(std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_));
   cable_->add_channel(std::make_unique<channels::BenchmarkChannel>());
 
@@ -77,18 +137,86 @@ App::App(Config config)
   limits.ws_idle_timeout = std::chrono::seconds(config_.ws_idle_timeout);
   limits.header_timeout = std::chrono::seconds(config_.header_timeout);
   limits.deflate = config_.deflate;
+  loops_.front()->every(std::chrono::seconds(1), [this] {
+    auto now = net::IpLimits::Clock::now();
+    ip_limits_->sweep(now);
+    guest_limits_->sweep(now);
+  });
   for (auto& l : loops_) {
     auto& ls = cable_->loop_state(l->index());
     routers_.push_back(std::make_unique<AppRouter>(*this, ls));
     sets_.push_back(std::make_unique<http::ConnectionSet>(*l, *routers_.back(), limits));
     auto* set = sets_.back().get();
     listeners_.push_back(std::make_unique<net::Listener>(*l, config_.host, config_.port,
-                                                         [set](auto socket) { set->adopt(std::move(socket)); }));
+                                                         [this, set](auto socket) { accept(*set, std::move(socket)); }));
     l->every(std::chrono::seconds(1), [set] { set->tick(); });
   }
 }
 
 App::~App() = default;
+
+void App::build_auth() {
+  jwt_.secret = token_secret_;
+  jwt_.previous_secret = config_.jwt_previous_secret;
+  jwt_.leeway = config_.jwt_leeway;
+  jwt_.issuer = config_.jwt_issuer;
+  jwt_.audience = config_.jwt_audience;
+  std::vector<std::string> order = split_list(config_.auth);
+  if (order.empty()) {
+    order.emplace_back("jwt");
+    if (!config_.rails_secret_key_base.empty()) order.emplace_back("rails-cookie");
+    if (!config_.auth_url.empty()) order.emplace_back("http");
+  }
+  for (const auto& name : order) {
+    if (name == "jwt") {
+      auth_.add(std::make_unique<auth::JwtAuthenticator>(jwt_));
+    } else {
+      throw std::runtime_error("--auth: unknown authenticator " + name + " (use jwt, rails-cookie or http)");
+    }
+  }
+}
+
+bool App::origin_allowed(std::string_view origin, std::string_view host) const {
+  if (!check_origin_) return true;
+  if (origin.empty()) return false;  // as Rails: a browser always sends Origin; without one, refused
+  std::string o = lower(origin);
+  // The server's own origin (Rails' allow_same_origin_as_host), over either scheme: behind a proxy that ends
+  // TLS the scheme seen here is not the browser's.
+  std::string h = lower(host);
+  if (!h.empty() && (o == "http://" + h || o == "https://" + h)) return true;
+  for (const auto& allowed : allowed_origins_) {
+    if (allowed == "*" || allowed == o) return true;
+    // "https://*.example.com" allows every subdomain.
+    auto star = allowed.find("://*.");
+    if (star != std::string::npos && o.compare(0, star + 3, allowed, 0, star + 3) == 0) {
+      std::string_view suffix = std::string_view(allowed).substr(star + 4);  // ".example.com"
+      if (o.size() > star + 3 + suffix.size() && std::string_view(o).ends_with(suffix) &&
+          o.find('/', star + 3) == std::string::npos)
+        return true;
+    }
+  }
+  return false;
+}
+
+void App::accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket) {
+  std::unique_ptr<net::IpLimits::Lease> lease;
+  if (ip_limits_->enabled()) {
+    boost::system::error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (ec) return;  // gone already
+    auto admission = ip_limits_->admit(peer.address(), net::IpLimits::Clock::now());
+    if (!admission.lease) {
+      net::count_refusal(admission.refused);
+      spdlog::debug("refused a connection from {}: {}", peer.address().to_string(), net::limit_name(admission.refused));
+      refuse(socket, 429,
+             admission.refused == net::Limit::kConnectionsPerIp ? "too many connections from your address"
+                                                                 : "connecting too often from your address; retry later");
+      return;
+    }
+    lease = std::move(admission.lease);
+  }
+  set.adopt(std::move(socket), std::move(lease));
+}
 
 void App::load_secret() {
   if (!config_.jwt_secret.empty()) {
@@ -168,6 +296,18 @@ std::string App::metrics_text() const {
   out +=
       "# TYPE peercable_protocol_errors_total counter\npeercable_protocol_errors_total " + std::to_string(proto) + "\n";
   out += "# TYPE peercable_frames_sent_total counter\npeercable_frames_sent_total " + std::to_string(frames) + "\n";
+  std::uint64_t unauthorized = 0;
+  for (auto& l : loops_) unauthorized += l->counters().unauthorized.load();
+  out += "# TYPE peercable_unauthorized_total counter\npeercable_unauthorized_total " + std::to_string(unauthorized) +
+         "\n";
+  out += "# TYPE peercable_limit_refusals_total counter\n";
+  for (std::size_t i = 0; i < static_cast<std::size_t>(net::Limit::kCount); ++i) {
+    std::uint64_t n = 0;
+    for (auto& l : loops_) n += l->counters().refusals[i].load();
+    out += "peercable_limit_refusals_total{limit=\"";
+    out += net::limit_name(static_cast<net::Limit>(i));
+    out += "\"} " + std::to_string(n) + "\n";
+  }
   return out;
 }
 

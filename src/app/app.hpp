@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "auth/authenticator.hpp"
+#include "net/ip_limits.hpp"
 #include "cable/cable_server.hpp"
 #include "http/connection.hpp"
 #include "http/static_files.hpp"
@@ -27,6 +29,12 @@ class App {
   cable::CableServer& cable() { return *cable_; }
   const http::StaticFiles& files() const { return files_; }
   const std::string& token_secret() const noexcept { return token_secret_; }
+  const auth::JwtOptions& jwt() const noexcept { return jwt_; }
+  const auth::AuthChain& auth() const noexcept { return auth_; }
+  /// Guest sign-ins per client address.
+  net::IpLimits& guest_limits() { return *guest_limits_; }
+  /// Whether a WebSocket may be opened from `origin` (the Origin header) on `host` (the Host header).
+  bool origin_allowed(std::string_view origin, std::string_view host) const;
   double uptime_seconds() const;
   std::int64_t connection_count() const;
   std::string health_json() const;
@@ -34,9 +42,17 @@ class App {
 
  private:
   void load_secret();
+  void build_auth();
+  void accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket);
 
   Config config_;
   std::string token_secret_;
+  auth::JwtOptions jwt_;
+  auth::AuthChain auth_;
+  bool check_origin_ = false;
+  std::vector<std::string> allowed_origins_;
+  std::shared_ptr<net::IpLimits> ip_limits_;
+  std::shared_ptr<net::IpLimits> guest_limits_;
   std::chrono::steady_clock::time_point started_;
   http::StaticFiles files_;
   std::vector<std::unique_ptr<net::Loop>> loops_;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+
 namespace peercable::app {
 namespace {
 

@@ -54,19 +54,6 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return std::nullopt;
 }
 
-std::optional<std::string> cookie(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto semi = header.find(';');
-    auto item = header.substr(0, semi);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos && item.substr(0, eq) == name) return std::string(item.substr(eq + 1));
-    if (semi == std::string_view::npos) break;
-    header.remove_prefix(semi + 1);
-  }
-  return std::nullopt;
-}
-
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
@@ -124,7 +111,7 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
       result.response = method_not_allowed("POST");
       return result;
     }
-    result.response = session(req);
+    result.response = session(conn, req);
     return result;
   }
   if (method != bhttp::verb::get && method != bhttp::verb::head) {
@@ -152,6 +139,15 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
 
 http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, std::string_view query) {
   http::RouteResult result;
+  // Cross-site WebSocket hijacking: a page on another site must not open a socket with our users' cookies.
+  if (!app_.origin_allowed(req[bhttp::field::origin], req[bhttp::field::host])) {
+    net::count_refusal(net::Limit::kOrigin);
+    spdlog::info("refused a WebSocket from {}: origin {} is not allowed", conn.remote_address(),
+                 std::string_view(req[bhttp::field::origin]).substr(0, 200));
+    result.response = error(403, "origin not allowed");
+    result.response.close = true;
+    return result;
+  }
   const ws::UpgradeRequest up = http::upgrade_request(req);
   // As Rails: the first offered protocol the server supports; none offered or none supported is no header.
   auto select = [](const std::vector<std::string_view>& offered) -> std::string {
@@ -170,24 +166,28 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
     result.response.close = true;
     return result;
   }
-  // Sign-in: ?token=, then Authorization: Bearer, then the peercable_token cookie.
-  std::optional<std::string> token = query_param(query, "token");
-  if (!token || token->empty()) {
+  // Sign-in credentials: the token from ?token=, else Authorization: Bearer, else the peercable_token
+  // cookie; and the headers other authenticators look at.
+  auto credentials = std::make_shared<auth::Credentials>();
+  if (auto t = query_param(query, "token")) credentials->token = std::move(*t);
+  if (credentials->token.empty()) {
     std::string_view authz = req[bhttp::field::authorization];
     if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer "))
-      token = std::string(authz.substr(7));
+      credentials->token = std::string(authz.substr(7));
   }
-  if (!token || token->empty()) token = cookie(req[bhttp::field::cookie], "peercable_token");
-  std::optional<auth::Identity> who;
-  if (token && !token->empty()) {
-    auto v = auth::verify_jwt(*token, app_.token_secret(), static_cast<std::int64_t>(std::time(nullptr)));
-    if (v.identity)
-      who = std::move(v.identity);
-    else
-      spdlog::info("unauthorized connection from {}: {}", conn.remote_address(), auth::to_string(v.error));
+  std::string_view cookies = req[bhttp::field::cookie];
+  if (credentials->token.empty()) credentials->token = std::string(auth::cookie_value(cookies, "peercable_token"));
+  credentials->cookie_header = std::string(cookies);
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    credentials->headers.emplace_back(std::move(name), std::string(field.value()));
   }
+  credentials->remote_address = conn.remote_address();
+  auto session = std::make_unique<cable::CableSession>(app_.cable(), loop_, conn);
+  session->authenticate(app_.auth(), std::move(credentials));
   result.upgrade = std::move(hs.accept);
-  result.session = std::make_unique<cable::CableSession>(app_.cable(), loop_, conn, std::move(who));
+  result.session = std::move(session);
   return result;
 }
 
@@ -234,8 +234,16 @@ http::Response AppRouter::broadcast(http::Request& req) {
   return json_response(202, std::move(body));
 }
 
-http::Response AppRouter::session(http::Request& req) {
+http::Response AppRouter::session(http::Connection& conn, http::Request& req) {
   if (!app_.config().guests) return error(403, "guest sign-in is turned off");
+  boost::system::error_code ec;
+  auto peer = boost::asio::ip::make_address(conn.remote_address(), ec);
+  if (!ec && !app_.guest_limits().take(peer, net::IpLimits::Clock::now())) {
+    net::count_refusal(net::Limit::kGuestSignins);
+    auto r = error(429, "too many guest sign-ins from your address; retry in a minute");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view name;
@@ -254,7 +262,7 @@ http::Response AppRouter::session(http::Request& req) {
   if (chars > 40) return error(400, "name must be at most 40 characters");
   auth::Identity who{"g_" + random_hex(8), std::string(name)};
   auto now = static_cast<std::int64_t>(std::time(nullptr));
-  std::string token = auth::sign_jwt(who, app_.token_secret(), now, 24 * 3600);
+  std::string token = auth::sign_jwt(who, app_.jwt(), now, 24 * 3600);
   std::string out;
   json::ObjectWriter w(out);
   w.key("token").str(token).key("user");

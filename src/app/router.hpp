@@ -17,7 +17,7 @@ class AppRouter final : public http::Router {
 
  private:
   http::RouteResult cable(http::Connection& conn, http::Request& req, std::string_view query);
-  http::Response session(http::Request& req);
+  http::Response session(http::Connection& conn, http::Request& req);
   http::Response broadcast(http::Request& req);
 
   App& app_;

@@ -4,6 +4,7 @@
 // that is logged, never sent to the client), or absent (it found no credential of its kind).
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,5 +51,34 @@ class Authenticator {
 
 /// The value of cookie `name` in a Cookie header, as sent (not decoded).
 std::string_view cookie_value(std::string_view header, std::string_view name);
+
+/// HS256 tokens from Credentials::token (name "jwt").
+class JwtAuthenticator final : public Authenticator {
+ public:
+  explicit JwtAuthenticator(JwtOptions options) : options_(std::move(options)) {}
+  std::string_view name() const override { return "jwt"; }
+  void authenticate(const Credentials& credentials, Done done) override;
+
+ private:
+  JwtOptions options_;
+};
+
+/// The authenticators in their configured order: the first to accept signs the connection in.
+class AuthChain {
+ public:
+  /// `identity` is empty when none accepted; `why` then joins each authenticator's reason, for the log.
+  using Result = std::function<void(std::optional<Identity> identity, std::string why)>;
+
+  void add(std::unique_ptr<Authenticator> a) { chain_.push_back(std::move(a)); }
+  bool empty() const noexcept { return chain_.empty(); }
+  std::string names() const;
+  /// Tries each in turn; `result` is called once, on the calling loop's thread (maybe later).
+  void authenticate(std::shared_ptr<const Credentials> credentials, Result result) const;
+
+ private:
+  void step(std::size_t i, std::shared_ptr<const Credentials> credentials, std::shared_ptr<std::string> why,
+            Result result) const;
+  std::vector<std::unique_ptr<Authenticator>> chain_;
+};
 
 }  // namespace peercable::auth

@@ -32,6 +32,9 @@ const char* to_string(TokenError e) {
     case TokenError::kBadSignature: return "bad token signature";
     case TokenError::kExpired: return "token expired";
     case TokenError::kNotYetValid: return "token not yet valid";
+    case TokenError::kIssuedInFuture: return "token issued in the future";
+    case TokenError::kBadIssuer: return "token issuer not accepted";
+    case TokenError::kBadAudience: return "token audience not accepted";
     case TokenError::kNoSubject: return "token has no sub claim";
   }
   return "invalid token";
@@ -82,6 +85,12 @@ std::optional<std::string> base64url_decode(std::string_view in) {
 }
 
 TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now) {
+  JwtOptions options;
+  options.secret = std::string(secret);
+  return verify_jwt(token, options, now);
+}
+
+TokenResult verify_jwt(std::string_view token, const JwtOptions& options, std::int64_t now) {
   TokenResult r;
   if (token.size() > 8192) return r;
   auto d1 = token.find('.');
@@ -102,8 +111,12 @@ TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int
     return r;
   }
   // Signature before claims: nothing unauthenticated is trusted.
-  std::string expected = hmac_sha256(secret, token.substr(0, d2));
-  if (sig->size() != expected.size() || CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0) {
+  auto signed_by = [&](std::string_view secret) {
+    if (secret.empty()) return false;
+    std::string expected = hmac_sha256(secret, token.substr(0, d2));
+    return sig->size() == expected.size() && CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) == 0;
+  };
+  if (!signed_by(options.secret) && !signed_by(options.previous_secret)) {
     r.error = TokenError::kBadSignature;
     return r;
   }
@@ -117,18 +130,49 @@ TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int
     out = d;
     return true;
   };
-  double exp = 0, nbf = 0;
+  const double t = static_cast<double>(now);
+  const double leeway = static_cast<double>(options.leeway);
+  double exp = 0, nbf = 0, iat = 0;
   if (p["exp"].error() == simdjson::SUCCESS) {
     if (!number("exp", exp)) return r;
-    if (static_cast<double>(now) >= exp) {
+    if (t >= exp + leeway) {
       r.error = TokenError::kExpired;
       return r;
     }
   }
   if (p["nbf"].error() == simdjson::SUCCESS) {
     if (!number("nbf", nbf)) return r;
-    if (static_cast<double>(now) < nbf) {
+    if (t < nbf - leeway) {
       r.error = TokenError::kNotYetValid;
+      return r;
+    }
+  }
+  if (p["iat"].error() == simdjson::SUCCESS) {
+    if (!number("iat", iat)) return r;
+    if (t < iat - leeway) {
+      r.error = TokenError::kIssuedInFuture;
+      return r;
+    }
+  }
+  if (!options.issuer.empty()) {
+    std::string_view iss;
+    if (p["iss"].get(iss) || iss != options.issuer) {
+      r.error = TokenError::kBadIssuer;
+      return r;
+    }
+  }
+  if (!options.audience.empty()) {
+    bool found = false;
+    std::string_view aud;
+    simdjson::dom::array auds;
+    if (p["aud"].get(aud) == simdjson::SUCCESS) {
+      found = aud == options.audience;
+    } else if (p["aud"].get(auds) == simdjson::SUCCESS) {
+      for (auto a : auds)
+        if (a.get(aud) == simdjson::SUCCESS && aud == options.audience) found = true;
+    }
+    if (!found) {
+      r.error = TokenError::kBadAudience;
       return r;
     }
   }
@@ -153,11 +197,23 @@ TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int
 }
 
 std::string sign_jwt(const Identity& who, std::string_view secret, std::int64_t now, std::int64_t ttl_seconds) {
+  JwtOptions options;
+  options.secret = std::string(secret);
+  return sign_jwt(who, options, now, ttl_seconds);
+}
+
+std::string sign_jwt(const Identity& who, const JwtOptions& options, std::int64_t now, std::int64_t ttl_seconds) {
   std::string claims;
   json::ObjectWriter w(claims);
   w.key("sub").str(who.id).key("name").str(who.name).key("iat").num(now).key("exp").num(now + ttl_seconds);
+  if (!options.issuer.empty()) w.key("iss").str(options.issuer);
+  if (!options.audience.empty()) w.key("aud").str(options.audience);
   w.end();
-  std::string head = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(claims);
+  return sign_jwt_claims(claims, options.secret);
+}
+
+std::string sign_jwt_claims(std::string_view claims_json, std::string_view secret) {
+  std::string head = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(claims_json);
   return head + "." + base64url_encode(hmac_sha256(secret, head));
 }
 

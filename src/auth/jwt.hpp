@@ -14,7 +14,17 @@ struct Identity {
 };
 
 /// Why a token was refused (logged, never sent to the client: Action Cable only says "unauthorized").
-enum class TokenError { kMalformed, kBadAlgorithm, kBadSignature, kExpired, kNotYetValid, kNoSubject };
+enum class TokenError {
+  kMalformed,
+  kBadAlgorithm,
+  kBadSignature,
+  kExpired,
+  kNotYetValid,
+  kIssuedInFuture,
+  kBadIssuer,
+  kBadAudience,
+  kNoSubject
+};
 const char* to_string(TokenError e);
 
 struct TokenResult {
@@ -22,11 +32,26 @@ struct TokenResult {
   TokenError error = TokenError::kMalformed;
 };
 
-/// Verifies `token` against `secret` at Unix time `now` (exp and nbf honoured, no leeway).
+struct JwtOptions {
+  std::string secret;           // signs new tokens; accepted
+  std::string previous_secret;  // also accepted when not empty (key rotation)
+  std::int64_t leeway = 0;      // seconds of clock skew allowed on exp, nbf and iat
+  std::string issuer;           // required "iss" when not empty
+  std::string audience;         // required among "aud" (a string or an array) when not empty
+};
+
+/// Verifies `token` at Unix time `now`: HS256 signature by either secret, then exp, nbf, iat (with the
+/// leeway), iss and aud, then sub.
+TokenResult verify_jwt(std::string_view token, const JwtOptions& options, std::int64_t now);
+/// The same with one secret and no leeway.
 TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now);
 
+/// Signs the claims object `claims_json` with HS256.
+std::string sign_jwt_claims(std::string_view claims_json, std::string_view secret);
 /// Signs {"sub","name","iat","exp"} with HS256.
 std::string sign_jwt(const Identity& who, std::string_view secret, std::int64_t now, std::int64_t ttl_seconds);
+/// The same with the current secret of `options`, adding "iss" and "aud" when those are required.
+std::string sign_jwt(const Identity& who, const JwtOptions& options, std::int64_t now, std::int64_t ttl_seconds);
 
 std::string base64url_encode(std::string_view in);
 std::optional<std::string> base64url_decode(std::string_view in);

@@ -16,6 +16,13 @@ namespace peercable::cable {
 class Channel;
 class CableSession;
 
+/// What one connection may do (0 = no limit).
+struct SessionLimits {
+  unsigned commands_per_second = 100;  // bursts up to twice this
+  unsigned subscriptions = 100;
+  std::size_t identifier_bytes = 1024;
+};
+
 /// What one loop owns of the cable layer.
 struct LoopState {
   LoopState(net::Loop& l, broker::Broker& b) : loop(l), hub(l.index(), b) {}
@@ -37,6 +44,8 @@ class CableServer final : public broker::Sink {
   void set_broker(std::unique_ptr<broker::Broker> b);
   broker::Broker& broker() { return *broker_; }
   void add_channel(std::unique_ptr<Channel> c);
+  void set_session_limits(const SessionLimits& l) { limits_ = l; }
+  const SessionLimits& session_limits() const noexcept { return limits_; }
   Channel* find_channel(std::string_view name) const;
   LoopState& loop_state(int index) { return *loops_[static_cast<std::size_t>(index)]; }
 
@@ -61,6 +70,7 @@ class CableServer final : public broker::Sink {
   std::unique_ptr<broker::Broker> proxy_;  // what the hubs hold; forwards to broker_
   std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
   std::atomic<std::uint64_t> session_ids_{1};
+  SessionLimits limits_;
 };
 
 }  // namespace peercable::cable

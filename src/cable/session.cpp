@@ -3,6 +3,9 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "cable/broadcast.hpp"
 #include "cable/cable_server.hpp"
 #include "cable/channel.hpp"
@@ -15,6 +18,9 @@ namespace peercable::cable {
 namespace {
 constexpr std::string_view kWelcome = R"({"type":"welcome"})";
 constexpr std::string_view kUnauthorized = R"({"type":"disconnect","reason":"unauthorized","reconnect":false})";
+constexpr std::size_t kMaxHeld = 64;
+constexpr std::size_t kMaxHeldBytes = 256 * 1024;
+constexpr std::string_view kRateLimited = R"({"type":"disconnect","reason":"rate_limited","reconnect":true})";
 constexpr std::string_view kRestart = R"({"type":"disconnect","reason":"server_restart","reconnect":true})";
 
 std::string reply(std::string_view identifier, std::string_view type) {
@@ -27,15 +33,47 @@ std::string reply(std::string_view identifier, std::string_view type) {
 }
 }  // namespace
 
-CableSession::CableSession(CableServer& server, LoopState& loop, http::Connection& conn,
-                           std::optional<auth::Identity> who)
-    : server_(server), loop_(loop), conn_(conn), user_(std::move(who)), id_(server.next_session_id()) {}
+CableSession::CableSession(CableServer& server, LoopState& loop, http::Connection& conn)
+    : server_(server), loop_(loop), conn_(conn), id_(server.next_session_id()) {}
 
-CableSession::~CableSession() = default;
+CableSession::~CableSession() {
+  if (alive_) *alive_ = false;
+}
+
+void CableSession::authenticate(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials) {
+  alive_ = std::make_shared<bool>(true);
+  std::weak_ptr<bool> alive = alive_;
+  chain.authenticate(std::move(credentials), [this, alive](std::optional<auth::Identity> who, std::string why) {
+    auto a = alive.lock();
+    if (!a || !*a) return;  // the connection is gone
+    signed_in(std::move(who), why);
+  });
+  if (auth_ != Auth::kPending) alive_.reset();  // answered already: nothing will call back
+}
+
+void CableSession::signed_in(std::optional<auth::Identity> who, const std::string& why) {
+  if (auth_ != Auth::kPending) return;
+  if (who) {
+    user_ = std::move(who);
+    auth_ = Auth::kAccepted;
+  } else {
+    auth_ = Auth::kRefused;
+    loop_.loop.counters().unauthorized.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("unauthorized connection from {}: {}", conn_.remote_address(), why);
+  }
+  if (opened_) start();
+}
 
 void CableSession::on_open() {
-  if (!user_) {
+  opened_ = true;
+  if (auth_ != Auth::kPending) start();
+}
+
+void CableSession::start() {
+  if (closed_) return;
+  if (auth_ == Auth::kRefused) {
     // As Rails: the upgrade succeeds, then the refusal and a normal close; never a welcome.
+    held_.clear();
     conn_.send_text(kUnauthorized);
     conn_.close(ws::close_code::kNormal);
     return;
@@ -43,6 +81,12 @@ void CableSession::on_open() {
   welcomed_ = true;
   conn_.send_text(kWelcome);
   server_.register_session(loop_, this);
+  auto held = std::move(held_);
+  held_bytes_ = 0;
+  for (const auto& command : held) {
+    if (closed_) break;
+    handle(command);
+  }
 }
 
 void CableSession::on_shutdown() {
@@ -59,7 +103,43 @@ void CableSession::on_closed() {
 
 void CableSession::on_message(ws::Opcode op, std::string_view payload) {
   // Rails ignores binary messages ("Couldn't handle non-string message"), and so do we.
-  if (op != ws::Opcode::kText || !welcomed_) return;
+  if (op != ws::Opcode::kText) return;
+  if (!welcomed_) {
+    // Signing in may take a round trip to the app: hold what the client sends meanwhile (bounded).
+    if (auth_ == Auth::kPending && held_.size() < kMaxHeld && held_bytes_ + payload.size() <= kMaxHeldBytes) {
+      held_bytes_ += payload.size();
+      held_.emplace_back(payload);
+    }
+    return;
+  }
+  if (!within_rate()) {
+    net::count_refusal(net::Limit::kCommands);
+    spdlog::info("session {} from {}: over {} commands per second; disconnected", id_, conn_.remote_address(),
+                 server_.session_limits().commands_per_second);
+    conn_.send_text(kRateLimited);
+    conn_.close(ws::close_code::kPolicyViolation, "too many commands");
+    return;
+  }
+  handle(payload);
+}
+
+bool CableSession::within_rate() {
+  const unsigned rate = server_.session_limits().commands_per_second;
+  if (rate == 0) return true;
+  const auto now = std::chrono::steady_clock::now();
+  const double burst = 2.0 * rate;
+  if (rate_refilled_ == std::chrono::steady_clock::time_point{}) {
+    rate_tokens_ = burst;
+  } else {
+    rate_tokens_ = std::min(burst, rate_tokens_ + std::chrono::duration<double>(now - rate_refilled_).count() * rate);
+  }
+  rate_refilled_ = now;
+  if (rate_tokens_ < 1) return false;
+  rate_tokens_ -= 1;
+  return true;
+}
+
+void CableSession::handle(std::string_view payload) {
   auto parsed = parse_command(payload);
   if (!parsed.command) {
     spdlog::debug("session {}: ignored command: {}", id_, to_string(parsed.error));
@@ -76,6 +156,17 @@ void CableSession::on_message(ws::Opcode op, std::string_view payload) {
 void CableSession::subscribe(std::string identifier) {
   // A repeated subscribe (the client re-sends until confirmed) is ignored, as in Rails.
   if (subs_.count(identifier)) return;
+  const auto& limits = server_.session_limits();
+  if (limits.identifier_bytes != 0 && identifier.size() > limits.identifier_bytes) {
+    net::count_refusal(net::Limit::kIdentifier);
+    conn_.send_text(reply(identifier, "reject_subscription"));
+    return;
+  }
+  if (limits.subscriptions != 0 && subs_.size() >= limits.subscriptions) {
+    net::count_refusal(net::Limit::kSubscriptions);
+    conn_.send_text(reply(identifier, "reject_subscription"));
+    return;
+  }
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::object params;

@@ -1,11 +1,13 @@
 #pragma once
 // One Action Cable connection: sign-in result, welcome/pings, commands, subscriptions.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "auth/jwt.hpp"
+#include "auth/authenticator.hpp"
 #include "http/connection.hpp"
 
 namespace peercable::cable {
@@ -16,8 +18,12 @@ class Subscription;
 
 class CableSession final : public http::WsSession {
  public:
-  CableSession(CableServer& server, LoopState& loop, http::Connection& conn, std::optional<auth::Identity> who);
+  CableSession(CableServer& server, LoopState& loop, http::Connection& conn);
   ~CableSession() override;
+
+  /// Signs the connection in through `chain` (maybe asynchronously). Until it has answered, commands are
+  /// held; then the welcome and the held commands, or the refusal and the close.
+  void authenticate(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials);
 
   void on_open() override;
   void on_message(ws::Opcode op, std::string_view payload) override;
@@ -44,14 +50,26 @@ class CableSession final : public http::WsSession {
   void unsubscribe(const std::string& identifier);
   void message(const std::string& identifier, const std::string& data);
   void remove(Subscription& sub);
+  void signed_in(std::optional<auth::Identity> who, const std::string& why);
+  void start();
+  void handle(std::string_view payload);
+  bool within_rate();  // takes a token from the command bucket
 
   CableServer& server_;
   LoopState& loop_;
   http::Connection& conn_;
   std::optional<auth::Identity> user_;
   std::uint64_t id_;
+  enum class Auth { kPending, kAccepted, kRefused };
+  Auth auth_ = Auth::kPending;
+  bool opened_ = false;
   bool welcomed_ = false;
   bool closed_ = false;
+  std::vector<std::string> held_;  // commands received while signing in
+  std::size_t held_bytes_ = 0;
+  double rate_tokens_ = 0;
+  std::chrono::steady_clock::time_point rate_refilled_{};
+  std::shared_ptr<bool> alive_;  // while an authenticator may still call back
   std::map<std::string, std::shared_ptr<Subscription>, std::less<>> subs_;
 };
 

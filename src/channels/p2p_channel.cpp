@@ -7,6 +7,7 @@
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
 #include "json/writer.hpp"
+#include "net/limit.hpp"
 #include "ws/utf8.hpp"
 
 namespace peercable::channels {
@@ -51,8 +52,8 @@ P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store
   }
 }
 
-bool P2PChannel::valid_room(std::string_view room) {
-  if (room.empty() || room.size() > 64) return false;
+bool P2PChannel::valid_room(std::string_view room, std::size_t max_chars) {
+  if (room.empty() || room.size() > max_chars) return false;
   for (char c : room) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
               c == ':' || c == '-';
@@ -83,7 +84,11 @@ std::string P2PChannel::next_id() {
 
 bool P2PChannel::subscribed(cable::Subscription& sub, simdjson::dom::object params) {
   std::string_view room;
-  if (params["room"].get(room) || !valid_room(room)) return false;
+  if (params["room"].get(room)) return false;
+  if (!valid_room(room, options_.max_room_name)) {
+    if (room.size() > options_.max_room_name) net::count_refusal(net::Limit::kRoomName);
+    return false;
+  }
   sub.param = std::string(room);
   sub.stream_from(room_stream(room));
   sub.stream_from(user_stream(sub.user().id));
@@ -158,6 +163,7 @@ bool P2PChannel::read_body(cable::Subscription& sub, simdjson::dom::object data,
     return false;
   }
   if (raw.size() > options_.max_body_bytes) {
+    net::count_refusal(net::Limit::kActionSize);
     sub.transmit(
         error_json("body_too_long", "body is longer than " + std::to_string(options_.max_body_bytes) + " bytes"));
     return false;
@@ -220,6 +226,7 @@ void P2PChannel::signal(cable::Subscription& sub, simdjson::dom::object data) {
   std::string sig_json;
   json::append_value(sig_json, sig);
   if (sig_json.size() > options_.max_signal_bytes) {
+    net::count_refusal(net::Limit::kActionSize);
     sub.transmit(error_json("signal_too_large",
                             "signal is larger than " + std::to_string(options_.max_signal_bytes) + " bytes"));
     return;

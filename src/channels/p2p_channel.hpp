@@ -13,6 +13,7 @@ namespace peercable::channels {
 struct P2POptions {
   std::size_t max_body_bytes = 4096;
   std::size_t max_signal_bytes = 64 * 1024;
+  std::size_t max_room_name = 64;
 };
 
 class P2PChannel final : public cable::Channel {
@@ -24,8 +25,8 @@ class P2PChannel final : public cable::Channel {
   void perform(cable::Subscription& sub, std::string_view action, simdjson::dom::object data) override;
   void unsubscribed(cable::Subscription& sub) override;
 
-  /// Room names: 1-64 characters of A-Za-z0-9_.:-
-  static bool valid_room(std::string_view room);
+  /// Room names: 1 to `max_chars` characters of A-Za-z0-9_.:-
+  static bool valid_room(std::string_view room, std::size_t max_chars = 64);
   /// Removes control characters other than newline and tab (C0, DEL, C1); input is valid UTF-8.
   static std::string clean_body(std::string_view body);
 

@@ -45,8 +45,9 @@ std::string serialize_response(const Response& r, bool keep_alive) {
 ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const Limits& limits)
     : loop_(loop), router_(router), limits_(limits) {}
 
-void ConnectionSet::adopt(asio::ip::tcp::socket socket) {
+void ConnectionSet::adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease) {
   auto c = std::make_shared<Connection>(*this, std::move(socket));
+  c->lease_ = std::move(lease);
   c->start();
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/frame_queue.hpp"
+#include "net/ip_limits.hpp"
 #include "net/loop.hpp"
 #include "ws/frame_encoder.hpp"
 #include "ws/frame_parser.hpp"
@@ -82,8 +83,8 @@ class ConnectionSet {
   Router& router() noexcept { return router_; }
   const Limits& limits() const noexcept { return limits_; }
 
-  /// Takes ownership of an accepted socket.
-  void adopt(asio::ip::tcp::socket socket);
+  /// Takes ownership of an accepted socket and of what it holds while open (its per-address slot).
+  void adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease = nullptr);
   /// Enforces deadlines; run once a second.
   void tick();
   /// Tells every WebSocket session, closes every connection (WebSockets with 1001).
@@ -170,6 +171,7 @@ class Connection final : public net::Flushable,
   std::unique_ptr<ws::Deflater> deflater_;
   std::unique_ptr<WsSession> session_;
   std::string subprotocol_;
+  std::unique_ptr<net::IpLimits::Lease> lease_;  // frees the client address's slot when the connection ends
 };
 
 /// Serialises `r` as an HTTP/1.1 response.

@@ -71,3 +71,12 @@ void Loop::join() {
 }
 
 }  // namespace peercable::net
+
+namespace peercable::net {
+
+void count_refusal(Limit l) {
+  if (Loop* loop = Loop::current())
+    loop->counters().refusals[static_cast<std::size_t>(l)].fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace peercable::net

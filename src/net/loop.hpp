@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "net/limit.hpp"
+
 namespace peercable::net {
 
 namespace asio = boost::asio;
@@ -32,6 +34,8 @@ struct LoopCounters {
   std::atomic<std::uint64_t> slow_consumer_closes{0};
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> frames_out{0};
+  std::atomic<std::uint64_t> unauthorized{0};
+  std::atomic<std::uint64_t> refusals[static_cast<std::size_t>(Limit::kCount)]{};
 };
 
 class Loop {

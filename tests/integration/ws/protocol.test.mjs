@@ -223,7 +223,7 @@ test("permessage-deflate is negotiated with the offered parameters and used both
 });
 
 test("a slow consumer is closed and counted; others keep receiving", async () => {
-  const slowServer = await startPeercable(["--max-backlog", "1048576"]);
+  const slowServer = await startPeercable(["--max-backlog", "1048576", "--max-commands-per-second", "0"]);
   try {
     const slow = await openRaw(slowServer.port, token);
     slow.socket.pause();  // never reads: its queue grows

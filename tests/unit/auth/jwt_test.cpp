@@ -38,3 +38,50 @@ TEST(Jwt, Base64Url) {
   EXPECT_FALSE(base64url_decode("Z"));
   EXPECT_FALSE(base64url_decode("Zm9v+"));
 }
+
+TEST(Jwt, LeewayOnExpNbfIat) {
+  JwtOptions o{"secret", "", 30, "", ""};
+  auto token = sign_jwt_claims(R"({"sub":"u1","exp":1000,"nbf":900,"iat":900})", "secret");
+  EXPECT_TRUE(verify_jwt(token, o, 1029).identity);  // expired 29 s ago: within the leeway
+  EXPECT_EQ(verify_jwt(token, o, 1030).error, TokenError::kExpired);
+  EXPECT_TRUE(verify_jwt(token, o, 870).identity);  // 30 s before nbf and iat
+  EXPECT_EQ(verify_jwt(token, o, 869).error, TokenError::kNotYetValid);
+  auto future = sign_jwt_claims(R"({"sub":"u1","iat":2000})", "secret");
+  EXPECT_EQ(verify_jwt(future, o, 1969).error, TokenError::kIssuedInFuture);
+  EXPECT_TRUE(verify_jwt(future, o, 1970).identity);
+  o.leeway = 0;
+  EXPECT_EQ(verify_jwt(token, o, 1000).error, TokenError::kExpired);
+  EXPECT_TRUE(verify_jwt(token, o, 999).identity);
+  // Claims that are not numbers make the token malformed.
+  EXPECT_EQ(verify_jwt(sign_jwt_claims(R"({"sub":"u1","exp":"soon"})", "secret"), o, 0).error,
+            TokenError::kMalformed);
+}
+
+TEST(Jwt, KeyRotationAcceptsBothSecrets) {
+  JwtOptions o{"new-secret", "old-secret", 0, "", ""};
+  auto old_token = sign_jwt({"u1", "A"}, "old-secret", 1000, 60);
+  auto new_token = sign_jwt({"u2", "B"}, "new-secret", 1000, 60);
+  EXPECT_EQ(verify_jwt(old_token, o, 1010).identity->id, "u1");
+  EXPECT_EQ(verify_jwt(new_token, o, 1010).identity->id, "u2");
+  EXPECT_EQ(verify_jwt(sign_jwt({"u3", "C"}, "third", 1000, 60), o, 1010).error, TokenError::kBadSignature);
+  o.previous_secret.clear();
+  EXPECT_EQ(verify_jwt(old_token, o, 1010).error, TokenError::kBadSignature);
+}
+
+TEST(Jwt, IssuerAndAudience) {
+  JwtOptions o{"secret", "", 0, "https://app.example", "peercable"};
+  auto sign = [](std::string_view claims) { return sign_jwt_claims(claims, "secret"); };
+  EXPECT_TRUE(verify_jwt(sign(R"({"sub":"1","iss":"https://app.example","aud":"peercable"})"), o, 0).identity);
+  EXPECT_TRUE(verify_jwt(sign(R"({"sub":"1","iss":"https://app.example","aud":["x","peercable"]})"), o, 0).identity);
+  EXPECT_EQ(verify_jwt(sign(R"({"sub":"1","iss":"https://evil.example","aud":"peercable"})"), o, 0).error,
+            TokenError::kBadIssuer);
+  EXPECT_EQ(verify_jwt(sign(R"({"sub":"1","aud":"peercable"})"), o, 0).error, TokenError::kBadIssuer);
+  EXPECT_EQ(verify_jwt(sign(R"({"sub":"1","iss":"https://app.example","aud":"other"})"), o, 0).error,
+            TokenError::kBadAudience);
+  EXPECT_EQ(verify_jwt(sign(R"({"sub":"1","iss":"https://app.example","aud":["other"]})"), o, 0).error,
+            TokenError::kBadAudience);
+  EXPECT_EQ(verify_jwt(sign(R"({"sub":"1","iss":"https://app.example"})"), o, 0).error, TokenError::kBadAudience);
+  // Not configured: not checked.
+  JwtOptions plain{"secret", "", 0, "", ""};
+  EXPECT_TRUE(verify_jwt(sign(R"({"sub":"1","iss":"anyone","aud":"any"})"), plain, 0).identity);
+}
