@@ -43,6 +43,8 @@ step "integration: P2PChannel routing, validation, presence, history (ASan+UBSan
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/p2p/
 step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/actioncable/
+step "integration: sign-in through JWT, the Rails session cookie and the HTTP hook (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/auth/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/

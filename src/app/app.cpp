@@ -15,6 +15,8 @@
 #include <stdexcept>
 
 #include "app/router.hpp"
+#include "auth/http_hook.hpp"
+#include "auth/rails_cookie.hpp"
 #include "broker/redis_broker.hpp"
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
@@ -170,6 +172,29 @@ void App::build_auth() {
   for (const auto& name : order) {
     if (name == "jwt") {
       auth_.add(std::make_unique<auth::JwtAuthenticator>(jwt_));
+    } else if (name == "rails-cookie") {
+      if (config_.rails_secret_key_base.empty())
+        throw std::runtime_error("--auth: rails-cookie needs --rails-secret-key-base (the Rails app's secret_key_base)");
+      if (config_.rails_cookie_name.empty())
+        throw std::runtime_error("--rails-cookie-name: required with rails-cookie sign-in (e.g. _myapp_session)");
+      auth::RailsCookieOptions o;
+      o.secret_key_base = config_.rails_secret_key_base;
+      o.cookie_name = config_.rails_cookie_name;
+      o.key_digest = config_.rails_key_digest;
+      o.session_key = config_.rails_session_key;
+      o.cookie_salt = config_.rails_cookie_salt;
+      auth_.add(auth::make_rails_cookie_authenticator(o));
+    } else if (name == "http") {
+      if (config_.auth_url.empty()) throw std::runtime_error("--auth: http needs --auth-url");
+      auth::HttpHookOptions o;
+      o.url = config_.auth_url;
+      o.headers = config_.auth_headers;
+      o.timeout = std::chrono::milliseconds(config_.auth_timeout);
+      o.cache_ttl = std::chrono::seconds(config_.auth_cache_ttl);
+      o.negative_cache_ttl = std::chrono::seconds(config_.auth_negative_cache_ttl);
+      auto hook = std::make_unique<auth::HttpHookAuthenticator>(o);
+      hook_ = hook.get();
+      auth_.add(std::move(hook));
     } else {
       throw std::runtime_error("--auth: unknown authenticator " + name + " (use jwt, rails-cookie or http)");
     }
@@ -300,6 +325,7 @@ std::string App::metrics_text() const {
   for (auto& l : loops_) unauthorized += l->counters().unauthorized.load();
   out += "# TYPE peercable_unauthorized_total counter\npeercable_unauthorized_total " + std::to_string(unauthorized) +
          "\n";
+  if (hook_) out += hook_->metrics_text();
   out += "# TYPE peercable_limit_refusals_total counter\n";
   for (std::size_t i = 0; i < static_cast<std::size_t>(net::Limit::kCount); ++i) {
     std::uint64_t n = 0;
@@ -321,6 +347,7 @@ int App::run() {
   for (auto& l : loops_) l->start();
   spdlog::info("peercable listening on http://{}:{} ({} loops, broker {})", config_.host, config_.port, loops_.size(),
                cable_->broker().state());
+  spdlog::info("sign-in: {}; origin check {}", auth_.names(), check_origin_ ? "on" : "off");
   int signo = 0;
   signals.async_wait([&](const boost::system::error_code&, int s) { signo = s; });
   signals_io.run();

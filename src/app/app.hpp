@@ -16,6 +16,10 @@
 #include "store/history.hpp"
 #include "store/presence.hpp"
 
+namespace peercable::auth {
+class HttpHookAuthenticator;
+}
+
 namespace peercable::app {
 
 class App {
@@ -49,6 +53,7 @@ class App {
   std::string token_secret_;
   auth::JwtOptions jwt_;
   auth::AuthChain auth_;
+  const auth::HttpHookAuthenticator* hook_ = nullptr;  // for /metrics, when configured
   bool check_origin_ = false;
   std::vector<std::string> allowed_origins_;
   std::shared_ptr<net::IpLimits> ip_limits_;

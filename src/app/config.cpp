@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "auth/http_hook.hpp"
+
 
 namespace peercable::app {
 namespace {
@@ -184,6 +186,9 @@ Config parse_config(int argc, char** argv) {
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   if (c.cable_path.empty() || c.cable_path[0] != '/') die("--cable-path: must start with /");
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0) die("--redis-url: must start with redis://");
+  std::string hook_error;
+  if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
+  if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error)) die("--auth-headers: " + hook_error);
   return c;
 }
 
