@@ -45,6 +45,8 @@ step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/actioncable/
 step "integration: sign-in through JWT, the Rails session cookie and the HTTP hook (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/auth/
+step "integration: hostile clients, every limit, information leakage (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/hostile/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/

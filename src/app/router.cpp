@@ -12,6 +12,7 @@
 #include "cable/session.hpp"
 #include "http/upgrade_request.hpp"
 #include "json/writer.hpp"
+#include "net/loggable.hpp"
 #include "ws/utf8.hpp"
 
 namespace peercable::app {
@@ -52,15 +53,6 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
-}
-
-// Client-supplied text for a log line: bounded, control characters replaced, so a header cannot forge lines.
-std::string loggable(std::string_view text, std::size_t max = 200) {
-  std::string out(text.substr(0, max));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-  if (text.size() > max) out += "…";
-  return out;
 }
 
 std::string random_hex(std::size_t bytes) {
@@ -152,7 +144,7 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   if (!app_.origin_allowed(req[bhttp::field::origin], req[bhttp::field::host])) {
     net::count_refusal(net::Limit::kOrigin);
     spdlog::info("refused a WebSocket from {}: origin {} is not allowed", conn.remote_address(),
-                 loggable(req[bhttp::field::origin]));
+                 net::loggable(req[bhttp::field::origin]));
     result.response = error(403, "origin not allowed");
     result.response.close = true;
     return result;

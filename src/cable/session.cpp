@@ -12,6 +12,7 @@
 #include "cable/command.hpp"
 #include "cable/subscription.hpp"
 #include "json/writer.hpp"
+#include "net/loggable.hpp"
 
 namespace peercable::cable {
 
@@ -178,7 +179,7 @@ void CableSession::subscribe(std::string identifier) {
   Channel* channel = server_.find_channel(channel_name);
   if (!channel) {
     // Rails logs "Subscription class not found" and sends nothing (no reject).
-    spdlog::debug("session {}: no channel {}", id_, channel_name);
+    spdlog::debug("session {}: no channel {}", id_, net::loggable(channel_name, 100));
     return;
   }
   auto sub = std::make_shared<Subscription>(*this, identifier, *channel);

@@ -200,6 +200,10 @@ void Connection::on_http_bytes() {
 }
 
 void Connection::handle_request(Request& req, bool keep_alive) {
+  // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no knowable length, and
+  // reading on would take its body for the next request (request smuggling).
+  if (req.find(bhttp::field::transfer_encoding) != req.end() && !req.chunked())
+    return send_error(400, "Transfer-Encoding must end in chunked");
   RouteResult r = set_.router().route(*this, req);
   if (!r.upgrade) {
     send_response(r.response, keep_alive && !r.response.close);
@@ -388,10 +392,12 @@ void Connection::begin_drain() {
 
 void Connection::finish() {
   if (state_ == State::kClosed) return;
+  // Leaving first: the session's last words (a P2P "leave" to the room) may reach this very connection and
+  // schedule a flush of it, which the check below must see.
+  leave_websocket();
   // The loop's flush list may still hold this connection by raw pointer; a handler posted now runs after
   // that flush pass (handlers run in the order posted) and keeps the object alive until then.
   if (flush_scheduled_) set_.loop().post([self = shared_from_this()] {});
-  leave_websocket();
   state_ = State::kClosed;
   queue_.clear();
   queued_bytes_ = front_offset_ = 0;
