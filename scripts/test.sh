@@ -47,6 +47,8 @@ step "integration: sign-in through JWT, the Rails session cookie and the HTTP ho
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/auth/
 step "integration: hostile clients, every limit, information leakage (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/hostile/
+step "integration: TLS, https and wss: handshake limits, large and compressed messages (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/tls/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/

@@ -21,6 +21,7 @@
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "json/writer.hpp"
+#include "net/tls.hpp"
 #include "store/redis_history.hpp"
 #include "store/redis_presence.hpp"
 #include "store/sqlite_history.hpp"
@@ -139,6 +140,8 @@ App::App(Config config)
   limits.ws_idle_timeout = std::chrono::seconds(config_.ws_idle_timeout);
   limits.header_timeout = std::chrono::seconds(config_.header_timeout);
   limits.deflate = config_.deflate;
+  if (!config_.tls_cert.empty())  // checked by parse_config; loaded once, shared by every loop
+    limits.tls = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
   loops_.front()->every(std::chrono::seconds(1), [this] {
     auto now = net::IpLimits::Clock::now();
     ip_limits_->sweep(now);
@@ -233,6 +236,11 @@ void App::accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket) 
     if (!admission.lease) {
       net::count_refusal(admission.refused);
       spdlog::debug("refused a connection from {}: {}", peer.address().to_string(), net::limit_name(admission.refused));
+      if (!config_.tls_cert.empty()) {  // no HTTP can be spoken before a handshake: the refusal is a close
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+      }
       refuse(socket, 429,
              admission.refused == net::Limit::kConnectionsPerIp ? "too many connections from your address"
                                                                  : "connecting too often from your address; retry later");
@@ -345,8 +353,10 @@ int App::run() {
   cable_->start();
   for (auto& l : listeners_) l->start();
   for (auto& l : loops_) l->start();
-  spdlog::info("peercable listening on http://{}:{} ({} loops, broker {})", config_.host, config_.port, loops_.size(),
-               cable_->broker().state());
+  const bool tls = !config_.tls_cert.empty();
+  spdlog::info("peercable listening on {}://{}:{} (WebSocket {}://{}:{}{}, {} loops, broker {})",
+               tls ? "https" : "http", config_.host, config_.port, tls ? "wss" : "ws", config_.host, config_.port,
+               config_.cable_path, loops_.size(), cable_->broker().state());
   spdlog::info("sign-in: {}; origin check {}", auth_.names(), check_origin_ ? "on" : "off");
   int signo = 0;
   signals.async_wait([&](const boost::system::error_code&, int s) { signo = s; });

@@ -3,13 +3,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
 #include "auth/http_hook.hpp"
-
+#include "net/tls.hpp"
 
 namespace peercable::app {
 namespace {
@@ -62,6 +65,26 @@ std::vector<std::string> config_args(const std::string& path, const std::string&
     args.push_back("--" + key + "=" + value);
   }
   return args;
+}
+
+// Both files or neither, both readable, and a chain and key that load and belong together. They are loaded
+// here, before anything starts, so a bad pair is one line naming the option rather than a half-started server.
+void check_tls(const Config& c) {
+  if (c.tls_cert.empty() && c.tls_key.empty()) return;
+  if (c.tls_key.empty()) die("--tls-cert: needs --tls-key (the certificate's private key)");
+  if (c.tls_cert.empty()) die("--tls-key: needs --tls-cert (the certificate chain)");
+  for (const auto& [option, path] : {std::pair{"--tls-cert", &c.tls_cert}, std::pair{"--tls-key", &c.tls_key}}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(*path, ec)) die(std::string(option) + ": " + *path + " is a folder, not a file");
+    std::FILE* f = std::fopen(path->c_str(), "r");
+    if (!f) die(std::string(option) + ": cannot read " + *path + ": " + std::strerror(errno));
+    std::fclose(f);
+  }
+  try {
+    net::TlsContext probe(c.tls_cert, c.tls_key);
+  } catch (const net::TlsSetupError& e) {
+    die(std::string(e.file() == net::TlsSetupError::File::kKey ? "--tls-key: " : "--tls-cert: ") + e.what());
+  }
 }
 
 }  // namespace
@@ -186,6 +209,7 @@ Config parse_config(int argc, char** argv) {
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   if (c.cable_path.empty() || c.cable_path[0] != '/') die("--cable-path: must start with /");
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0) die("--redis-url: must start with redis://");
+  check_tls(c);
   std::string hook_error;
   if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
   if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error)) die("--auth-headers: " + hook_error);

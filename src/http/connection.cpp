@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 
 #include "json/writer.hpp"
@@ -13,6 +15,8 @@ namespace {
 constexpr int kMaxIov = 64;
 constexpr std::size_t kCompressMin = 512;  // smaller messages are not worth a deflate call
 constexpr std::chrono::milliseconds kDrainTime{1000};
+constexpr std::size_t kTlsPlainRoom = std::size_t{16} * 1024;  // a TLS record's plaintext, at the read buffer's end
+constexpr std::size_t kTlsBatch = std::size_t{64} * 1024;      // encrypted per write: what a slow reader can pin
 }  // namespace
 
 std::string json_error(std::string_view message) {
@@ -103,7 +107,12 @@ void Connection::start() {
   socket_.non_blocking(true, ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   set_.add(this);
+  // The header timeout runs from here, so it also bounds a TLS handshake that stalls (slowloris).
   deadline_ = Clock::now() + set_.limits().header_timeout;
+  if (set_.limits().tls) {
+    tls_ = net::TlsSession::create(*set_.limits().tls);
+    if (!tls_) return finish();
+  }
   do_read();
 }
 
@@ -128,18 +137,23 @@ void Connection::do_read() {
 
 void Connection::on_readable() {
   auto& buf = set_.loop().read_buffer();
+  // With TLS the buffer's tail takes the plaintext of one record while its head holds the ciphertext.
+  const std::size_t room = tls_ ? buf.size() - kTlsPlainRoom : buf.size();
   // A bounded number of reads per wake-up keeps one busy client from starving the loop.
   for (int i = 0; i < 4 && state_ != State::kClosed; ++i) {
     boost::system::error_code ec;
-    std::size_t n = socket_.read_some(asio::buffer(buf), ec);
+    std::size_t n = socket_.read_some(asio::buffer(buf.data(), room), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
     if (ec) {
       // EOF or reset: the peer is gone; nothing more can be written either.
       finish();
       return;
     }
-    on_bytes(buf.data(), n);
-    if (n < buf.size()) break;
+    if (tls_)
+      on_tls_bytes(buf.data(), n, buf.data() + room, buf.size() - room);
+    else
+      on_bytes(buf.data(), n);
+    if (n < room) break;
   }
   do_read();
 }
@@ -170,6 +184,34 @@ void Connection::on_bytes(std::uint8_t* data, std::size_t n) {
     case State::kDraining:
     case State::kClosed: return;  // discarded
   }
+}
+
+// Ciphertext from the socket: drives the handshake, then hands each record's plaintext to on_bytes. What
+// OpenSSL answers (handshake messages, session tickets) is sent by the next flush.
+void Connection::on_tls_bytes(const std::uint8_t* data, std::size_t n, std::uint8_t* plain, std::size_t cap) {
+  if (state_ == State::kDraining || state_ == State::kClosed) return;  // discarded, as on_bytes does
+  const std::size_t out_before = tls_->output().size();
+  tls_->feed(data, n);
+  for (;;) {
+    std::size_t got = 0;
+    const net::TlsRead r = tls_->read(plain, cap, got);
+    if (r == net::TlsRead::kNeedMore) break;
+    if (r == net::TlsRead::kClosed) return begin_drain();  // the peer's close_notify: ours, then half-close
+    if (r == net::TlsRead::kFailed) return fail_tls();
+    on_bytes(plain, got);
+    if (state_ == State::kDraining || state_ == State::kClosed) return;
+  }
+  queued_bytes_ += tls_->output().size() - out_before;
+  if (!tls_->output().empty()) schedule_flush();
+}
+
+// A handshake that fails (plain HTTP on the TLS port, an old protocol version, garbage) or a bad record:
+// the alert OpenSSL prepared goes out with the half-close; no close_notify after a fatal alert.
+void Connection::fail_tls() {
+  if (spdlog::should_log(spdlog::level::debug))  // a flood of bad handshakes costs no address lookups
+    spdlog::debug("TLS {} from {}: {}", tls_->handshake_done() ? "error" : "handshake failed", remote_address(),
+                  tls_->failure());
+  begin_drain();
 }
 
 void Connection::on_http_bytes() {
@@ -311,6 +353,7 @@ void Connection::schedule_flush() {
 void Connection::flush() {
   flush_scheduled_ = false;
   if (state_ == State::kClosed || state_ == State::kDraining || waiting_write_) return;
+  if (tls_) return flush_tls();
   const int fd = socket_.native_handle();
   while (!queue_.empty()) {
     iovec iov[kMaxIov];
@@ -360,6 +403,65 @@ void Connection::consume(std::size_t n) {
   }
 }
 
+// With TLS, queued frames become records one batch at a time, and a batch is encrypted only once the one before
+// is on the wire: a slow reader pins at most one batch of ciphertext, the rest stays as shared frames. The
+// backlog counts both (plaintext queued + ciphertext unsent), so the slow-consumer limit means the same.
+void Connection::flush_tls() {
+  const int fd = socket_.native_handle();
+  for (;;) {
+    if (tls_->output().empty()) {
+      if (queue_.empty()) break;
+      if (!encrypt_queued()) return fail_tls();
+    }
+    const std::string_view out = tls_->output();
+    ssize_t w = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
+      finish();  // the peer is gone
+      return;
+    }
+    tls_->sent(static_cast<std::size_t>(w));
+    queued_bytes_ -= static_cast<std::size_t>(w);
+    if (static_cast<std::size_t>(w) < out.size()) return wait_writable();
+  }
+  if (close_after_flush_) begin_drain();
+}
+
+// Moves up to one batch from the front of the queue into TLS records; a frame cut at the batch end keeps its
+// rest at the front. Returns false if the session has failed.
+bool Connection::encrypt_queued() {
+  std::string_view pieces[kMaxIov];
+  std::size_t count = 0;
+  std::size_t taken = 0;
+  std::size_t offset = front_offset_;
+  for (auto it = queue_.begin(); it != queue_.end() && count < kMaxIov && taken < kTlsBatch; ++it, ++count) {
+    std::string_view p(**it);
+    p.remove_prefix(offset);
+    offset = 0;
+    pieces[count] = p.substr(0, kTlsBatch - taken);
+    taken += pieces[count].size();
+  }
+  const std::size_t out_before = tls_->output().size();
+  if (!tls_->write(pieces, count)) return false;
+  queued_bytes_ += tls_->output().size() - out_before;
+  queued_bytes_ -= taken;
+  std::uint64_t done = 0;
+  while (!queue_.empty()) {
+    std::size_t left = queue_.front()->size() - front_offset_;
+    if (taken < left) {
+      front_offset_ += taken;
+      break;
+    }
+    taken -= left;
+    front_offset_ = 0;
+    queue_.pop_front();
+    ++done;
+  }
+  set_.loop().counters().frames_out.fetch_add(done, std::memory_order_relaxed);
+  return true;
+}
+
 void Connection::wait_writable() {
   waiting_write_ = true;
   socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -384,10 +486,22 @@ void Connection::begin_drain() {
   state_ = State::kDraining;
   queue_.clear();
   queued_bytes_ = front_offset_ = 0;
+  if (tls_) send_tls_goodbye();
   boost::system::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_send, ec);
   deadline_ = Clock::now() + kDrainTime;
   do_read();
+}
+
+// Our last TLS bytes before the half-close: whatever is unsent (an alert, the rest of a record) and
+// close_notify, in one best-effort write; a peer that is not reading gets neither.
+void Connection::send_tls_goodbye() {
+  tls_->shutdown();
+  const std::string_view out = tls_->output();
+  if (!out.empty()) {
+    [[maybe_unused]] ssize_t w = ::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  tls_->discard_output();
 }
 
 void Connection::finish() {

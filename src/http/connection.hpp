@@ -14,6 +14,7 @@
 #include "net/frame_queue.hpp"
 #include "net/ip_limits.hpp"
 #include "net/loop.hpp"
+#include "net/tls.hpp"
 #include "ws/frame_encoder.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/handshake.hpp"
@@ -36,6 +37,7 @@ struct Limits {
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_backlog_bytes = 4 << 20;  // queued output before a slow consumer is dropped
   bool deflate = true;
+  std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
 };
 
 class Connection;
@@ -131,6 +133,8 @@ class Connection final : public net::Flushable,
   void do_read();
   void on_readable();
   void on_bytes(std::uint8_t* data, std::size_t n);
+  void on_tls_bytes(const std::uint8_t* data, std::size_t n, std::uint8_t* plain, std::size_t cap);
+  void fail_tls();
   void on_http_bytes();
   void handle_request(Request& req, bool keep_alive);
   void send_response(const Response& r, bool keep_alive);
@@ -140,6 +144,9 @@ class Connection final : public net::Flushable,
   void wait_writable();
   void consume(std::size_t n);
   void leave_websocket();
+  void flush_tls();
+  bool encrypt_queued();
+  void send_tls_goodbye();
   void begin_drain();
   void finish();
   void on_tick(Clock::time_point now);
@@ -153,6 +160,7 @@ class Connection final : public net::Flushable,
 
   ConnectionSet& set_;
   asio::ip::tcp::socket socket_;
+  std::unique_ptr<net::TlsSession> tls_;  // only on a TLS listener; the plain path never touches it
   State state_ = State::kHttp;
   std::size_t index_ = 0;                                              // position in set_.conns_
   std::string pending_;                                                // unparsed input kept between reads
