@@ -1,7 +1,7 @@
 // Action Cable clients for the auth hook tests: sign in with chosen request headers, expect a welcome or
 // exactly the unauthorized disconnect, read the lobby's presence.
 import assert from "node:assert/strict";
-import WebSocket from "ws";
+import { openInboxClient } from "../../lib/inbox_client.mjs";
 
 export const UNAUTHORIZED = { type: "disconnect", reason: "unauthorized", reconnect: false };
 export const lobby = JSON.stringify({ channel: "P2PChannel", room: "lobby" });
@@ -9,22 +9,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens a WebSocket to `s` with these request headers; collects every message until the close. */
 export function open(s, headers = {}, query = "") {
-  const ws = new WebSocket(s.wsUrl + query, ["actioncable-v1-json"], { headers });
-  const c = { ws, inbox: [] };
-  let wake = () => {};
-  ws.on("message", (d) => { c.inbox.push(JSON.parse(d.toString())); wake(); });
-  c.closed = new Promise((resolve) => ws.on("close", (code) => { resolve(code); wake(); }));
-  c.opened = new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
-  c.take = async (pred, ms = 5000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = c.inbox.findIndex(pred);
-      if (i >= 0) return c.inbox.splice(i, 1)[0];
-      if (Date.now() > deadline) throw new Error(`expected message not received; inbox: ${JSON.stringify(c.inbox)}`);
-      await new Promise((r) => { wake = r; setTimeout(r, 50); });
-    }
-  };
-  return c;
+  return openInboxClient(s.wsUrl + query, ["actioncable-v1-json"], { headers });
 }
 
 /** Signs in with `headers` and expects a welcome; returns the open client. */

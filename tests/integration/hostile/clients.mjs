@@ -3,9 +3,9 @@
 // Cable client, and readers for /metrics and the server's memory.
 import { connect } from "node:net";
 import { readFileSync } from "node:fs";
-import WebSocket from "ws";
 import { signToken } from "../../lib/peercable.mjs";
-import { upgradeRequest, FrameReader, frame, closeCode } from "../ws/rawclient.mjs";
+import { openInboxClient } from "../../lib/inbox_client.mjs";
+import { upgradeRequest, FrameReader, frame, closeCode, parseResponse } from "../ws/rawclient.mjs";
 
 export { frame, closeCode, upgradeRequest, FrameReader, signToken };
 
@@ -40,28 +40,15 @@ export function tcp(port, localAddress) {
   });
 }
 
-/** Splits HTTP/1.1 responses (Content-Length framed) out of `buf`; returns {responses, rest}. */
+/** Splits HTTP/1.1 responses (Content-Length framed, ending at a 101) out of `buf`; returns {responses, rest}. */
 export function parseResponses(buf) {
   const responses = [];
   for (;;) {
-    const end = buf.indexOf("\r\n\r\n");
-    if (end < 0) break;
-    const head = buf.subarray(0, end).toString("latin1").split("\r\n");
-    const status = Number(head[0].split(" ")[1]);
-    const headers = {};
-    for (const line of head.slice(1)) {
-      const i = line.indexOf(":");
-      headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-    }
-    if (status === 101) {
-      responses.push({ status, headers, body: "" });
-      buf = buf.subarray(end + 4);
-      break;
-    }
-    const len = Number(headers["content-length"] ?? 0);
-    if (buf.length < end + 4 + len) break;
-    responses.push({ status, headers, body: buf.subarray(end + 4, end + 4 + len).toString() });
-    buf = buf.subarray(end + 4 + len);
+    const r = parseResponse(buf);
+    if (!r) break;
+    responses.push({ status: r.status, headers: r.headers, body: r.body });
+    buf = r.rest;
+    if (r.status === 101) break;
   }
   return { responses, rest: buf };
 }
@@ -159,27 +146,9 @@ export const benchId = JSON.stringify({ channel: "BenchmarkChannel" });
  */
 export async function goodClient(port, { sub, name = sub, localAddress = addr(2), token, origin } = {}) {
   const url = `ws://127.0.0.1:${port}/cable?token=${token ?? signToken({ sub, name })}`;
-  const ws = new WebSocket(url, ["actioncable-v1-json", "actioncable-unsupported"], { localAddress, origin });
-  const inbox = [];
-  const listeners = new Set();
-  ws.on("message", (d) => {
-    const m = JSON.parse(d.toString());
-    inbox.push(m);
-    for (const l of listeners) l(m);
-  });
-  await new Promise((res, rej) => { ws.once("open", res); ws.once("error", rej); ws.once("unexpected-response", (_q, r) => rej(new Error(`upgrade refused: ${r.statusCode}`))); });
-  const c = {
-    ws, inbox, listeners,
-    send: (o) => ws.send(JSON.stringify(o)),
-    async take(pred, ms = 5000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const i = inbox.findIndex(pred);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (Date.now() > deadline) throw new Error(`${sub}: expected message not received; inbox: ${JSON.stringify(inbox).slice(0, 400)}`);
-        await sleep(20);
-      }
-    },
+  const c = openInboxClient(url, ["actioncable-v1-json", "actioncable-unsupported"], { localAddress, origin }, { name: sub });
+  await c.opened;
+  Object.assign(c, {
     async join(room) {
       c.send({ command: "subscribe", identifier: roomId(room) });
       const r = await c.take((m) => m.identifier === roomId(room) && (m.type === "confirm_subscription" || m.type === "reject_subscription"));
@@ -187,8 +156,8 @@ export async function goodClient(port, { sub, name = sub, localAddress = addr(2)
       return r.type;
     },
     act: (room, data) => c.send({ command: "message", identifier: roomId(room), data: JSON.stringify(data) }),
-    close: () => ws.close(),
-  };
+    close: () => c.ws.close(),
+  });
   await c.take((m) => m.type === "welcome");
   return c;
 }

@@ -1,8 +1,8 @@
 // P2PChannel over raw Action Cable frames against the real binary: validation, routing, presence, history.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import WebSocket from "ws";
 import { startPeercable, signToken } from "../../lib/peercable.mjs";
+import { openInboxClient } from "../../lib/inbox_client.mjs";
 
 let server;
 before(async () => { server = await startPeercable([]); });
@@ -12,27 +12,13 @@ const room = (r) => JSON.stringify({ channel: "P2PChannel", room: r });
 
 /** A connected, welcomed client with an inbox. */
 async function client(s, sub, name = sub) {
-  const ws = new WebSocket(`${s.wsUrl}?token=${signToken({ sub, name })}`, ["actioncable-v1-json"]);
-  const inbox = [];
-  let wake = () => {};
-  ws.on("message", (d) => { inbox.push(JSON.parse(d.toString())); wake(); });
-  await new Promise((res, rej) => { ws.once("open", res); ws.once("error", rej); });
-  const c = {
-    ws, inbox,
-    async take(pred, ms = 5000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const i = inbox.findIndex(pred);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (Date.now() > deadline) throw new Error(`${sub}: expected message not received; inbox: ${JSON.stringify(inbox).slice(0, 500)}`);
-        await new Promise((r) => { wake = r; setTimeout(r, 50); });
-      }
-    },
+  const c = openInboxClient(`${s.wsUrl}?token=${signToken({ sub, name })}`, ["actioncable-v1-json"], {}, { name: sub });
+  await c.opened;
+  Object.assign(c, {
     async none(pred, ms = 400) {
       await new Promise((r) => setTimeout(r, ms));
-      assert.equal(inbox.filter(pred).length, 0, `${sub} got an unexpected message`);
+      assert.equal(c.inbox.filter(pred).length, 0, `${sub} got an unexpected message`);
     },
-    send: (cmd) => ws.send(JSON.stringify(cmd)),
     async join(r) {
       c.send({ command: "subscribe", identifier: room(r) });
       await c.take((m) => m.identifier === room(r) && m.type === "confirm_subscription");
@@ -40,7 +26,7 @@ async function client(s, sub, name = sub) {
     },
     act: (r, data) => c.send({ command: "message", identifier: room(r), data: JSON.stringify(data) }),
     msg: (type, extra = () => true) => (m) => m.message?.type === type && extra(m.message),
-  };
+  });
   await c.take((m) => m.type === "welcome");
   return c;
 }

@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import https from "node:https";
 import tls from "node:tls";
 import net from "node:net";
-import WebSocket from "ws";
 import { binary, freePort, testSecret } from "../../lib/peercable.mjs";
+import { openInboxClient } from "../../lib/inbox_client.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "peercable-tls-"));
 const certPath = join(dir, "cert.pem");
@@ -81,31 +81,17 @@ async function startTls(args = []) {
 
 /** A welcomed Action Cable client over wss with an inbox. */
 async function cableClient(s, token, { perMessageDeflate = false } = {}) {
-  const ws = new WebSocket(`${s.wsUrl}?token=${token}`, ["actioncable-v1-json"], { ca, perMessageDeflate,
-    maxPayload: 8 << 20 });
-  const inbox = [];
-  let wake = () => {};
-  ws.on("message", (d) => { inbox.push(JSON.parse(d.toString())); wake(); });
-  await new Promise((res, rej) => { ws.once("open", res); ws.once("error", rej); });
-  const c = {
-    ws, inbox,
-    async take(pred, ms = 10000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const i = inbox.findIndex(pred);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        if (Date.now() > deadline) throw new Error(`message not received; inbox: ${JSON.stringify(inbox).slice(0, 300)}`);
-        await new Promise((r) => { wake = r; setTimeout(r, 50); });
-      }
-    },
-    send: (cmd) => ws.send(JSON.stringify(cmd)),
+  const c = openInboxClient(`${s.wsUrl}?token=${token}`, ["actioncable-v1-json"], { ca, perMessageDeflate,
+    maxPayload: 8 << 20 }, { name: "wss client", timeoutMs: 10000 });
+  await c.opened;
+  Object.assign(c, {
     async subscribe(identifier) {
       c.send({ command: "subscribe", identifier });
       await c.take((m) => m.identifier === identifier && m.type === "confirm_subscription");
     },
     perform: (identifier, data) => c.send({ command: "message", identifier, data: JSON.stringify(data) }),
-    close: () => new Promise((r) => { ws.once("close", r); ws.close(); }),
-  };
+    close: () => { c.ws.close(); return c.closed; },
+  });
   await c.take((m) => m.type === "welcome");
   return c;
 }

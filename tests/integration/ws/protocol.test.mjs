@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { startPeercable, signToken } from "../../lib/peercable.mjs";
+import { openInboxClient } from "../../lib/inbox_client.mjs";
 import { rawHttp, upgradeRequest, expectedAccept, frame, openRaw, closeCode } from "./rawclient.mjs";
 
 let server;
@@ -20,30 +21,18 @@ after(async () => {
 
 // A well-behaved client that must keep getting echoes while others misbehave.
 async function bystander() {
-  const ws = new WebSocket(`${server.wsUrl}?token=${token}`, ["actioncable-v1-json"]);
-  const inbox = [];
-  let notify = () => {};
-  ws.on("message", (d) => { inbox.push(JSON.parse(d.toString())); notify(); });
-  await new Promise((res, rej) => { ws.once("open", res); ws.once("error", rej); });
-  const waitFor = async (pred, ms = 5000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = inbox.findIndex(pred);
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      if (Date.now() > deadline) throw new Error("bystander: message not received");
-      await new Promise((r) => { notify = r; setTimeout(r, 50); });
-    }
-  };
-  ws.send(JSON.stringify({ command: "subscribe", identifier: bench }));
-  await waitFor((m) => m.type === "confirm_subscription");
+  const c = openInboxClient(`${server.wsUrl}?token=${token}`, ["actioncable-v1-json"], {}, { name: "bystander" });
+  await c.opened;
+  c.send({ command: "subscribe", identifier: bench });
+  await c.take((m) => m.type === "confirm_subscription");
   let n = 0;
   return {
     async check() {
       const tag = `still-alive-${++n}`;
-      ws.send(JSON.stringify({ command: "message", identifier: bench, data: JSON.stringify({ action: "echo", tag }) }));
-      await waitFor((m) => m.message?.tag === tag);
+      c.send({ command: "message", identifier: bench, data: JSON.stringify({ action: "echo", tag }) });
+      await c.take((m) => m.message?.tag === tag);
     },
-    close: () => ws.close(),
+    close: () => c.ws.close(),
   };
 }
 

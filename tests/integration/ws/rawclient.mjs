@@ -2,6 +2,26 @@
 import { connect } from "node:net";
 import { randomBytes, createHash } from "node:crypto";
 
+/**
+ * Splits one Content-Length framed HTTP response off the start of `buf`: {status, headers, body, rest}, or null
+ * while it is incomplete. Header names are lower-cased. A 101 has no body: `rest` holds the first frames.
+ */
+export function parseResponse(buf) {
+  const end = buf.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const head = buf.subarray(0, end).toString("latin1").split("\r\n");
+  const status = Number(head[0].split(" ")[1]);
+  const headers = {};
+  for (const line of head.slice(1)) {
+    const i = line.indexOf(":");
+    headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+  }
+  if (status === 101) return { status, headers, body: "", rest: buf.subarray(end + 4) };
+  const len = Number(headers["content-length"] ?? 0);
+  if (buf.length < end + 4 + len) return null;
+  return { status, headers, body: buf.subarray(end + 4, end + 4 + len).toString(), rest: buf.subarray(end + 4 + len) };
+}
+
 /** Sends `request` (a whole HTTP request) and resolves with {status, headers, body, socket, rest}. */
 export function rawHttp(port, request, { keepOpen = false, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -11,23 +31,12 @@ export function rawHttp(port, request, { keepOpen = false, timeoutMs = 5000 } = 
     sock.on("error", (e) => { clearTimeout(timer); reject(e); });
     sock.on("data", (d) => {
       buf = Buffer.concat([buf, d]);
-      const end = buf.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const head = buf.subarray(0, end).toString("latin1").split("\r\n");
-      const status = Number(head[0].split(" ")[1]);
-      const headers = {};
-      for (const line of head.slice(1)) {
-        const i = line.indexOf(":");
-        headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const len = Number(headers["content-length"] ?? 0);
-      if (status !== 101 && buf.length < end + 4 + len) return;
+      const r = parseResponse(buf);
+      if (!r) return;
       clearTimeout(timer);
       sock.removeAllListeners("data");
-      const body = status === 101 ? "" : buf.subarray(end + 4, end + 4 + len).toString();
-      const rest = buf.subarray(end + 4 + (status === 101 ? 0 : len));
       if (!keepOpen) sock.end();
-      resolve({ status, headers, body, socket: sock, rest });
+      resolve({ ...r, socket: sock });
     });
     sock.write(request);
   });
