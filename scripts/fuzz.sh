@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang 14, ASan+UBSan) and runs each for SECONDS (default 30) from the
-# committed seed corpus. A crash leaves its input in build-fuzz/ and fails the script.
+# committed seed corpus (minimized with -merge=1 from longer runs). A crash leaves its input in build-fuzz/ and
+# fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
