@@ -391,16 +391,23 @@ void Connection::consume(std::size_t n) {
     front_offset_ = 0;
     return;
   }
-  while (n > 0) {
+  drop_front(n);
+}
+
+std::size_t Connection::drop_front(std::size_t n) {
+  std::size_t whole = 0;
+  while (n > 0 && !queue_.empty()) {
     std::size_t left = queue_.front()->size() - front_offset_;
     if (n < left) {
       front_offset_ += n;
-      return;
+      break;
     }
     n -= left;
     front_offset_ = 0;
     queue_.pop_front();
+    ++whole;
   }
+  return whole;
 }
 
 // With TLS, queued frames become records one batch at a time, and a batch is encrypted only once the one before
@@ -446,18 +453,7 @@ bool Connection::encrypt_queued() {
   if (!tls_->write(pieces, count)) return false;
   queued_bytes_ += tls_->output().size() - out_before;
   queued_bytes_ -= taken;
-  std::uint64_t done = 0;
-  while (!queue_.empty()) {
-    std::size_t left = queue_.front()->size() - front_offset_;
-    if (taken < left) {
-      front_offset_ += taken;
-      break;
-    }
-    taken -= left;
-    front_offset_ = 0;
-    queue_.pop_front();
-    ++done;
-  }
+  const std::size_t done = drop_front(taken);
   set_.loop().counters().frames_out.fetch_add(done, std::memory_order_relaxed);
   return true;
 }

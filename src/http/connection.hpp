@@ -143,6 +143,7 @@ class Connection final : public net::Flushable,
   void schedule_flush();
   void wait_writable();
   void consume(std::size_t n);
+  std::size_t drop_front(std::size_t n);  // drops n bytes from the queue's front; returns whole frames dropped
   void leave_websocket();
   void flush_tls();
   bool encrypt_queued();
