@@ -20,6 +20,8 @@
 #include "broker/redis_broker.hpp"
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
+#include "channels/signed_stream_channel.hpp"
+#include "auth/signed_stream.hpp"
 #include "json/writer.hpp"
 #include "net/tls.hpp"
 #include "store/redis_history.hpp"
@@ -133,6 +135,7 @@ App::App(Config config)
   cable_->set_session_limits(session_limits);
   cable_->add_channel(std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_));
   cable_->add_channel(std::make_unique<channels::BenchmarkChannel>());
+  add_signed_stream_channels();
 
   http::Limits limits;
   limits.max_message_bytes = config_.max_message;
@@ -160,6 +163,23 @@ App::App(Config config)
 
 App::~App() = default;
 
+// Turbo::StreamsChannel and $pubsub, each when a key for its signatures is configured.
+void App::add_signed_stream_channels() {
+  std::string turbo_key = config_.turbo_stream_key;
+  if (turbo_key.empty() && !config_.rails_secret_key_base.empty()) {
+    auto digest = auth::parse_rails_key_digest(config_.rails_key_digest);
+    if (!digest) throw std::runtime_error("--rails-key-digest: use sha1 or sha256");
+    turbo_key = auth::derive_turbo_stream_key(config_.rails_secret_key_base, *digest);
+  }
+  if (!turbo_key.empty())
+    cable_->add_channel(std::make_unique<channels::SignedStreamChannel>(
+        channels::SignedStreamOptions{"Turbo::StreamsChannel", std::move(turbo_key), false, false}));
+  std::string pubsub_key = config_.streams_secret.empty() ? config_.rails_secret_key_base : config_.streams_secret;
+  if (!pubsub_key.empty() || config_.public_streams)
+    cable_->add_channel(std::make_unique<channels::SignedStreamChannel>(
+        channels::SignedStreamOptions{"$pubsub", std::move(pubsub_key), true, config_.public_streams}));
+}
+
 void App::build_auth() {
   jwt_.secret = token_secret_;
   jwt_.previous_secret = config_.jwt_previous_secret;
@@ -169,7 +189,8 @@ void App::build_auth() {
   std::vector<std::string> order = split_list(config_.auth);
   if (order.empty()) {
     order.emplace_back("jwt");
-    if (!config_.rails_secret_key_base.empty()) order.emplace_back("rails-cookie");
+    // The app's secret alone may be given for Turbo Streams; the cookie's name turns cookie sign-in on.
+    if (!config_.rails_secret_key_base.empty() && !config_.rails_cookie_name.empty()) order.emplace_back("rails-cookie");
     if (!config_.auth_url.empty()) order.emplace_back("http");
   }
   for (const auto& name : order) {

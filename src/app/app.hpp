@@ -47,6 +47,7 @@ class App {
  private:
   void load_secret();
   void build_auth();
+  void add_signed_stream_channels();
   void accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket);
 
   Config config_;

@@ -135,7 +135,7 @@ Config parse_config(int argc, char** argv) {
   add("jwt-leeway", c.jwt_leeway, "clock skew allowed on exp, nbf and iat, seconds")->check(CLI::Range(0, 3600));
   add("jwt-issuer", c.jwt_issuer, "required iss claim (empty: not checked)");
   add("jwt-audience", c.jwt_audience, "required aud claim (empty: not checked)");
-  add("rails-secret-key-base", c.rails_secret_key_base, "the Rails app's secret_key_base (turns on rails-cookie)");
+  add("rails-secret-key-base", c.rails_secret_key_base, "the Rails app's secret_key_base (rails-cookie sign-in, Turbo Streams)");
   add("rails-cookie-name", c.rails_cookie_name, "the Rails session cookie's name, e.g. _myapp_session");
   add("rails-key-digest", c.rails_key_digest, "key derivation digest of the Rails app: sha256 (Rails 7+) or sha1")
       ->check(CLI::IsMember({"sha1", "sha256"}));
@@ -149,6 +149,13 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::Range(0, 86400));
   add("auth-negative-cache-ttl", c.auth_negative_cache_ttl, "seconds a refusal from --auth-url is reused")
       ->check(CLI::Range(0, 86400));
+  // Signed streams
+  add("turbo-stream-key", c.turbo_stream_key,
+      "the app's config.turbo.signed_stream_verifier_key (default: derived from --rails-secret-key-base)");
+  add("streams-secret", c.streams_secret, "key of $pubsub signed stream names (default: --rails-secret-key-base)");
+  app.add_flag("--public-streams,!--no-public-streams", c.public_streams,
+               "$pubsub also streams unsigned stream_name (default: off)")
+      ->envname("PEERCABLE_PUBLIC_STREAMS");
   // Origins
   add("origin-check", c.origin_check, "check the Origin header: auto (on unless listening on loopback), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}));

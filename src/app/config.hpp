@@ -46,6 +46,11 @@ struct Config {
   unsigned auth_cache_ttl = 30;
   unsigned auth_negative_cache_ttl = 5;
 
+  // Signed streams (Turbo::StreamsChannel, $pubsub)
+  std::string turbo_stream_key;  // config.turbo.signed_stream_verifier_key; empty: derived from rails_secret_key_base
+  std::string streams_secret;    // key of $pubsub signed names; empty: rails_secret_key_base
+  bool public_streams = false;   // $pubsub accepts unsigned stream_name
+
   // Origins
   std::string origin_check = "auto";  // auto: on unless listening on loopback
   std::string allowed_origins;        // comma list of origins, e.g. https://chat.example.com

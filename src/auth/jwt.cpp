@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "auth/encoding.hpp"
 #include "json/writer.hpp"
 #include "ws/utf8.hpp"
 
@@ -15,6 +16,8 @@ namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+}  // namespace
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -22,8 +25,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
        data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
-
-}  // namespace
 
 const char* to_string(TokenError e) {
   switch (e) {
@@ -41,28 +42,7 @@ const char* to_string(TokenError e) {
 }
 
 std::string base64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
-  for (; i + 3 <= in.size(); i += 3) {
-    unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (in.size() - i == 1) {
-    unsigned v = byte(i) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-  } else if (in.size() - i == 2) {
-    unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
+  return base64_encode(in, true);
 }
 
 std::optional<std::string> base64url_decode(std::string_view in) {

@@ -53,6 +53,8 @@ std::string sign_jwt(const Identity& who, std::string_view secret, std::int64_t 
 /// The same with the current secret of `options`, adding "iss" and "aud" when those are required.
 std::string sign_jwt(const Identity& who, const JwtOptions& options, std::int64_t now, std::int64_t ttl_seconds);
 
+/// The raw HMAC-SHA256 of `data` under `key`.
+std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string base64url_encode(std::string_view in);
 std::optional<std::string> base64url_decode(std::string_view in);
 

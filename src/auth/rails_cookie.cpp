@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "auth/encoding.hpp"
+
 namespace peercable::auth {
 namespace {
 
@@ -57,46 +59,6 @@ std::optional<std::string> percent_decode(std::string_view in) {
     if (hi < 0 || lo < 0) return std::nullopt;
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
-  }
-  return out;
-}
-
-int base64_digit(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-/// Base64 as Ruby's Base64.strict_decode64 reads it (RFC 4648 alphabet, padded, no whitespace, unused bits
-/// zero); nullopt otherwise.
-std::optional<std::string> base64_strict_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    int a = base64_digit(in[i]), b = base64_digit(in[i + 1]);
-    if (a < 0 || b < 0) return std::nullopt;
-    if (last && in[i + 3] == '=') {
-      if (in[i + 2] == '=') {
-        if (b & 0x0F) return std::nullopt;
-        out += static_cast<char>((a << 2) | (b >> 4));
-        break;
-      }
-      int c = base64_digit(in[i + 2]);
-      if (c < 0 || (c & 0x03)) return std::nullopt;
-      out += static_cast<char>((a << 2) | (b >> 4));
-      out += static_cast<char>(((b & 0x0F) << 4) | (c >> 2));
-      break;
-    }
-    int c = base64_digit(in[i + 2]), d = base64_digit(in[i + 3]);
-    if (c < 0 || d < 0) return std::nullopt;
-    out += static_cast<char>((a << 2) | (b >> 4));
-    out += static_cast<char>(((b & 0x0F) << 4) | (c >> 2));
-    out += static_cast<char>(((c & 0x03) << 6) | d);
   }
   return out;
 }

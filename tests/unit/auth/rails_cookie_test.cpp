@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "support/run_command.hpp"
+
 using namespace peercable::auth;
 
 namespace {
@@ -49,25 +51,17 @@ RailsCookies parse_output(const std::string& json) {
   return out;
 }
 
-/// Runs `command`, returning its stdout when it exits 0.
-std::optional<std::string> run(const std::string& command) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return std::nullopt;
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  return ::pclose(p) == 0 ? std::optional(out) : std::nullopt;
-}
+using peercable::testing::run_command;
 
 bool rails_available() {
   static const bool ok =
-      run("ruby -e 'require \"rails\"; require \"action_controller/railtie\"' >/dev/null 2>&1").has_value();
+      run_command("ruby -e 'require \"rails\"; require \"action_controller/railtie\"' >/dev/null 2>&1").has_value();
   return ok;
 }
 
 /// Cookies written by Rails for the given script options (secret kSecret unless `args` names another).
 RailsCookies rails_cookies(const std::string& args) {
-  auto out = run("ruby " + kSourceDir + "/tests/fixtures/rails_cookie.rb --secret-key-base " + kSecret + " " + args);
+  auto out = run_command("ruby " + kSourceDir + "/tests/fixtures/rails_cookie.rb --secret-key-base " + kSecret + " " + args);
   if (!out) throw std::runtime_error("tests/fixtures/rails_cookie.rb " + args + " failed");
   return parse_output(*out);
 }
