@@ -8,9 +8,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "app/erb_env.hpp"
 #include "auth/http_hook.hpp"
 #include "net/tls.hpp"
 
@@ -31,9 +34,19 @@ std::string env_name(const std::string& opt) {
 // Turns the YAML file into "--key=value" arguments placed before the real ones, so the command line wins;
 // a key whose PEERCABLE_ variable is set is skipped, so the environment wins over the file.
 std::vector<std::string> config_args(const std::string& path, const std::string& env_section) {
+  std::ifstream in(path);
+  if (!in) die("--config: cannot read " + path + ": " + std::strerror(errno));
+  std::stringstream raw;
+  raw << in.rdbuf();
+  // Rails evaluates cable.yml as ERB; the ENV lookups its generator writes are expanded the same way here.
+  auto expanded = expand_env_erb(raw.str(), [](const std::string& name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name.c_str())) return std::string(v);
+    return std::nullopt;
+  });
+  if (!expanded.text) die("--config: " + path + ": " + expanded.error);
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(*expanded.text);
   } catch (const std::exception& e) {
     die("--config: cannot read " + path + ": " + e.what());
   }
