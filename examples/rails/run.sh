@@ -55,10 +55,12 @@ if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
-# 3. peercable: the app's cable.yml (Redis, channel prefix) and its session cookie (Rails 6.1 defaults: SHA1).
+# 3. peercable: the app's cable.yml (Redis, channel prefix) and its session cookie (Rails 6.1 defaults: SHA1);
+#    only the lobby is public, other rooms open to those whose page carries the room name the app signed.
 "$root/build/peercable" --config "$here/config/cable.yml" --host 127.0.0.1 --port "$CABLE_PORT" \
   --data-dir "$here/tmp/peercable-data" --rails-secret-key-base "$SECRET_KEY_BASE" \
-  --rails-cookie-name _p2p_demo_session --rails-key-digest sha1 --rails-session-key user_id &
+  --rails-cookie-name _p2p_demo_session --rails-key-digest sha1 --rails-session-key user_id \
+  --public-rooms lobby &
 pids+=($!)
 
 # 4. The Rails app.

@@ -128,6 +128,10 @@ App::App(Config config)
   p2p.max_body_bytes = config_.message_limit;
   p2p.max_signal_bytes = config_.max_signal;
   p2p.max_room_name = config_.max_room_name;
+  p2p.access.public_rooms = split_list(config_.public_rooms);
+  p2p.access.signing_key = !config_.room_signing_key.empty() ? config_.room_signing_key
+                           : !config_.streams_secret.empty() ? config_.streams_secret
+                                                             : config_.rails_secret_key_base;
   cable::SessionLimits session_limits;
   session_limits.commands_per_second = config_.max_commands_per_second;
   session_limits.subscriptions = config_.max_subscriptions;

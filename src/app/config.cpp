@@ -169,6 +169,10 @@ Config parse_config(int argc, char** argv) {
   app.add_flag("--public-streams,!--no-public-streams", c.public_streams,
                "$pubsub also streams unsigned stream_name (default: off)")
       ->envname("PEERCABLE_PUBLIC_STREAMS");
+  add("public-rooms", c.public_rooms,
+      "P2P rooms anyone signed in may join, comma-separated patterns ('*' any run; empty: none); others are private");
+  add("room-signing-key", c.room_signing_key,
+      "key of signed room names opening private rooms (default: --streams-secret, else --rails-secret-key-base)");
   // Origins
   add("origin-check", c.origin_check, "check the Origin header: auto (on unless listening on loopback), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}));

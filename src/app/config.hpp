@@ -50,6 +50,8 @@ struct Config {
   std::string turbo_stream_key;  // config.turbo.signed_stream_verifier_key; empty: derived from rails_secret_key_base
   std::string streams_secret;    // key of $pubsub signed names; empty: rails_secret_key_base
   bool public_streams = false;   // $pubsub accepts unsigned stream_name
+  std::string public_rooms = "*";  // P2P rooms open to everyone signed in (patterns); the rest are private
+  std::string room_signing_key;    // key of signed room names; empty: streams_secret, else rails_secret_key_base
 
   // Origins
   std::string origin_check = "auto";  // auto: on unless listening on loopback

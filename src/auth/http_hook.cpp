@@ -286,6 +286,9 @@ HookAnswer read_hook_answer(unsigned status, std::string_view body) {
     who.name = std::string(text);
   }
   if (who.name.empty()) who.name = who.id;
+  simdjson::dom::element rooms;
+  if (doc["rooms"].get(rooms) == simdjson::SUCCESS && !rooms.is_null() && !read_room_patterns(rooms, who.rooms))
+    return invalid("the app's rooms is not a list of at most 64 room patterns of 1 to 128 bytes");
   HookAnswer a;
   a.kind = HookAnswerKind::kAccepted;
   a.identity = std::move(who);

@@ -26,6 +26,20 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+bool read_room_patterns(simdjson::dom::element value, std::vector<std::string>& rooms) {
+  simdjson::dom::array list;
+  if (value.get(list)) return false;
+  std::vector<std::string> out;
+  for (auto item : list) {
+    std::string_view pattern;
+    if (item.get(pattern) || pattern.empty() || pattern.size() > kMaxRoomPatternBytes) return false;
+    if (out.size() == kMaxIdentityRooms) return false;
+    out.emplace_back(pattern);
+  }
+  rooms = std::move(out);
+  return true;
+}
+
 const char* to_string(TokenError e) {
   switch (e) {
     case TokenError::kMalformed: return "malformed token";
@@ -172,6 +186,10 @@ TokenResult verify_jwt(std::string_view token, const JwtOptions& options, std::i
   std::string_view name;
   if (p["name"].get(name) == simdjson::SUCCESS && !name.empty()) who.name = std::string(ws::utf8_prefix(name, 80));
   if (who.name.empty()) who.name = who.id;
+  bool guest = false;
+  if (p["guest"].get(guest) == simdjson::SUCCESS) who.guest = guest;
+  if (auto rooms = p["rooms"]; rooms.error() == simdjson::SUCCESS && !read_room_patterns(rooms.value_unsafe(), who.rooms))
+    return r;  // a malformed grant is refused, never half-read
   r.identity = std::move(who);
   return r;
 }
@@ -186,6 +204,7 @@ std::string sign_jwt(const Identity& who, const JwtOptions& options, std::int64_
   std::string claims;
   json::ObjectWriter w(claims);
   w.key("sub").str(who.id).key("name").str(who.name).key("iat").num(now).key("exp").num(now + ttl_seconds);
+  if (who.guest) w.key("guest").boolean(true);
   if (!options.issuer.empty()) w.key("iss").str(options.issuer);
   if (!options.audience.empty()) w.key("aud").str(options.audience);
   w.end();

@@ -3,7 +3,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
+
+#include <simdjson.h>
 
 namespace peercable::auth {
 
@@ -11,7 +14,18 @@ namespace peercable::auth {
 struct Identity {
   std::string id;
   std::string name;
+  bool guest = false;              // signed in through POST /session: public rooms only
+  std::vector<std::string> rooms{};  // private P2P rooms (patterns, '*' any run) the app lets this user join
 };
+
+/// Most room patterns one identity may carry, and the longest one: a token or hook answer with more is refused.
+inline constexpr std::size_t kMaxIdentityRooms = 64;
+inline constexpr std::size_t kMaxRoomPatternBytes = 128;
+
+/// Reads the room patterns a token claim or a hook answer grants (`"rooms": ["team-*", "ops"]`) into
+/// `rooms`. False when `value` is not an array of 1..kMaxRoomPatternBytes-byte strings, or holds more than
+/// kMaxIdentityRooms of them.
+bool read_room_patterns(simdjson::dom::element value, std::vector<std::string>& rooms);
 
 /// Why a token was refused (logged, never sent to the client: Action Cable only says "unauthorized").
 enum class TokenError {

@@ -1,6 +1,7 @@
 #include "channels/p2p_channel.hpp"
 
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 
@@ -87,6 +88,12 @@ bool P2PChannel::subscribed(cable::Subscription& sub, simdjson::dom::object para
   if (params["room"].get(room)) return false;
   if (!valid_room(room, options_.max_room_name)) {
     if (room.size() > options_.max_room_name) net::count_refusal(net::Limit::kRoomName);
+    return false;
+  }
+  std::string_view signed_room;
+  if (params["signed_room"].error() == simdjson::SUCCESS && params["signed_room"].get(signed_room)) return false;
+  if (auto access = decide_room_access(room, sub.user(), signed_room, options_.access); !access.allowed) {
+    spdlog::info("session {}: P2PChannel room {} refused: {}", sub.session().id(), room, access.reason);
     return false;
   }
   sub.param = std::string(room);

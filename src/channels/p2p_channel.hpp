@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cable/channel.hpp"
+#include "channels/room_access.hpp"
 #include "store/history.hpp"
 #include "store/presence.hpp"
 
@@ -14,6 +15,7 @@ struct P2POptions {
   std::size_t max_body_bytes = 4096;
   std::size_t max_signal_bytes = 64 * 1024;
   std::size_t max_room_name = 64;
+  RoomAccessOptions access;  // public rooms and the key of signed room names
 };
 
 class P2PChannel final : public cable::Channel {

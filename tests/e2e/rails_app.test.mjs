@@ -89,3 +89,17 @@ test("two people sign in with the app's session, chat through peercable, and see
   await alice.screenshot({ path: join(artifacts, "rails-app-desktop.png") });
   await bob.screenshot({ path: join(artifacts, "rails-app-phone.png") });
 });
+
+test("the private room opens for invited people only", { timeout: 60000 }, async () => {
+  const alice = await signIn("Alice", { width: 1100, height: 760 });
+  await alice.click("text=#team");
+  await alice.waitForFunction(() => document.querySelector("#p2p-status")?.textContent === "Connected");
+  await alice.fill("textarea[data-p2p-target=input]", "Team only");
+  await alice.press("textarea[data-p2p-target=input]", "Enter");
+  await alice.waitForFunction(() => [...document.querySelectorAll(".message__body")].some((b) => b.textContent === "Team only"));
+  const carol = await signIn("Carol", { width: 1100, height: 760 });
+  await carol.goto(url.replace(/\/$/, "") + "/rooms/team");
+  await carol.waitForFunction(() => document.querySelector("#p2p-status")?.textContent === "Rejected");
+  assert.equal(await carol.locator(".message__body").count(), 0, "nothing of the private room reaches Carol");
+  await carol.screenshot({ path: join(artifacts, "rails-app-private-refused.png") });
+});

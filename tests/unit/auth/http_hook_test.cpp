@@ -543,3 +543,14 @@ TEST(HttpHookAuthenticator, BadOptionsAreStartupErrors) {
   o.url = "http://no-such-host.invalid/auth";
   EXPECT_EQ(message(o).rfind("--auth-url: cannot resolve no-such-host.invalid", 0), 0u);
 }
+
+TEST(HookAnswer, RoomGrants) {
+  auto a = read_hook_answer(200, R"({"id":"42","rooms":["team-*"]})");
+  ASSERT_EQ(a.kind, HookAnswerKind::kAccepted) << a.reason;
+  EXPECT_EQ(a.identity.rooms, std::vector<std::string>{"team-*"});
+  a = read_hook_answer(200, R"({"id":"42","rooms":null})");
+  ASSERT_EQ(a.kind, HookAnswerKind::kAccepted) << a.reason;
+  EXPECT_TRUE(a.identity.rooms.empty());
+  a = read_hook_answer(200, R"({"id":"42","rooms":"team"})");
+  EXPECT_EQ(a.kind, HookAnswerKind::kInvalid);
+}

@@ -85,3 +85,27 @@ TEST(Jwt, IssuerAndAudience) {
   JwtOptions plain{"secret", "", 0, "", ""};
   EXPECT_TRUE(verify_jwt(sign(R"({"sub":"1","iss":"anyone","aud":"any"})"), plain, 0).identity);
 }
+
+TEST(Jwt, GuestFlagAndRoomGrants) {
+  Identity guest{"g_1", "Guest"};
+  guest.guest = true;
+  auto r = verify_jwt(sign_jwt(guest, "secret", 1000, 60), "secret", 1010);
+  ASSERT_TRUE(r.identity);
+  EXPECT_TRUE(r.identity->guest);
+  EXPECT_TRUE(r.identity->rooms.empty());
+
+  r = verify_jwt(sign_jwt_claims(R"({"sub":"u2","rooms":["team-*","ops"]})", "secret"), "secret", 0);
+  ASSERT_TRUE(r.identity);
+  EXPECT_FALSE(r.identity->guest);
+  EXPECT_EQ(r.identity->rooms, (std::vector<std::string>{"team-*", "ops"}));
+
+  // A malformed grant refuses the token rather than being half-read.
+  std::string many = "[";
+  for (std::size_t i = 0; i <= kMaxIdentityRooms; ++i) many += std::string(i ? "," : "") + "\"r" + std::to_string(i) + "\"";
+  many += "]";
+  for (const std::string& rooms : {std::string("\"ops\""), std::string("[1]"), std::string("[\"\"]"),
+                                   "[\"" + std::string(kMaxRoomPatternBytes + 1, 'x') + "\"]", many}) {
+    SCOPED_TRACE(rooms);
+    EXPECT_FALSE(verify_jwt(sign_jwt_claims(R"({"sub":"u3","rooms":)" + rooms + "}", "secret"), "secret", 0).identity);
+  }
+}

@@ -1,7 +1,8 @@
 // p2p_controller: one chat room over Action Cable, on an unmodified @rails/actioncable consumer.
 //
 // Values (data attributes): url (cable URL, default "/cable"), room, token (JWT, sent as ?token=),
-// userId (optional; taken from the token's `sub` claim when absent).
+// userId (optional; taken from the token's `sub` claim when absent), signedRoom (optional: the room name signed by
+// the app, which opens a private room; sent as the identifier's `signed_room` for the `room` value's room).
 // Every target is optional, so the controller fits any markup; see docs/rails.md for a Rails partial.
 // Events dispatched on the element: p2p:status {state, label, detail, reason}, p2p:room {room},
 // p2p:left {room}, p2p:signal {from, signal} (WebRTC signaling is left to whoever listens).
@@ -50,6 +51,7 @@ export default class P2pController extends Controller {
     room: { type: String, default: "lobby" },
     token: String,
     userId: String,
+    signedRoom: String,
   };
 
   static targets = [
@@ -225,7 +227,9 @@ export default class P2pController extends Controller {
     }
     this.consumer ??= createConsumer(this.cableUrl());
     this.setState("connecting");
-    const subscription = this.consumer.subscriptions.create({ channel: "P2PChannel", room }, {
+    const params = { channel: "P2PChannel", room };
+    if (this.signedRoomValue && room === this.roomValue) params.signed_room = this.signedRoomValue;
+    const subscription = this.consumer.subscriptions.create(params, {
       connected: () => this.isCurrent(subscription) && this.subscribed(),
       disconnected: ({ willAttemptReconnect } = {}) => this.isCurrent(subscription) && this.dropped(willAttemptReconnect),
       rejected: () => this.isCurrent(subscription) && this.refused(room),
@@ -286,7 +290,11 @@ export default class P2pController extends Controller {
   refused(room) {
     this.stopRetrying();
     clearTimeout(this.graceTimer);
-    this.setState("rejected", `The server refused room “${room}”. Room names are 1–64 letters, digits or . _ : -`, "invalid_room");
+    // The server does not say why: the name may be invalid (1–64 letters, digits or . _ : -), or the room private.
+    const why = /^[A-Za-z0-9_.:-]{1,64}$/.test(room)
+      ? "It is a private room you have not been invited to."
+      : "Room names are 1–64 letters, digits or . _ : -";
+    this.setState("rejected", `The server refused room “${room}”. ${why}`, "invalid_room");
   }
 
   networkReturned() {

@@ -5,8 +5,13 @@
 class RoomsController < ApplicationController
   before_action :require_sign_in
 
+  # Private rooms and who is invited. peercable serves only "lobby" publicly (run.sh: --public-rooms lobby);
+  # an invited person's page carries the room name signed with the app's secret, which opens it.
+  INVITED = { "team" => %w[alice bob] }.freeze
+
   def show
     @room = params[:room].presence || "lobby"
+    @signed_room = room_verifier.generate(@room) if INVITED.fetch(@room, []).include?(current_user.id)
   end
 
   def announce
@@ -22,5 +27,13 @@ class RoomsController < ApplicationController
       body: body, sent_at: (Time.now.to_f * 1000).to_i,
     })
     redirect_to room_path(room), notice: "Announced."
+  end
+
+  private
+
+  # Signs as turbo-rails signs stream names; peercable checks it with the same secret (--room-signing-key,
+  # which defaults to --rails-secret-key-base).
+  def room_verifier
+    ActiveSupport::MessageVerifier.new(Rails.application.secret_key_base, digest: "SHA256", serializer: JSON)
   end
 end
