@@ -13,6 +13,8 @@
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <algorithm>
 
 #include "app/router.hpp"
 #include "auth/http_hook.hpp"
@@ -315,16 +317,19 @@ std::int64_t App::connection_count() const {
   return n;
 }
 
+std::int64_t App::websocket_count() const {
+  std::int64_t n = 0;
+  for (auto& l : loops_) n += l->counters().websockets.load(std::memory_order_relaxed);
+  return n;
+}
+
 std::string App::health_json() const {
-  std::int64_t ws = 0;
+  const std::int64_t ws = websocket_count();
   std::uint64_t slow = 0;
-  for (auto& l : loops_) {
-    ws += l->counters().websockets.load(std::memory_order_relaxed);
-    slow += l->counters().slow_consumer_closes.load(std::memory_order_relaxed);
-  }
+  for (auto& l : loops_) slow += l->counters().slow_consumer_closes.load(std::memory_order_relaxed);
   std::string out;
   json::ObjectWriter w(out);
-  w.key("status").str("ok").key("version").str("0.1.0");
+  w.key("status").str(draining() ? "draining" : "ok").key("version").str("0.1.0");
   w.key("uptime_s").num(static_cast<std::int64_t>(uptime_seconds()));
   w.key("connections").num(connection_count()).key("websockets").num(ws);
   w.key("loops").num(static_cast<std::int64_t>(loops_.size()));
@@ -370,6 +375,24 @@ std::string App::metrics_text() const {
   return out;
 }
 
+// A deploy's SIGTERM: load balancers see /health answer 503 and take the node out, new WebSockets are refused,
+// and the clients are told to reconnect in random shares over the drain window, so the remaining nodes take
+// them in gradually rather than all at once. Runs on the main thread; the loops keep serving meanwhile.
+void App::drain() {
+  draining_.store(true, std::memory_order_relaxed);
+  const auto window = std::chrono::milliseconds(std::chrono::seconds(config_.drain_window));
+  const std::size_t steps = std::max<std::size_t>(1, static_cast<std::size_t>(window.count() / 100));
+  spdlog::info("SIGTERM: draining {} WebSockets over {} s (/health answers 503, new WebSockets are refused)",
+               websocket_count(), config_.drain_window);
+  std::uint64_t seed = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed);
+  const auto started = std::chrono::steady_clock::now();
+  for (std::size_t step = 0; step < steps && websocket_count() > 0; ++step) {
+    cable_->restart_share(step, steps, seed);
+    std::this_thread::sleep_until(started + window * static_cast<long>(step + 1) / static_cast<long>(steps));
+  }
+}
+
 int App::run() {
   // Signals are taken on a dedicated io_context so no loop is interrupted to handle them.
   boost::asio::io_context signals_io;
@@ -386,6 +409,7 @@ int App::run() {
   int signo = 0;
   signals.async_wait([&](const boost::system::error_code&, int s) { signo = s; });
   signals_io.run();
+  if (signo == SIGTERM && config_.drain_window > 0) drain();
   spdlog::info("signal {}: shutting down", signo);
 
   // Stop accepting, tell every client, close every WebSocket with 1001, then wait for the queues to drain.

@@ -1,5 +1,6 @@
 #pragma once
 // Wires the server together: loops, listeners, the cable server, stores, HTTP routes.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -42,6 +43,8 @@ class App {
   double uptime_seconds() const;
   std::int64_t connection_count() const;
   std::string health_json() const;
+  /// True from SIGTERM on: /health answers 503 and new WebSockets are refused while clients move away.
+  bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
   std::string metrics_text() const;
 
  private:
@@ -49,6 +52,8 @@ class App {
   void build_auth();
   void add_signed_stream_channels();
   void accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket);
+  std::int64_t websocket_count() const;
+  void drain();
 
   Config config_;
   std::string token_secret_;
@@ -68,6 +73,7 @@ class App {
   std::vector<std::unique_ptr<http::Router>> routers_;
   std::vector<std::unique_ptr<http::ConnectionSet>> sets_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace peercable::app

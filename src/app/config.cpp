@@ -193,6 +193,10 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24));
   add("max-guest-signins-per-ip", c.max_guest_signins_per_ip,
       "guest sign-ins (POST /session) per minute per client address (0 = no limit)");
+  // Deploys
+  add("drain-window", c.drain_window,
+      "on SIGTERM, seconds over which clients are told to reconnect, spread at random (0 = all at once)")
+      ->check(CLI::Range(0, 600));
   // TLS
   add("tls-cert", c.tls_cert, "PEM certificate chain: serve https:// and wss:// (needs --tls-key)");
   add("tls-key", c.tls_key, "PEM private key for --tls-cert");

@@ -67,6 +67,9 @@ struct Config {
   std::size_t max_signal = 64 * 1024;         // bytes of a WebRTC signal payload
   unsigned max_guest_signins_per_ip = 10;     // per minute
 
+  // Deploys
+  unsigned drain_window = 5;  // seconds over which SIGTERM spreads the clients' reconnects (0: all at once)
+
   // TLS
   std::string tls_cert;
   std::string tls_key;

@@ -91,7 +91,8 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
       result.response = method_not_allowed("GET, HEAD");
       return result;
     }
-    result.response = json_response(200, app_.health_json());
+    // 503 while draining: load balancers take the node out of rotation.
+    result.response = json_response(app_.draining() ? 503 : 200, app_.health_json());
     return result;
   }
   if (path == "/metrics") {
@@ -140,6 +141,12 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
 
 http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, std::string_view query) {
   http::RouteResult result;
+  if (app_.draining()) {
+    result.response = error(503, "server is restarting; connect again");
+    result.response.headers.emplace_back("Retry-After", "1");
+    result.response.close = true;
+    return result;
+  }
   // Cross-site WebSocket hijacking: a page on another site must not open a socket with our users' cookies.
   if (!app_.origin_allowed(req[bhttp::field::origin], req[bhttp::field::host])) {
     net::count_refusal(net::Limit::kOrigin);

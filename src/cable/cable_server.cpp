@@ -91,6 +91,24 @@ void CableServer::disconnect_remote(const std::string& identifier) {
   }
 }
 
+void CableServer::restart_share(std::size_t step, std::size_t steps, std::uint64_t seed) {
+  for (auto& ls : loops_) {
+    LoopState* state = ls.get();
+    state->loop.post([state, step, steps, seed] {
+      std::vector<CableSession*> share;
+      for (auto& group : state->ping_groups)
+        for (auto* s : group) {
+          // splitmix64: consecutive ids land in unrelated steps, so each step is a random share.
+          std::uint64_t z = s->id() + seed + 0x9e3779b97f4a7c15ULL;
+          z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+          z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+          if ((z ^ (z >> 31)) % steps == step) share.push_back(s);
+        }
+      for (auto* s : share) s->restart();  // each closes and leaves its group; the list is ours
+    });
+  }
+}
+
 void CableServer::register_session(LoopState& ls, CableSession* s) {
   auto& group = ls.ping_groups[s->id() % LoopState::kPingGroups];
   s->ping_index = group.size();

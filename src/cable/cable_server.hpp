@@ -56,6 +56,10 @@ class CableServer final : public broker::Sink {
     broker_->publish(stream, std::move(payload_json));
   }
 
+  /// Drain step `step` of `steps`: every loop tells its share of the welcomed sessions (those whose id, mixed
+  /// with `seed`, falls in this step) to reconnect elsewhere (server_restart) and closes them with 1001.
+  void restart_share(std::size_t step, std::size_t steps, std::uint64_t seed);
+
   // broker::Sink
   void deliver(const std::string& stream, std::string payload) override;
   void disconnect_remote(const std::string& identifier) override;

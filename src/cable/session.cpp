@@ -94,6 +94,11 @@ void CableSession::on_shutdown() {
   if (welcomed_) conn_.send_text(kRestart);
 }
 
+void CableSession::restart() {
+  on_shutdown();
+  conn_.close(ws::close_code::kGoingAway, "server restarting");
+}
+
 void CableSession::on_closed() {
   if (closed_) return;
   closed_ = true;

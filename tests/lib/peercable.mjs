@@ -52,7 +52,7 @@ export async function startPeercable(args = [], { port, env = {} } = {}) {
   port = port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "peercable-test-"));
   const full = ["--host", "127.0.0.1", "--port", String(port), "--jwt-secret", testSecret,
-    "--data-dir", dataDir, "--log-level", "warn", ...args];
+    "--data-dir", dataDir, "--log-level", "warn", "--drain-window", "0", ...args];
   const proc = spawn(binary, full, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout.on("data", (d) => (out += d));
