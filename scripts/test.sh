@@ -31,6 +31,8 @@ scripts/build.sh asan
 
 step "unit tests (release)"
 ctest --test-dir build --output-on-failure -j2
+step "packaging: cmake --install, the Debian package, the systemd unit"
+node_tests tests/packaging/
 step "unit tests (ASan+UBSan)"
 ctest --test-dir build-asan --output-on-failure -j2
 

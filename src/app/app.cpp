@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
@@ -33,11 +34,15 @@
 namespace peercable::app {
 namespace {
 
-// The web client's build output, looked up next to the binary (build/peercable → web/dist).
+// The web client: installed next to the binary (<prefix>/bin/peercable → <prefix>/share/peercable/web), or the
+// build output of the source tree (build/peercable → web/dist).
 std::filesystem::path default_web_root() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
+  if (auto installed = exe.parent_path().parent_path() / "share" / "peercable" / "web";
+      std::filesystem::is_regular_file(installed / "index.html", ec))
+    return installed;
   for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
     auto candidate = dir / "web" / "dist";
     if (std::filesystem::is_directory(candidate, ec)) return candidate;
@@ -375,6 +380,24 @@ std::string App::metrics_text() const {
   return out;
 }
 
+// SIGHUP: the TLS certificate and key are read again and used for connections accepted from now on; open
+// connections keep theirs. A file that does not load leaves the current certificate in use.
+void App::reload() {
+  if (config_.tls_cert.empty()) {
+    spdlog::info("SIGHUP: nothing to reload (no --tls-cert)");
+    return;
+  }
+  std::shared_ptr<const net::TlsContext> fresh;
+  try {
+    fresh = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
+  } catch (const std::exception& e) {
+    spdlog::error("SIGHUP: TLS certificate not reloaded, the current one stays in use: {}", e.what());
+    return;
+  }
+  for (auto& set : sets_) set->loop().post([s = set.get(), fresh] { s->set_tls(fresh); });
+  spdlog::info("SIGHUP: TLS certificate reloaded from {}", config_.tls_cert);
+}
+
 // A deploy's SIGTERM: load balancers see /health answer 503 and take the node out, new WebSockets are refused,
 // and the clients are told to reconnect in random shares over the drain window, so the remaining nodes take
 // them in gradually rather than all at once. Runs on the main thread; the loops keep serving meanwhile.
@@ -396,7 +419,7 @@ void App::drain() {
 int App::run() {
   // Signals are taken on a dedicated io_context so no loop is interrupted to handle them.
   boost::asio::io_context signals_io;
-  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
   std::signal(SIGPIPE, SIG_IGN);
   cable_->start();
   for (auto& l : listeners_) l->start();
@@ -407,7 +430,17 @@ int App::run() {
                config_.cable_path, loops_.size(), cable_->broker().state());
   spdlog::info("sign-in: {}; origin check {}", auth_.names(), check_origin_ ? "on" : "off");
   int signo = 0;
-  signals.async_wait([&](const boost::system::error_code&, int s) { signo = s; });
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                                int s) {
+    if (ec) return;
+    if (s == SIGHUP) {
+      reload();
+      signals.async_wait(on_signal);
+      return;
+    }
+    signo = s;
+  };
+  signals.async_wait(on_signal);
   signals_io.run();
   if (signo == SIGTERM && config_.drain_window > 0) drain();
   spdlog::info("signal {}: shutting down", signo);

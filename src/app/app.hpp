@@ -54,6 +54,7 @@ class App {
   void accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket);
   std::int64_t websocket_count() const;
   void drain();
+  void reload();
 
   Config config_;
   std::string token_secret_;

@@ -84,6 +84,8 @@ class ConnectionSet {
   net::Loop& loop() noexcept { return loop_; }
   Router& router() noexcept { return router_; }
   const Limits& limits() const noexcept { return limits_; }
+  /// Connections accepted from now on use `tls` (a reloaded certificate); open ones keep their own.
+  void set_tls(std::shared_ptr<const net::TlsContext> tls) { limits_.tls = std::move(tls); }
 
   /// Takes ownership of an accepted socket and of what it holds while open (its per-address slot).
   void adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease = nullptr);

@@ -47,7 +47,8 @@ async function startTls(args = []) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "peercable-test-"));
   const proc = spawn(binary, ["--host", "127.0.0.1", "--port", String(port), "--jwt-secret", testSecret,
-    "--data-dir", dataDir, "--log-level", "debug", "--tls-cert", certPath, "--tls-key", keyPath, ...args],
+    "--data-dir", dataDir, "--log-level", "debug", "--drain-window", "0", "--tls-cert", certPath, "--tls-key", keyPath,
+    ...args],
   { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout.on("data", (d) => (out += d));
@@ -340,4 +341,29 @@ test("missing, unparsable or half-given TLS files refuse to start with one clear
     assert.equal(r.stderr.split("\n").length, 1, r.stderr);
     assert.match(r.stderr, pattern);
   }
+});
+
+// Last, since it replaces the certificate the other tests trust.
+test("SIGHUP reloads the certificate for new connections; open ones stay; a broken file changes nothing", async () => {
+  const oldCa = ca;
+  const c = await cableClient(server, encodeURIComponent(await guestToken("Reloader")));
+  await c.subscribe(bench);
+  makeCertificate(certPath, keyPath);  // a new key pair in place of the old files
+  const newCa = readFileSync(certPath);
+  server.proc.kill("SIGHUP");
+  await waitFor(() => server.logs().includes("TLS certificate reloaded"));
+  ca = newCa;
+  assert.equal((await request(server.port, "/health")).status, 200, "a new connection gets the new certificate");
+  ca = oldCa;
+  await assert.rejects(request(server.port, "/health"), /self.signed|certificate/i, "the old one is no longer served");
+  ca = newCa;
+  // The connection opened before the reload goes on.
+  c.perform(bench, { action: "echo", n: 7 });
+  assert.equal((await c.take((m) => m.identifier === bench && m.message?.n === 7)).message.n, 7);
+  // A file that does not load leaves the reloaded certificate in use, and the server up.
+  writeFileSync(certPath, "not a certificate\n");
+  server.proc.kill("SIGHUP");
+  await waitFor(() => server.logs().includes("TLS certificate not reloaded"));
+  assert.equal((await request(server.port, "/health")).status, 200);
+  await c.close();
 });
