@@ -137,7 +137,25 @@ async function remotePlays(page, { video }) {
   await page.waitForFunction(() => {
     const v = document.querySelector(".call__remote");
     return v && v.srcObject && v.readyState >= 2 && v.currentTime > 0;
-  }, null, { timeout: 20000 });
+  }, null, { timeout: 20000 }).catch(async (error) => {
+    const state = await page.evaluate(() => {
+      const v = document.querySelector(".call__remote");
+      return v && { readyState: v.readyState, time: v.currentTime, paused: v.paused,
+        tracks: v.srcObject?.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted}`) };
+    });
+    state.links = await page.evaluate(async () => {
+      const c = window.Stimulus.getControllerForElementAndIdentifier(document.getElementById("chat"), "p2p");
+      const out = [];
+      for (const link of c.peer.links.values()) {
+        const stats = [...(await link.pc.getStats()).values()].filter((x) => x.type === "inbound-rtp" || x.type === "outbound-rtp")
+          .map((x) => `${x.type}:${x.kind}:${x.packetsReceived ?? x.packetsSent}`);
+        out.push({ sig: link.pc.signalingState, conn: link.pc.connectionState, stats,
+          tr: link.pc.getTransceivers().map((t) => `${t.mid}:${t.direction}:${t.currentDirection}:${t.receiver.track.kind}:${t.sender.track?.kind}`) });
+      }
+      return out;
+    });
+    throw new Error(`${error.message}; remote: ${JSON.stringify(state)}`);
+  });
   const first = await page.evaluate(() => document.querySelector(".call__remote").currentTime);
   await page.waitForFunction((t) => document.querySelector(".call__remote").currentTime > t + 0.5, first, { timeout: 20000 });
   if (video) {

@@ -10,7 +10,7 @@ function randomId() {
 export class PeerLink {
   /**
    * myId/peerId: user ids; config: RTCConfiguration (ICE servers, policy); send(signal): relays a signal
-   * to the peer; handlers: { control(message), datachannel(channel), track(event), closed(reason) }.
+   * to the peer; handlers: { control(message), datachannel(channel), media(), closed(reason) }.
    */
   constructor({ myId, peerId, config, send, handlers }) {
     this.peerId = peerId;
@@ -32,7 +32,10 @@ export class PeerLink {
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === "failed") this.close("the connection failed");
     };
-    this.pc.ontrack = (event) => this.handlers.track?.(event);
+    this.pc.ontrack = () => this.handlers.media?.();
+    // After glare and rollbacks the track first announced may not be the one that ends up receiving:
+    // the media handler reads the receivers again each time a negotiation settles.
+    this.pc.onsignalingstatechange = () => this.pc.signalingState === "stable" && this.handlers.media?.();
     this.pc.ondatachannel = ({ channel }) => this.handlers.datachannel?.(channel);
     this.control = this.pc.createDataChannel("control", { negotiated: true, id: 0 });
     this.opened = new Promise((resolve, reject) => {
@@ -118,6 +121,7 @@ export class PeerLink {
     this.rejectOpen?.(new Error(reason));
     this.control.onclose = null;
     this.pc.onconnectionstatechange = null;
+    this.pc.onsignalingstatechange = null;
     this.pc.close();
     this.handlers.closed?.(reason);
   }

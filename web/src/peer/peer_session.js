@@ -55,7 +55,7 @@ export class PeerSession {
       handlers: {
         control: (message) => this.control(peerId, message),
         datachannel: (channel) => this.dataChannel(peerId, channel),
-        track: (event) => this.track(peerId, event),
+        media: () => this.remoteMedia(peerId, link),
         closed: (reason) => this.linkClosed(peerId, link, reason),
       },
     });
@@ -282,7 +282,7 @@ export class PeerSession {
     const link = await this.linkFor(call.peer.id);
     this.addTracks(link, call);
     call.state = "active";
-    this.view.callChanged(call);
+    this.remoteMedia(call.peer.id, link);
     link.sendControl({ t: "call-accept" });
   }
 
@@ -293,7 +293,7 @@ export class PeerSession {
     const link = await this.linkFor(peerId);
     this.addTracks(link, call);
     call.state = "active";
-    this.view.callChanged(call);
+    this.remoteMedia(peerId, link);
   }
 
   addTracks(link, call) {
@@ -348,11 +348,18 @@ export class PeerSession {
     this.view.callChanged(call);
   }
 
-  track(peerId, event) {
+  /** Makes the call's remote stream hold exactly the tracks the connection currently receives. */
+  remoteMedia(peerId, link) {
     const call = this.call;
-    if (!call || call.peer.id !== peerId) return;
-    call.remote.addTrack(event.track);
-    event.track.addEventListener("ended", () => call.remote.removeTrack(event.track));
+    if (!call || call.peer.id !== peerId || call.state !== "active") return;
+    const receiving = link.pc.getTransceivers()
+      .filter((t) => t.currentDirection === "sendrecv" || t.currentDirection === "recvonly")
+      .map((t) => t.receiver.track);
+    const current = call.remote.getTracks();
+    if (receiving.length !== current.length || receiving.some((track) => !current.includes(track))) {
+      // A new stream rather than addTrack: a playing media element may not pick up a track added later.
+      call.remote = new MediaStream(receiving);
+    }
     this.view.callChanged(call);
   }
 
