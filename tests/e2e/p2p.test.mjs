@@ -250,8 +250,13 @@ test("a cancelled transfer ends on both sides, whoever cancels", async () => {
   const two = randomFile("cancel-by-receiver.bin", 8 * 1024 * 1024);
   await chooseFile(alice, two.path);
   const incoming = card(bob, "cancel-by-receiver.bin");
-  await incoming.getByRole("button", { name: "Accept" }).click();
-  await incoming.getByRole("button", { name: "Cancel" }).click();
+  await incoming.getByRole("button", { name: "Accept" }).waitFor();
+  // Accept, then Cancel at once (in one task), before the bytes can all arrive on a fast loopback.
+  await bob.evaluate(() => {
+    const c = [...document.querySelectorAll(".transfer")].find((el) => el.textContent.includes("cancel-by-receiver.bin"));
+    [...c.querySelectorAll("button")].find((b) => b.textContent === "Accept").click();
+    [...c.querySelectorAll("button")].find((b) => b.textContent === "Cancel").click();
+  });
   await waitState(bob, "cancel-by-receiver.bin", "cancelled");
   await waitState(alice, "cancel-by-receiver.bin", "cancelled");
   assert.equal(await incoming.getByRole("link", { name: "Save" }).count(), 0, "nothing to save");

@@ -103,6 +103,10 @@ export class PeerView {
       buttons.push(save);
     }
     if (t.final) buttons.push(button("Dismiss", "button--quiet", () => this.session.dismiss(t.id)));
+    // Same buttons as before (accepted → receiving): keep the elements, and with them focus and clicks.
+    const names = buttons.map((b) => b.textContent).join("|");
+    if (names === actions.dataset.names) return;
+    actions.dataset.names = names;
     actions.replaceChildren(...buttons.map(describe));
   }
 
