@@ -66,9 +66,9 @@ struct Config {
   std::string tls_key;
 
   // ICE servers for the page's WebRTC connections (docs/p2p.md); none: host candidates only
-  std::string stun_urls;    // comma list of stun: / stuns: URLs
-  std::string turn_urls;    // comma list of turn: / turns: URLs, with credentials minted from turn_secret
-  std::string turn_secret;  // coturn's static-auth-secret (use-auth-secret)
+  std::string stun_urls;      // comma list of stun: / stuns: URLs
+  std::string turn_urls;      // comma list of turn: / turns: URLs, with credentials minted from turn_secret
+  std::string turn_secret;    // coturn's static-auth-secret (use-auth-secret)
   unsigned turn_ttl = 86400;  // seconds a minted TURN credential stays valid
 };
 

@@ -90,17 +90,26 @@ export class PeerSession {
     if (this.call?.peer.id === peerId) this.endCall(`The call ended: ${reason}.`);
   }
 
-  /** Closes the links to everyone not in `users` (a Map of present people). */
+  /**
+   * Closes the links to people who were listed as present and no longer are (`users`: a Map of present
+   * people). Someone never listed (a room too big for a full list) keeps their link until bye or failure.
+   */
   keepOnly(users) {
-    for (const user of users.values()) this.people.set(user.id, user);
+    this.listed ??= new Set();
+    for (const user of users.values()) {
+      this.people.set(user.id, user);
+      this.listed.add(user.id);
+    }
+    const gone = (peerId) => this.listed.has(peerId) && !users.has(peerId);
     for (const [peerId, link] of this.links) {
-      if (!users.has(peerId)) link.close(`${this.nameOf(peerId)} left the room`);
+      if (gone(peerId)) link.close(`${this.nameOf(peerId)} left the room`);
     }
     // Someone who comes back may bring a new key: ask again then.
-    for (const peerId of this.keysRequested) if (!users.has(peerId)) this.keysRequested.delete(peerId);
-    if (this.call && !users.has(this.call.peer.id) && !this.links.has(this.call.peer.id)) {
+    for (const peerId of this.keysRequested) if (gone(peerId)) this.keysRequested.delete(peerId);
+    if (this.call && gone(this.call.peer.id)) {
       this.endCall(`${this.call.peer.name} left the room.`);
     }
+    for (const peerId of this.listed) if (!users.has(peerId)) this.listed.delete(peerId);
   }
 
   /** Closes every link: the page leaves, or its own cable connection is gone. */
