@@ -265,6 +265,9 @@ test("a cancelled transfer ends on both sides, whoever cancels", async () => {
   await chooseFile(alice, three.path);
   await card(bob, "declined.bin").getByRole("button", { name: "Decline" }).click();
   await waitState(alice, "declined.bin", "declined");
+  await bob.setViewportSize({ width: 390, height: 844 });
+  await shot(bob, "p2p-09-transfers-phone");
+  await bob.setViewportSize({ width: 1280, height: 800 });
 });
 
 test("a direct message is encrypted: plaintext for the recipient, ciphertext everywhere else", async () => {
