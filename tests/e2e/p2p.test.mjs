@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startPeercable, repoRoot, freePort } from "../lib/peercable.mjs";
 import { openInboxClient } from "../lib/inbox_client.mjs";
+import { startRedis } from "../integration/redis/redis.mjs";
+import { connect } from "node:net";
 
 const webDir = join(repoRoot, "web");
 const distDir = join(webDir, "dist");
@@ -84,8 +86,8 @@ async function openPage({ viewport = { width: 1280, height: 800 }, init, path = 
   return page;
 }
 
-async function signIn(page, name, room) {
-  await page.goto(server.url + page.path);
+async function signIn(page, name, room, base = server.url) {
+  await page.goto(base + page.path);
   await page.fill("#sign-in-name", name);
   await page.fill("#sign-in-room", room);
   await page.click("#sign-in-submit");
@@ -287,6 +289,39 @@ test("a direct message is encrypted: plaintext for the recipient, ciphertext eve
   const rows = execFileSync("sqlite3", [join(server.dataDir, "history.sqlite3"), ".dump"], { encoding: "utf8" });
   assert.ok(!rows.includes(secret), "plaintext in the history database");
   await shot(bob, "p2p-04-encrypted-dm");
+});
+
+test("through Redis: every command the server sends Redis carries the direct message as ciphertext only", async () => {
+  const redis = await startRedis();
+  const monitor = connect(redis.port, "127.0.0.1");
+  let seen = "";
+  monitor.on("data", (d) => (seen += d));
+  monitor.write("MONITOR\r\n");
+  const node = await startPeercable(["--web-root", distDir, "--max-guest-signins-per-ip", "0", "--redis-url", redis.url]);
+  const fay = await openPage();
+  const gil = await openPage();
+  try {
+    await signIn(fay, "Fay", "redis-room", node.url);
+    await signIn(gil, "Gil", "redis-room", node.url);
+    await openDm(fay, "Gil");
+    await openDm(gil, "Fay");
+    const secret = `redis secret ${randomBytes(6).toString("hex")}`;
+    await fay.waitForFunction(() => /Safety number/.test(document.querySelector(".e2e")?.textContent));
+    await fay.fill("#composer-input", secret);
+    await fay.press("#composer-input", "Enter");
+    await gil.waitForFunction((want) => [...document.querySelectorAll("#messages .message__body")]
+      .some((el) => el.textContent === want), secret);
+    assert.match(seen, /e2e1\./, "the ciphertext went through Redis");
+    assert.ok(!seen.includes(secret), "plaintext in a Redis command");
+    for (const page of [fay, gil]) assert.deepEqual(framesContaining(page, secret), []);
+    assert.ok(!node.logs().includes(secret), "plaintext in the server log");
+  } finally {
+    await fay.context().close();
+    await gil.context().close();
+    await node.stop();
+    monitor.destroy();
+    await redis.stop();
+  }
 });
 
 test("a recipient without a key gets a clear refusal, and nothing is sent", async () => {
