@@ -198,6 +198,8 @@ export class IncomingTransfer extends Transfer {
     this.url = URL.createObjectURL(this.blob);
     this.result = { ok: true };
     this.setState("done", "SHA-256 verified.");
+    // One channel per transfer: closed once used, so a long session does not pile them up.
+    this.channel.close();
   }
 
   stop(state, note) {
