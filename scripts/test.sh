@@ -35,6 +35,8 @@ step "packaging: cmake --install, the Debian package, the systemd unit"
 node_tests tests/packaging/
 step "unit tests (ASan+UBSan)"
 ctest --test-dir build-asan --output-on-failure -j2
+step "unit tests: the web client's negotiation, encryption limits and SHA-256 (node)"
+node_tests tests/unit/web/
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "integration: RFC 6455 / HTTP edge cases, node ws + raw frames (ASan+UBSan binary)"

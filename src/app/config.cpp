@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -100,7 +101,35 @@ void check_tls(const Config& c) {
   }
 }
 
+// Every URL has an ICE scheme, and TURN comes with its secret: a page handed a TURN URL it cannot sign in
+// to would only fail later, in the browser, with no word to the operator.
+void check_ice(const Config& c) {
+  for (const auto& url : split_list(c.stun_urls))
+    if (url.rfind("stun:", 0) != 0 && url.rfind("stuns:", 0) != 0)
+      die("--stun-urls: " + url + " must start with stun: or stuns:");
+  const auto turn = split_list(c.turn_urls);
+  for (const auto& url : turn)
+    if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)
+      die("--turn-urls: " + url + " must start with turn: or turns:");
+  if (!turn.empty() && c.turn_secret.empty()) die("--turn-urls: needs --turn-secret (coturn's static-auth-secret)");
+}
+
 }  // namespace
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    auto end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    auto item = list.substr(start, end - start);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.erase(0, 1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
+}
 
 Config parse_config(int argc, char** argv) {
   Config c;
@@ -200,6 +229,12 @@ Config parse_config(int argc, char** argv) {
   // TLS
   add("tls-cert", c.tls_cert, "PEM certificate chain: serve https:// and wss:// (needs --tls-key)");
   add("tls-key", c.tls_key, "PEM private key for --tls-cert");
+  // ICE servers
+  add("stun-urls", c.stun_urls, "STUN servers handed to the page, comma separated, e.g. stun:stun.example.com:3478");
+  add("turn-urls", c.turn_urls,
+      "TURN servers handed to signed-in pages with minted credentials, comma separated (needs --turn-secret)");
+  add("turn-secret", c.turn_secret, "the TURN server's shared secret (coturn static-auth-secret, use-auth-secret)");
+  add("turn-ttl", c.turn_ttl, "how long a minted TURN credential is valid, seconds")->check(CLI::Range(60, 7 * 86400));
   app.set_version_flag("--version", "peercable 0.1.0");
 
   // Find the config file first (it supplies defaults for everything else).
@@ -238,6 +273,7 @@ Config parse_config(int argc, char** argv) {
   if (c.cable_path.empty() || c.cable_path[0] != '/') die("--cable-path: must start with /");
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0) die("--redis-url: must start with redis://");
   check_tls(c);
+  check_ice(c);
   std::string hook_error;
   if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
   if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error)) die("--auth-headers: " + hook_error);

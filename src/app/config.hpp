@@ -2,6 +2,7 @@
 // Command line, environment (PEERCABLE_<NAME>) and YAML config file, in that order of precedence.
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace peercable::app {
 
@@ -73,7 +74,16 @@ struct Config {
   // TLS
   std::string tls_cert;
   std::string tls_key;
+
+  // ICE servers for the page's WebRTC connections (docs/p2p.md); none: host candidates only
+  std::string stun_urls;      // comma list of stun: / stuns: URLs
+  std::string turn_urls;      // comma list of turn: / turns: URLs, with credentials minted from turn_secret
+  std::string turn_secret;    // coturn's static-auth-secret (use-auth-secret)
+  unsigned turn_ttl = 86400;  // seconds a minted TURN credential stays valid
 };
+
+/// The comma-separated items of `list`, trimmed, empty ones dropped.
+std::vector<std::string> split_list(const std::string& list);
 
 /// Parses argv (and the environment and config file). On --help prints and exits 0; on a bad value prints
 /// one line naming the option and exits 2.

@@ -9,6 +9,7 @@
 
 #include "app/app.hpp"
 #include "auth/jwt.hpp"
+#include "auth/turn_credentials.hpp"
 #include "cable/session.hpp"
 #include "http/upgrade_request.hpp"
 #include "json/writer.hpp"
@@ -106,6 +107,14 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
       return result;
     }
     result.response = broadcast(req);
+    return result;
+  }
+  if (path == "/ice-servers") {
+    if (method != bhttp::verb::get) {
+      result.response = method_not_allowed("GET");
+      return result;
+    }
+    result.response = ice_servers(req);
     return result;
   }
   if (path == "/session") {
@@ -240,6 +249,57 @@ http::Response AppRouter::broadcast(http::Request& req) {
   for (auto& [stream, payload] : out) app_.cable().broadcast(stream, std::move(payload));
   std::string body = "{\"accepted\":" + std::to_string(out.size()) + "}";
   return json_response(202, std::move(body));
+}
+
+http::Response AppRouter::ice_servers(http::Request& req) {
+  // The same sign-in token the page opens /cable with; TURN credentials go only to signed-in users, since
+  // anyone holding them can relay traffic through the operator's TURN server until they expire.
+  std::string_view authz = req[bhttp::field::authorization];
+  std::string_view token = authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")
+                               ? authz.substr(7)
+                               : std::string_view{};
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto verified = auth::verify_jwt(token, app_.jwt(), now);
+  if (!verified.identity) {
+    auto r = error(401, "sign in first: send the sign-in token as Authorization: Bearer <token>");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  const Config& config = app_.config();
+  std::string out;
+  json::ObjectWriter w(out);
+  w.key("iceServers");
+  out += '[';
+  bool first = true;
+  auto urls = [&](const std::vector<std::string>& list) {
+    out += '[';
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (i) out += ',';
+      json::append_string(out, list[i]);
+    }
+    out += ']';
+  };
+  if (auto stun = split_list(config.stun_urls); !stun.empty()) {
+    out += "{\"urls\":";
+    urls(stun);
+    out += '}';
+    first = false;
+  }
+  if (auto turn = split_list(config.turn_urls); !turn.empty()) {
+    auto minted = auth::mint_turn_credentials(config.turn_secret, verified.identity->id, now, config.turn_ttl);
+    if (!first) out += ',';
+    out += "{\"urls\":";
+    urls(turn);
+    out += ",\"username\":";
+    json::append_string(out, minted.username);
+    out += ",\"credential\":";
+    json::append_string(out, minted.credential);
+    out += '}';
+  }
+  out += ']';
+  w.key("ttl").num(static_cast<std::int64_t>(config.turn_ttl));
+  w.end();
+  return json_response(200, std::move(out));
 }
 
 http::Response AppRouter::session(http::Connection& conn, http::Request& req) {

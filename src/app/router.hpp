@@ -1,5 +1,6 @@
 #pragma once
-// HTTP routes: /cable (upgrade), /health, /metrics, POST /session, POST /broadcast, static files at /.
+// HTTP routes: /cable (upgrade), /health, /metrics, POST /session, POST /broadcast, GET /ice-servers,
+// static files at /.
 #include "http/connection.hpp"
 
 namespace peercable::cable {
@@ -19,6 +20,7 @@ class AppRouter final : public http::Router {
   http::RouteResult cable(http::Connection& conn, http::Request& req, std::string_view query);
   http::Response session(http::Connection& conn, http::Request& req);
   http::Response broadcast(http::Request& req);
+  http::Response ice_servers(http::Request& req);
 
   App& app_;
   cable::LoopState& loop_;

@@ -4,12 +4,19 @@
 // userId (optional; taken from the token's `sub` claim when absent), signedRoom (optional: the room name signed by
 // the app, which opens a private room; sent as the identifier's `signed_room` for the `room` value's room).
 // Every target is optional, so the controller fits any markup; see docs/rails.md for a Rails partial.
+// iceUrl: where the ICE server list is fetched (GET, Authorization: Bearer <token>); the page's URL
+// parameter ?ice=relay forces relay-only ICE (TURN), for testing a TURN server.
 // Events dispatched on the element: p2p:status {state, label, detail, reason}, p2p:room {room},
-// p2p:left {room}, p2p:signal {from, signal} (WebRTC signaling is left to whoever listens).
+// p2p:left {room}, p2p:signal {from, signal} (also handled here: files, calls and message keys, docs/p2p.md).
 import { Controller } from "@hotwired/stimulus";
 import { createConsumer } from "@rails/actioncable";
+import { PeerSession } from "../peer/peer_session.js";
+import { PeerView } from "../peer/peer_view.js";
+import { isCiphertext, maxPlaintextBytes } from "../peer/e2e_keys.js";
 
 export const MAX_BODY_BYTES = 4096;
+// A direct message is encrypted: its plaintext must leave room for the IV, the tag and base64.
+export const MAX_DIRECT_BYTES = maxPlaintextBytes(MAX_BODY_BYTES);
 
 // Our own reconnect schedule. The consumer's ConnectionMonitor only notices a dead socket after its
 // stale threshold (6 s, then longer), so after a drop we reopen sooner ourselves and count down to the
@@ -52,11 +59,13 @@ export default class P2pController extends Controller {
     token: String,
     userId: String,
     signedRoom: String,
+    iceUrl: { type: String, default: "ice-servers" },
   };
 
   static targets = [
     "status", "statusDetail", "messages", "input", "error", "counter", "typing",
     "presence", "presenceCount", "roomInput", "roomName", "recipient", "recipientName",
+    "transfers", "call", "peerNotice", "e2e", "keyWarning", "keyWarningText", "fileInput",
   ];
 
   connect() {
@@ -71,6 +80,9 @@ export default class P2pController extends Controller {
     };
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);
+    // Closing the tab: tell the people we are linked with at once, rather than let ICE time out.
+    this.onPageHide = () => this.peer?.closeAll("the other person closed the page", { tell: true });
+    window.addEventListener("pagehide", this.onPageHide);
     this.enterRoom(this.roomValue);
   }
 
@@ -78,6 +90,7 @@ export default class P2pController extends Controller {
     this.started = false;
     window.removeEventListener("online", this.onOnline);
     window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("pagehide", this.onPageHide);
     this.leaveRoom();
     this.closeConsumer();
     this.state = null;
@@ -128,14 +141,36 @@ export default class P2pController extends Controller {
       this.inputTarget.focus();
       return;
     }
-    const sent = this.recipient
-      ? this.subscription.perform("direct", { to: this.recipient.id, body })
-      : this.subscription.perform("speak", { body });
+    if (this.recipient) {
+      this.sendEncrypted(this.recipient, body);
+      return;
+    }
+    const sent = this.subscription.perform("speak", { body });
     if (!sent) {
       this.showError("Not connected, so the message was not sent. It is still in the box: send it again once connected.");
       return;
     }
     this.inputTarget.value = "";
+    this.lastTypingSentAt = 0;
+    this.clearError();
+    this.updateCounter();
+    this.inputTarget.focus();
+  }
+
+  /** Encrypts `body` for `recipient` and sends the ciphertext; refuses (never sends plaintext) when it cannot. */
+  async sendEncrypted(recipient, body) {
+    let ciphertext;
+    try {
+      ciphertext = await this.peer.encryptFor(recipient, body);
+    } catch (error) {
+      this.showError(error.message, "cannot_encrypt");
+      return;
+    }
+    if (!this.subscription?.perform("direct", { to: recipient.id, body: ciphertext })) {
+      this.showError("Not connected, so the message was not sent. It is still in the box: send it again once connected.");
+      return;
+    }
+    if (this.inputTarget.value.trim() === body) this.inputTarget.value = "";
     this.lastTypingSentAt = 0;
     this.clearError();
     this.updateCounter();
@@ -189,6 +224,7 @@ export default class P2pController extends Controller {
     const user = this.users.get(event.currentTarget.dataset.userId);
     if (!user) return;
     this.recipient = user;
+    this.peer?.requestKey(user);
     this.renderRecipient();
     this.inputTarget?.focus();
   }
@@ -199,6 +235,128 @@ export default class P2pController extends Controller {
     this.recipient = null;
     this.renderRecipient();
     this.inputTarget?.focus();
+  }
+
+  // ---- files, calls and message keys (web/src/peer/) ----------------------------------------------
+
+  /** Opens the file picker for the person of the DM view. */
+  chooseFiles(event) {
+    event?.preventDefault();
+    if (!this.peerReady()) return;
+    this.fileInputTarget.value = "";
+    this.fileInputTarget.click();
+  }
+
+  filesChosen() {
+    const files = [...this.fileInputTarget.files];
+    if (files.length && this.peerReady()) this.peer.offerFiles(this.recipient, files);
+  }
+
+  dragOver(event) {
+    if (![...(event.dataTransfer?.types ?? [])].includes("Files")) return;
+    event.preventDefault();
+    event.currentTarget.classList.add("dropping");
+  }
+
+  dragLeave(event) {
+    if (!event.currentTarget.contains(event.relatedTarget)) event.currentTarget.classList.remove("dropping");
+  }
+
+  /** Files dropped on the conversation go to the person of the DM view. */
+  drop(event) {
+    event.preventDefault();
+    event.currentTarget.classList.remove("dropping");
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (!files.length) return;
+    if (!this.recipient) {
+      this.showError("To send files, choose a person first: press Message next to their name, then drop the files again.");
+      return;
+    }
+    if (this.peerReady()) this.peer.offerFiles(this.recipient, files);
+  }
+
+  audioCall(event) {
+    event?.preventDefault();
+    if (this.peerReady()) this.peer.startCall(this.recipient, false);
+  }
+
+  videoCall(event) {
+    event?.preventDefault();
+    if (this.peerReady()) this.peer.startCall(this.recipient, true);
+  }
+
+  trustKey(event) {
+    event?.preventDefault();
+    if (this.recipient) this.peer?.trustKey(this.recipient.id);
+  }
+
+  peerReady() {
+    if (!this.recipient) return false;
+    if (this.state !== "connected" || !this.peer) {
+      this.showError("Not connected: files and calls need the connection to the server to reach the other person.");
+      return false;
+    }
+    return true;
+  }
+
+  /** The ICE configuration: the operator's STUN/TURN servers (with minted TURN credentials) or none. */
+  async iceConfig() {
+    const relayOnly = new URLSearchParams(location.search).get("ice") === "relay";
+    let iceServers = [];
+    try {
+      const response = await fetch(new URL(this.iceUrlValue, document.baseURI), {
+        headers: { Authorization: `Bearer ${this.tokenValue}`, Accept: "application/json" },
+      });
+      if (response.ok) iceServers = (await response.json()).iceServers ?? [];
+    } catch {}
+    return { iceServers, iceTransportPolicy: relayOnly ? "relay" : "all" };
+  }
+
+  startPeer() {
+    this.stopPeer();
+    const view = new PeerView({
+      transfers: this.hasTransfersTarget ? this.transfersTarget : null,
+      call: this.hasCallTarget ? this.callTarget : null,
+      notice: this.hasPeerNoticeTarget ? this.peerNoticeTarget : null,
+      onKeysChanged: (peerId) => this.recipient?.id === peerId && this.renderKeyInfo(),
+    });
+    this.peer = new PeerSession({
+      myId: this.myId,
+      iceConfig: this.iceConfig(),
+      view,
+      sendSignal: (to, signal) => Boolean(this.subscription?.perform("signal", { to, signal })),
+    });
+    view.session = this.peer;
+  }
+
+  stopPeer() {
+    this.peer?.closeAll("you left the room", { tell: true });
+    this.peer = null;
+  }
+
+  /** The DM view's encryption line: the safety number, or the warning of a changed key. */
+  async renderKeyInfo() {
+    const recipient = this.recipient;
+    if (!this.hasE2eTarget) return;
+    if (!recipient || !this.peer) {
+      this.e2eTarget.textContent = "";
+      if (this.hasKeyWarningTarget) this.keyWarningTarget.hidden = true;
+      return;
+    }
+    const info = await this.peer.keyInfo(recipient.id);
+    if (this.recipient !== recipient) return;
+    this.e2eTarget.textContent = info.missing
+      ? "End-to-end encrypted. Waiting for their key…"
+      : `End-to-end encrypted. Safety number: ${info.safetyNumber}`;
+    this.e2eTarget.dataset.safetyNumber = info.safetyNumber ?? "";
+    if (this.hasKeyWarningTarget) {
+      this.keyWarningTarget.hidden = !info.warning;
+      if (this.hasKeyWarningTextTarget) {
+        this.keyWarningTextTarget.textContent = info.warning
+          ? `${recipient.name}'s encryption key changed (a new browser or device, or someone in between). Compare the safety number with ${recipient.name} another way before you trust it.`
+          : "";
+      }
+    }
   }
 
   // ---- connection and subscription -------------------------------------------------------------
@@ -226,6 +384,7 @@ export default class P2pController extends Controller {
       return;
     }
     this.consumer ??= createConsumer(this.cableUrl());
+    this.startPeer();
     this.setState("connecting");
     const params = { channel: "P2PChannel", room };
     if (this.signedRoomValue && room === this.roomValue) params.signed_room = this.signedRoomValue;
@@ -243,6 +402,7 @@ export default class P2pController extends Controller {
   }
 
   leaveRoom() {
+    this.stopPeer();
     this.stopRetrying();
     clearTimeout(this.graceTimer);
     if (this.subscription) {
@@ -284,6 +444,7 @@ export default class P2pController extends Controller {
       return;
     }
     this.clearTyping();
+    this.peer?.closeAll("the connection to the server was lost");
     this.startRetrying();
   }
 
@@ -391,12 +552,15 @@ export default class P2pController extends Controller {
         this.startTyping(data.from);
         break;
       case "signal":
+        this.peer?.signal(data.from, data.signal);
         this.dispatch("signal", { detail: { from: data.from, signal: data.signal } });
         break;
       case "error":
         this.showError(data.message || "The server refused the last request.", data.code);
         break;
     }
+    // Whoever is no longer present loses their connection, transfers and call (any presence update).
+    if (!["message", "direct", "typing", "signal", "history", "error"].includes(data.type)) this.peer?.keepOnly(this.users);
   }
 
   addHistory(messages = []) {
@@ -462,8 +626,22 @@ export default class P2pController extends Controller {
     const body = document.createElement("p");
     body.className = "message__body";
     body.textContent = String(message.body ?? "");
+    if (direct && isCiphertext(message.body)) this.showDecrypted(message, item, body);
     item.append(meta, body);
     return item;
+  }
+
+  /** Fills in the plaintext of an encrypted direct message once it is decrypted (no click needed). */
+  async showDecrypted(message, item, body) {
+    item.classList.add("message--encrypted");
+    body.textContent = "Decrypting…";
+    try {
+      if (!this.peer) throw new Error("no session");
+      body.textContent = await this.peer.decrypt(message);
+    } catch {
+      item.classList.add("message--unreadable");
+      body.textContent = "Encrypted message this browser cannot read (it was encrypted for another key).";
+    }
   }
 
   formatTime(date) {
@@ -542,6 +720,7 @@ export default class P2pController extends Controller {
   renderRecipient() {
     if (this.hasRecipientTarget) this.recipientTarget.hidden = !this.recipient;
     if (this.hasRecipientNameTarget) this.recipientNameTarget.textContent = this.recipient?.name ?? "";
+    this.renderKeyInfo();
     if (this.hasInputTarget) {
       this.inputTarget.placeholder = this.recipient
         ? `Private message to ${this.recipient.name}`
@@ -567,8 +746,10 @@ export default class P2pController extends Controller {
   /** Why `body` cannot be sent right now, or null when it can. */
   refusalFor(body, { forTyping = false } = {}) {
     const bytes = utf8.encode(body).length;
-    if (bytes > MAX_BODY_BYTES) {
-      return `Too long to send: ${bytes.toLocaleString()} bytes, the limit is ${MAX_BODY_BYTES.toLocaleString()} bytes (UTF-8). Shorten it by ${(bytes - MAX_BODY_BYTES).toLocaleString()} bytes.`;
+    const limit = this.recipient ? MAX_DIRECT_BYTES : MAX_BODY_BYTES;
+    if (bytes > limit) {
+      const what = this.recipient ? "Too long for an encrypted private message" : "Too long to send";
+      return `${what}: ${bytes.toLocaleString()} bytes, the limit is ${limit.toLocaleString()} bytes (UTF-8). Shorten it by ${(bytes - limit).toLocaleString()} bytes.`;
     }
     if (forTyping) return null;
     if (!body) return "Nothing to send: type a message first.";
@@ -583,9 +764,10 @@ export default class P2pController extends Controller {
   updateCounter() {
     if (!this.hasCounterTarget || !this.hasInputTarget) return;
     const bytes = utf8.encode(this.inputTarget.value.trim()).length;
-    this.counterTarget.hidden = bytes < COUNTER_FROM_BYTES;
-    this.counterTarget.textContent = `${bytes.toLocaleString()} / ${MAX_BODY_BYTES.toLocaleString()} bytes`;
-    this.counterTarget.classList.toggle("over", bytes > MAX_BODY_BYTES);
+    const limit = this.recipient ? MAX_DIRECT_BYTES : MAX_BODY_BYTES;
+    this.counterTarget.hidden = bytes < limit - (MAX_BODY_BYTES - COUNTER_FROM_BYTES);
+    this.counterTarget.textContent = `${bytes.toLocaleString()} / ${limit.toLocaleString()} bytes`;
+    this.counterTarget.classList.toggle("over", bytes > limit);
   }
 
   showError(text, code = "") {
