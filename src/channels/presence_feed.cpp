@@ -2,6 +2,8 @@
 
 #include "json/writer.hpp"
 
+#include <algorithm>
+
 namespace peercable::channels {
 namespace {
 
@@ -38,12 +40,22 @@ void PresenceFeed::left(const std::string& room, const auth::Identity& who) {
   if (it->second.delta > 0) changes.erase(it);
 }
 
-void PresenceFeed::flush() {
+void PresenceFeed::flush(std::chrono::steady_clock::time_point now) {
   auto pending = std::move(pending_);
   pending_.clear();
   for (auto& [room, changes] : pending) {
     if (changes.empty()) continue;
+    auto due = big_due_.find(room);
+    if (due != big_due_.end() && now < due->second) {
+      pending_[room] = std::move(changes);  // a big room's count waits for its turn
+      continue;
+    }
     const std::size_t count = presence_.count(room);
+    if (count > list_max_) {
+      big_due_[room] = now + window_ * static_cast<long>(count / list_max_);
+    } else if (due != big_due_.end()) {
+      big_due_.erase(due);
+    }
     if (count <= list_max_ && changes.size() > list_max_) {
       publish_(room, snapshot(room));  // as cheap as the diff, and exact
       continue;

@@ -22,7 +22,7 @@ struct Sent {
 TEST(PresenceFeed, ChangesOfOneWindowAreOneDiffAndAJoinThenLeaveCancels) {
   MemoryPresence p;
   Sent sent;
-  PresenceFeed f(p, 10, sent.publish());
+  PresenceFeed f(p, 10, std::chrono::milliseconds(100), sent.publish());
   p.join("r", {"a", "A"});
   f.joined("r", {"a", "A"});
   p.join("r", {"b", "B"});
@@ -43,7 +43,7 @@ TEST(PresenceFeed, ChangesOfOneWindowAreOneDiffAndAJoinThenLeaveCancels) {
 TEST(PresenceFeed, ABigRoomGetsCountsAndABoundedSnapshot) {
   MemoryPresence p;
   Sent sent;
-  PresenceFeed f(p, 2, sent.publish());
+  PresenceFeed f(p, 2, std::chrono::milliseconds(100), sent.publish());
   for (std::string id : {"a", "b", "c"}) {
     p.join("r", {id, id});
     f.joined("r", {id, id});
@@ -63,7 +63,7 @@ TEST(PresenceFeed, ABigRoomGetsCountsAndABoundedSnapshot) {
 TEST(PresenceFeed, ASmallRoomWithTooManyChangesGetsASnapshotInstead) {
   MemoryPresence p;
   Sent sent;
-  PresenceFeed f(p, 2, sent.publish());
+  PresenceFeed f(p, 2, std::chrono::milliseconds(100), sent.publish());
   p.join("r", {"a", "a"});
   p.join("r", {"b", "b"});
   f.joined("r", {"a", "a"});
@@ -80,4 +80,26 @@ TEST(PresenceFeed, ASmallRoomWithTooManyChangesGetsASnapshotInstead) {
   ASSERT_EQ(sent.events.size(), 1u);
   EXPECT_EQ(sent.events[0].second,
             R"({"type":"presence","room":"r","count":1,"users":[{"id":"x","name":"x"}],"more":false})");
+}
+
+TEST(PresenceFeed, ABigRoomsCountGoesOutLessOftenTheBiggerItIs) {
+  MemoryPresence p;
+  Sent sent;
+  PresenceFeed f(p, 2, std::chrono::milliseconds(100), sent.publish());
+  auto t = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i) {
+    std::string id = "u" + std::to_string(i);
+    p.join("r", {id, id});
+    f.joined("r", {id, id});
+  }
+  f.flush(t);
+  ASSERT_EQ(sent.events.size(), 1u);  // count 6, list_max 2: the next one in 3 windows
+  p.join("r", {"v", "v"});
+  f.joined("r", {"v", "v"});
+  f.flush(t + std::chrono::milliseconds(100));
+  f.flush(t + std::chrono::milliseconds(200));
+  EXPECT_EQ(sent.events.size(), 1u);
+  f.flush(t + std::chrono::milliseconds(300));
+  ASSERT_EQ(sent.events.size(), 2u);
+  EXPECT_EQ(sent.events[1].second, R"({"type":"presence_diff","room":"r","count":7})");
 }
