@@ -69,7 +69,7 @@ void StoreWorker::run() {
     auto now = std::chrono::steady_clock::now();
     auto due = now + 1h;
     for (auto& t : tickers_) {
-      if (t.next <= now) {
+      if (!stopping_ && t.next <= now) {  // stopping: the queued jobs run, periodic work does not
         lock.unlock();
         t.tick();
         lock.lock();
