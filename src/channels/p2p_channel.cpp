@@ -49,9 +49,10 @@ P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store
       history_(history),
       worker_(worker),
       rooms_(options.max_rooms, options.room_ttl),
-      feed_(presence, options.presence_list_max, options.presence_window, [&server](const std::string& room, std::string json) {
-        server.broadcast(room_stream(room), std::move(json));
-      }) {
+      feed_(presence, options.presence_list_max, options.presence_window,
+            [&server](const std::string& room, std::string json) {
+              server.broadcast(room_stream(room), std::move(json));
+            }) {
   worker_.every(options_.presence_window, [this] { feed_.flush(); });
   // Rooms left in the store by an earlier run expire like the others (first job: no loop waits for it).
   worker_.post([this] {
