@@ -115,15 +115,17 @@ App::App(Config config)
   std::vector<net::Loop*> raw;
   for (auto& l : loops_) raw.push_back(l.get());
   cable_ = std::make_unique<cable::CableServer>(raw);
-  if (config_.redis_url.empty()) {
+  const std::string& store_redis = config_.store_redis_url.empty() ? config_.redis_url : config_.store_redis_url;
+  if (!config_.redis_url.empty())
+    cable_->set_broker(broker::make_redis_broker({config_.redis_url, config_.channel_prefix}, raw, *cable_));
+  if (store_redis.empty()) {
     presence_ = std::make_unique<store::MemoryPresence>();
   } else {
-    broker::RedisOptions redis{config_.redis_url, config_.channel_prefix};
-    cable_->set_broker(broker::make_redis_broker(redis, raw, *cable_));
-    presence_ = store::make_redis_presence(redis);
+    presence_ = store::make_redis_presence({store_redis, config_.channel_prefix});
   }
-  if (!config_.redis_url.empty() && config_.history != "memory") {
-    history_ = store::make_redis_history({config_.redis_url, config_.channel_prefix}, config_.history_size);
+  const std::chrono::milliseconds room_ttl = std::chrono::seconds(config_.room_ttl);
+  if (!store_redis.empty() && config_.history != "memory") {
+    history_ = store::make_redis_history({store_redis, config_.channel_prefix}, config_.history_size, room_ttl);
   } else if (config_.history == "sqlite") {
     std::filesystem::create_directories(config_.data_dir);
     auto db = (std::filesystem::path(config_.data_dir) / "history.sqlite3").string();
@@ -131,6 +133,7 @@ App::App(Config config)
   } else {
     history_ = std::make_unique<store::MemoryHistory>(config_.history_size);
   }
+  store_worker_ = std::make_unique<store::StoreWorker>(config_.store_queue);
   channels::P2POptions p2p;
   p2p.max_body_bytes = config_.message_limit;
   p2p.max_signal_bytes = config_.max_signal;
@@ -139,12 +142,19 @@ App::App(Config config)
   p2p.access.signing_key = !config_.room_signing_key.empty() ? config_.room_signing_key
                            : !config_.streams_secret.empty() ? config_.streams_secret
                                                              : config_.rails_secret_key_base;
+  p2p.max_rooms = config_.max_rooms;
+  p2p.room_ttl = room_ttl;
+  p2p.presence_window = std::chrono::milliseconds(config_.presence_window);
+  p2p.presence_list_max = config_.presence_list_max;
   cable::SessionLimits session_limits;
   session_limits.commands_per_second = config_.max_commands_per_second;
   session_limits.subscriptions = config_.max_subscriptions;
   session_limits.identifier_bytes = config_.max_identifier;
   cable_->set_session_limits(session_limits);
-  cable_->add_channel(std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_));
+  auto p2p_channel = std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_, *store_worker_, *cable_);
+  p2p_ = p2p_channel.get();
+  cable_->add_channel(std::move(p2p_channel));
+  store_worker_->start();
   cable_->add_channel(std::make_unique<channels::BenchmarkChannel>());
   add_signed_stream_channels();
 
@@ -166,8 +176,8 @@ App::App(Config config)
     routers_.push_back(std::make_unique<AppRouter>(*this, ls));
     sets_.push_back(std::make_unique<http::ConnectionSet>(*l, *routers_.back(), limits));
     auto* set = sets_.back().get();
-    listeners_.push_back(std::make_unique<net::Listener>(*l, config_.host, config_.port,
-                                                         [this, set](auto socket) { accept(*set, std::move(socket)); }));
+    listeners_.push_back(std::make_unique<net::Listener>(
+        *l, config_.host, config_.port, [this, set](auto socket) { accept(*set, std::move(socket)); }));
     l->every(std::chrono::seconds(1), [set] { set->tick(); });
   }
 }
@@ -209,7 +219,8 @@ void App::build_auth() {
       auth_.add(std::make_unique<auth::JwtAuthenticator>(jwt_));
     } else if (name == "rails-cookie") {
       if (config_.rails_secret_key_base.empty())
-        throw std::runtime_error("--auth: rails-cookie needs --rails-secret-key-base (the Rails app's secret_key_base)");
+        throw std::runtime_error(
+            "--auth: rails-cookie needs --rails-secret-key-base (the Rails app's secret_key_base)");
       if (config_.rails_cookie_name.empty())
         throw std::runtime_error("--rails-cookie-name: required with rails-cookie sign-in (e.g. _myapp_session)");
       auth::RailsCookieOptions o;
@@ -274,8 +285,9 @@ void App::accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket) 
         return;
       }
       refuse(socket, 429,
-             admission.refused == net::Limit::kConnectionsPerIp ? "too many connections from your address"
-                                                                 : "connecting too often from your address; retry later");
+             admission.refused == net::Limit::kConnectionsPerIp
+                 ? "too many connections from your address"
+                 : "connecting too often from your address; retry later");
       return;
     }
     lease = std::move(admission.lease);
@@ -369,6 +381,12 @@ std::string App::metrics_text() const {
   out += "# TYPE peercable_unauthorized_total counter\npeercable_unauthorized_total " + std::to_string(unauthorized) +
          "\n";
   if (hook_) out += hook_->metrics_text();
+  out += "# TYPE peercable_store_dropped_total counter\npeercable_store_dropped_total " +
+         std::to_string(store_worker_->dropped()) + "\n";
+  out += "# TYPE peercable_store_queue gauge\npeercable_store_queue " + std::to_string(store_worker_->depth()) + "\n";
+  out += "# TYPE peercable_rooms gauge\npeercable_rooms " + std::to_string(p2p_->live_rooms()) + "\n";
+  out += "# TYPE peercable_rooms_refused_total counter\npeercable_rooms_refused_total " +
+         std::to_string(p2p_->rooms_refused()) + "\n";
   out += "# TYPE peercable_limit_refusals_total counter\n";
   for (std::size_t i = 0; i < static_cast<std::size_t>(net::Limit::kCount); ++i) {
     std::uint64_t n = 0;
@@ -469,6 +487,7 @@ int App::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (auto& l : loops_) l->stop();
   for (auto& l : loops_) l->join();
+  store_worker_->stop();  // history appends already queued are written
   spdlog::info("stopped");
   return 0;
 }

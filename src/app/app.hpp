@@ -8,17 +8,21 @@
 
 #include "app/config.hpp"
 #include "auth/authenticator.hpp"
-#include "net/ip_limits.hpp"
 #include "cable/cable_server.hpp"
 #include "http/connection.hpp"
 #include "http/static_files.hpp"
+#include "net/ip_limits.hpp"
 #include "net/listener.hpp"
 #include "net/loop.hpp"
 #include "store/history.hpp"
 #include "store/presence.hpp"
+#include "store/store_worker.hpp"
 
 namespace peercable::auth {
 class HttpHookAuthenticator;
+}
+namespace peercable::channels {
+class P2PChannel;
 }
 
 namespace peercable::app {
@@ -71,6 +75,9 @@ class App {
   std::unique_ptr<store::PresenceStore> presence_;
   std::unique_ptr<store::HistoryStore> history_;
   std::unique_ptr<cable::CableServer> cable_;
+  // After cable_ and the stores: destroyed first, its last jobs still reach both.
+  std::unique_ptr<store::StoreWorker> store_worker_;
+  const channels::P2PChannel* p2p_ = nullptr;  // for /metrics
   std::vector<std::unique_ptr<http::Router>> routers_;
   std::vector<std::unique_ptr<http::ConnectionSet>> sets_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;

@@ -187,8 +187,7 @@ Config parse_config(int argc, char** argv) {
   add("auth-url", c.auth_url, "http://host:port/path asked who the connecting user is (turns on http)");
   add("auth-headers", c.auth_headers, "request headers forwarded to --auth-url, comma separated");
   add("auth-timeout", c.auth_timeout, "how long --auth-url may take, milliseconds")->check(CLI::Range(1, 60000));
-  add("auth-cache-ttl", c.auth_cache_ttl, "seconds an identity from --auth-url is reused")
-      ->check(CLI::Range(0, 86400));
+  add("auth-cache-ttl", c.auth_cache_ttl, "seconds an identity from --auth-url is reused")->check(CLI::Range(0, 86400));
   add("auth-negative-cache-ttl", c.auth_negative_cache_ttl, "seconds a refusal from --auth-url is reused")
       ->check(CLI::Range(0, 86400));
   // Signed streams
@@ -222,6 +221,18 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24));
   add("max-guest-signins-per-ip", c.max_guest_signins_per_ip,
       "guest sign-ins (POST /session) per minute per client address (0 = no limit)");
+  // Stores
+  add("room-ttl", c.room_ttl, "seconds an empty room (its history included) is kept before it is forgotten")
+      ->check(CLI::Range(1u, 10u * 365 * 86400));
+  add("max-rooms", c.max_rooms, "rooms alive at once, empty ones not yet forgotten included (0 = no limit)");
+  add("presence-window", c.presence_window, "join/leave changes of a room are sent once per this many ms")
+      ->check(CLI::Range(1, 10000));
+  add("presence-list-max", c.presence_list_max,
+      "rooms with more people get counts instead of names; also the size of a member page")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  add("store-queue", c.store_queue, "store jobs waiting before history writes are dropped (counted)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  add("store-redis-url", c.store_redis_url, "Redis for history and presence (default: --redis-url)");
   // Deploys
   add("drain-window", c.drain_window,
       "on SIGTERM, seconds over which clients are told to reconnect, spread at random (0 = all at once)")
@@ -272,11 +283,14 @@ Config parse_config(int argc, char** argv) {
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   if (c.cable_path.empty() || c.cable_path[0] != '/') die("--cable-path: must start with /");
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0) die("--redis-url: must start with redis://");
+  if (!c.store_redis_url.empty() && c.store_redis_url.rfind("redis://", 0) != 0)
+    die("--store-redis-url: must start with redis://");
   check_tls(c);
   check_ice(c);
   std::string hook_error;
   if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
-  if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error)) die("--auth-headers: " + hook_error);
+  if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error))
+    die("--auth-headers: " + hook_error);
   return c;
 }
 

@@ -68,6 +68,14 @@ struct Config {
   std::size_t max_signal = 64 * 1024;         // bytes of a WebRTC signal payload
   unsigned max_guest_signins_per_ip = 10;     // per minute
 
+  // Stores: rooms, presence, the store worker (docs/configuration.md, "Rooms and presence")
+  unsigned room_ttl = 86400;            // seconds an empty room is kept (history included)
+  std::size_t max_rooms = 10000;        // rooms alive at once (0 = no limit)
+  unsigned presence_window = 150;       // milliseconds over which join/leave changes are coalesced
+  std::size_t presence_list_max = 100;  // rooms larger than this get counts instead of names
+  std::size_t store_queue = 10000;      // store jobs waiting before history writes are dropped
+  std::string store_redis_url;          // Redis for history and presence (empty: --redis-url)
+
   // Deploys
   unsigned drain_window = 5;  // seconds over which SIGTERM spreads the clients' reconnects (0: all at once)
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "cable/cable_server.hpp"
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
 #include "json/writer.hpp"
@@ -42,8 +43,26 @@ std::string error_json(std::string_view code, std::string_view message) {
   return out;
 }
 
-P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store::HistoryStore& history)
-    : options_(options), presence_(presence), history_(history) {
+P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store::HistoryStore& history,
+                       store::StoreWorker& worker, cable::CableServer& server)
+    : options_(options),
+      presence_(presence),
+      history_(history),
+      worker_(worker),
+      rooms_(options.max_rooms, options.room_ttl),
+      feed_(presence, options.presence_list_max, options.presence_window,
+            [&server](const std::string& room, std::string json) {
+              server.broadcast(room_stream(room), std::move(json));
+            }) {
+  worker_.every(options_.presence_window, [this] { feed_.flush(); });
+  // Rooms left in the store by an earlier run expire like the others (first job: no loop waits for it).
+  worker_.post([this] {
+    for (const auto& room : history_.rooms()) rooms_.adopt(room);
+  });
+  worker_.every(std::chrono::seconds(1), [this] {
+    auto gone = rooms_.expired();
+    if (!gone.empty()) history_.forget(gone);
+  });
   unsigned char r[4];
   RAND_bytes(r, sizeof r);
   static constexpr char kHex[] = "0123456789abcdef";
@@ -96,6 +115,10 @@ bool P2PChannel::subscribed(cable::Subscription& sub, simdjson::dom::object para
     spdlog::info("session {}: P2PChannel room {} refused: {}", sub.session().id(), room, access.reason);
     return false;
   }
+  if (!rooms_.admits(std::string(room))) {
+    rooms_refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   sub.param = std::string(room);
   sub.stream_from(room_stream(room));
   sub.stream_from(user_stream(sub.user().id));
@@ -104,31 +127,15 @@ bool P2PChannel::subscribed(cable::Subscription& sub, simdjson::dom::object para
 
 void P2PChannel::confirmed(cable::Subscription& sub) {
   const std::string& room = sub.param;
-  if (presence_.join(room, sub.user())) {
-    std::string ev;
-    json::ObjectWriter w(ev);
-    w.key("type").str("join").key("room").str(room).key("user");
-    append_user(ev, sub.user());
-    w.end();
-    sub.broadcast(room_stream(room), std::move(ev));
-  }
-  std::string snapshot;
-  {
-    json::ObjectWriter w(snapshot);
-    w.key("type").str("presence").key("room").str(room).key("users");
-    snapshot += '[';
-    bool first = true;
-    for (const auto& m : presence_.members(room)) {
-      if (!first) snapshot += ',';
-      first = false;
-      append_user(snapshot, m);
-    }
-    snapshot += ']';
-    w.end();
-  }
-  sub.transmit(snapshot);
-  std::string hist;
-  {
+  rooms_.acquire(room);
+  // The store answers on its worker; the snapshot and history come back to this loop, after the confirmation,
+  // in that order. Always queued: one per subscription, which the subscription limits bound.
+  std::weak_ptr<cable::Subscription> weak = sub.weak_from_this();
+  net::Loop& loop = sub.session().loop_state().loop;
+  worker_.post([this, room, who = sub.user(), weak, &loop] {
+    if (presence_.join(room, who)) feed_.joined(room, who);
+    std::string snapshot = feed_.snapshot(room);
+    std::string hist;
     json::ObjectWriter w(hist);
     w.key("type").str("history").key("room").str(room).key("messages");
     hist += '[';
@@ -140,18 +147,20 @@ void P2PChannel::confirmed(cable::Subscription& sub) {
     }
     hist += ']';
     w.end();
-  }
-  sub.transmit(hist);
+    loop.post([weak, snapshot = std::move(snapshot), hist = std::move(hist)] {
+      auto s = weak.lock();
+      if (!s) return;
+      s->transmit(snapshot);
+      s->transmit(hist);
+    });
+  });
 }
 
 void P2PChannel::unsubscribed(cable::Subscription& sub) {
-  if (!presence_.leave(sub.param, sub.user())) return;
-  std::string ev;
-  json::ObjectWriter w(ev);
-  w.key("type").str("leave").key("room").str(sub.param).key("user");
-  append_user(ev, sub.user());
-  w.end();
-  sub.broadcast(room_stream(sub.param), std::move(ev));
+  rooms_.release(sub.param);
+  worker_.post([this, room = sub.param, who = sub.user()] {
+    if (presence_.leave(room, who)) feed_.left(room, who);
+  });
 }
 
 void P2PChannel::perform(cable::Subscription& sub, std::string_view action, simdjson::dom::object data) {
@@ -159,6 +168,7 @@ void P2PChannel::perform(cable::Subscription& sub, std::string_view action, simd
   if (action == "direct") return direct(sub, data);
   if (action == "signal") return signal(sub, data);
   if (action == "typing") return typing(sub);
+  if (action == "members") return members(sub, data);
   // Rails only logs an unknown action; we tell the client, on this subscription only.
   sub.transmit(error_json("unknown_action", "unknown action: " + std::string(ws::utf8_prefix(action, 64))));
 }
@@ -205,7 +215,8 @@ void P2PChannel::speak(cable::Subscription& sub, simdjson::dom::object data) {
   append_user(msg, sub.user());
   w.key("body").str(body).key("sent_at").num(now_ms());
   w.end();
-  history_.append(sub.param, msg);
+  // When the store is behind, the message is still delivered; only its place in history is lost (counted).
+  worker_.try_post([this, room = sub.param, msg] { history_.append(room, msg); }, "history append");
   sub.broadcast(room_stream(sub.param), std::move(msg));
 }
 
@@ -254,6 +265,24 @@ void P2PChannel::typing(cable::Subscription& sub) {
   append_user(msg, sub.user());
   w.end();
   sub.broadcast(room_stream(sub.param), std::move(msg));
+}
+
+void P2PChannel::members(cable::Subscription& sub, simdjson::dom::object data) {
+  std::string_view after;
+  if (data["after"].error() != simdjson::NO_SUCH_FIELD && (data["after"].get(after) || after.size() > 128)) {
+    sub.transmit(error_json("invalid_after", "after must be a user id"));
+    return;
+  }
+  std::weak_ptr<cable::Subscription> weak = sub.weak_from_this();
+  net::Loop& loop = sub.session().loop_state().loop;
+  bool queued = worker_.try_post(
+      [this, room = sub.param, after = std::string(after), weak, &loop] {
+        loop.post([weak, page = feed_.page(room, after)] {
+          if (auto s = weak.lock()) s->transmit(page);
+        });
+      },
+      "member page");
+  if (!queued) sub.transmit(error_json("busy", "presence is busy; try again"));
 }
 
 }  // namespace peercable::channels

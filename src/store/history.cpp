@@ -17,4 +17,9 @@ std::vector<std::string> MemoryHistory::latest(const std::string& room) {
   return {it->second.begin(), it->second.end()};
 }
 
+void MemoryHistory::forget(const std::vector<std::string>& rooms) {
+  std::lock_guard lock(mutex_);
+  for (const auto& r : rooms) rooms_.erase(r);
+}
+
 }  // namespace peercable::store

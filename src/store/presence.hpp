@@ -18,6 +18,10 @@ class PresenceStore {
   virtual bool leave(const std::string& room, const auth::Identity& who) = 0;
   /// Everyone in `room`, ordered by user id.
   virtual std::vector<auth::Identity> members(const std::string& room) = 0;
+  /// At most `limit` members of `room` whose id sorts after `after` ("" : from the first), ordered by id.
+  virtual std::vector<auth::Identity> page(const std::string& room, const std::string& after, std::size_t limit);
+  /// How many are in `room`.
+  virtual std::size_t count(const std::string& room) { return members(room).size(); }
 };
 
 /// One node's presence, in memory.
@@ -26,6 +30,8 @@ class MemoryPresence final : public PresenceStore {
   bool join(const std::string& room, const auth::Identity& who) override;
   bool leave(const std::string& room, const auth::Identity& who) override;
   std::vector<auth::Identity> members(const std::string& room) override;
+  std::vector<auth::Identity> page(const std::string& room, const std::string& after, std::size_t limit) override;
+  std::size_t count(const std::string& room) override;
 
  private:
   struct Member {

@@ -44,7 +44,7 @@ enum class WriteOutcome { kStored, kRefused, kLost };
 // sent as a single pipeline: one round trip, and no reader ever sees a list longer than the limit. kRefused
 // (with `error`) when Redis answered with an error; kLost when the connection failed and must be dropped.
 WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, std::string_view keep,
-                         std::string& error) {
+                         std::string_view ttl_ms, std::string& error) {
   std::size_t queued = 0;
   auto queue = [&](std::initializer_list<std::string_view> args) {
     if (!broker::redis_append(c, args)) return false;
@@ -56,6 +56,7 @@ WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, s
     for (auto m : room.messages)
       if (!queue({"RPUSH", room.key, m})) return WriteOutcome::kLost;
     if (!queue({"LTRIM", room.key, keep, "-1"})) return WriteOutcome::kLost;
+    if (!queue({"PEXPIRE", room.key, ttl_ms})) return WriteOutcome::kLost;
   }
   if (!queue({"EXEC"})) return WriteOutcome::kLost;
   // Every reply is read, even after an error, so the connection stays in step.
@@ -83,13 +84,14 @@ WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, s
 
 class RedisHistory final : public HistoryStore {
  public:
-  RedisHistory(broker::RedisEndpoint ep, const std::string& prefix, std::size_t per_room,
+  RedisHistory(broker::RedisEndpoint ep, const std::string& prefix, std::size_t per_room, std::chrono::milliseconds ttl,
                broker::RedisSyncConnect initial)
       : ep_(std::move(ep)),
         url_(broker::redacted_url(ep_)),
         ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:history:"),
         per_room_(per_room),
-        keep_("-" + std::to_string(per_room)) {
+        keep_("-" + std::to_string(per_room)),
+        ttl_ms_(std::to_string(ttl.count())) {
     if (initial.context) {
       ctx_ = std::move(initial.context);
     } else {
@@ -117,7 +119,7 @@ class RedisHistory final : public HistoryStore {
     std::lock_guard lock(mutex_);
     if (ctx_) {
       std::string error;
-      switch (write_rooms(ctx_.get(), {{key(room), {message_json}}}, keep_, error)) {
+      switch (write_rooms(ctx_.get(), {{key(room), {message_json}}}, keep_, ttl_ms_, error)) {
         case WriteOutcome::kStored: return;
         case WriteOutcome::kRefused: refused_locked(error); break;
         case WriteOutcome::kLost: lost_locked(); break;
@@ -132,7 +134,11 @@ class RedisHistory final : public HistoryStore {
     std::lock_guard lock(mutex_);
     if (ctx_) {
       // From the end: a node configured with a smaller --history-size than another still gets its own count.
+      // A join counts as activity: the list lives on while people come, even if nobody speaks.
       auto r = broker::redis_command(ctx_.get(), {"LRANGE", key(room), keep_, "-1"});
+      if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+          !broker::redis_command(ctx_.get(), {"PEXPIRE", key(room), ttl_ms_}))
+        r.reset();
       if (!r) {
         lost_locked();
       } else if (r->type == REDIS_REPLY_ARRAY) {
@@ -148,6 +154,13 @@ class RedisHistory final : public HistoryStore {
     if (kept != kept_.end())
       for (const auto& k : kept->second) out.push_back(k.json);
     return out;
+  }
+
+  // Redis forgets on its own: every list expires ttl after its last append or join, and several nodes may
+  // share a room, so no node deletes it. Only what this node kept during an outage goes.
+  void forget(const std::vector<std::string>& rooms) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& r : rooms) kept_.erase(r);
   }
 
  private:
@@ -215,7 +228,7 @@ class RedisHistory final : public HistoryStore {
         rooms.push_back(std::move(w));
       }
       std::string error;
-      auto outcome = write_rooms(c.get(), rooms, keep_, error);
+      auto outcome = write_rooms(c.get(), rooms, keep_, ttl_ms_, error);
       std::lock_guard lock(mutex_);
       if (outcome == WriteOutcome::kLost) return false;
       // A refused batch would be refused again: it is dropped, with a warning.
@@ -266,6 +279,7 @@ class RedisHistory final : public HistoryStore {
   std::string ns_;
   std::size_t per_room_;
   std::string keep_;     // "-<per_room>": LTRIM and LRANGE count from the newest end
+  std::string ttl_ms_;   // PEXPIRE of a room's list after each append or join
   std::mutex mutex_;     // guards everything below; Redis calls are made under it (short timeouts)
   RedisContextPtr ctx_;  // null while Redis is away
   std::map<std::string, std::deque<Kept>> kept_;  // appended while Redis was away, not yet written to it
@@ -278,7 +292,8 @@ class RedisHistory final : public HistoryStore {
 
 }  // namespace
 
-std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room) {
+std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room,
+                                                 std::chrono::milliseconds ttl) {
   auto parsed = broker::parse_redis_url(opts.url);
   if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
   if (per_room == 0) return std::make_unique<MemoryHistory>(0);  // history is off: no connection to keep
@@ -286,7 +301,7 @@ std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opt
   if (attempt.rejected)
     throw std::runtime_error("redis " + broker::redacted_url(*parsed.endpoint) +
                              " refused the history store: " + attempt.error);
-  return std::make_unique<RedisHistory>(*parsed.endpoint, opts.channel_prefix, per_room, std::move(attempt));
+  return std::make_unique<RedisHistory>(*parsed.endpoint, opts.channel_prefix, per_room, ttl, std::move(attempt));
 }
 
 }  // namespace peercable::store

@@ -1,5 +1,6 @@
 #pragma once
 // Room history shared by every node through Redis; this node's memory holds it while Redis is away.
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -9,10 +10,11 @@
 namespace peercable::store {
 
 /// History kept in Redis: a list per room, `[prefix:]peercable:history:<room>`, trimmed to the newest
-/// `per_room` messages on every append. While Redis is away, appends are kept in this node's memory (at most
-/// `per_room` per room), served from there, and written to Redis when it returns. Calls block at most a short
-/// timeout. With `per_room` 0 history is off and Redis is not used. Throws std::runtime_error on a bad URL or
-/// refused credentials.
-std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room);
+/// `per_room` messages on every append; a list expires `ttl` after its last append or read (a join). While Redis is
+/// away, appends are kept in this node's memory (at most `per_room` per room), served from there, and written to Redis
+/// when it returns. Calls block the caller (the store worker) at most a short timeout. With `per_room` 0 history is off
+/// and Redis is not used. Throws std::runtime_error on a bad URL or refused credentials.
+std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room,
+                                                 std::chrono::milliseconds ttl);
 
 }  // namespace peercable::store

@@ -19,7 +19,9 @@ SqliteHistory::SqliteHistory(const std::string& path, std::size_t per_room) : pe
   // WAL with synchronous=NORMAL: an append costs no fsync; a power cut may lose the last moments of chat,
   // never corrupt the file.
   const char* schema =
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=2000;"
+      // auto_vacuum takes effect only on a new file (before the first table): there, the pages of expired
+      // rooms go back to the file system; an older file reuses them.
+      "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=2000;"
       "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, body TEXT NOT "
       "NULL);"
       "CREATE INDEX IF NOT EXISTS messages_room ON messages(room, id);";
@@ -37,12 +39,15 @@ SqliteHistory::SqliteHistory(const std::string& path, std::size_t per_room) : pe
                          "ORDER BY id",
                          -1, &select_, nullptr) != SQLITE_OK)
     fail("prepare select");
+  if (sqlite3_prepare_v2(db_, "DELETE FROM messages WHERE room = ?1", -1, &delete_, nullptr) != SQLITE_OK)
+    fail("prepare delete");
 }
 
 SqliteHistory::~SqliteHistory() {
   sqlite3_finalize(insert_);
   sqlite3_finalize(prune_);
   sqlite3_finalize(select_);
+  sqlite3_finalize(delete_);
   sqlite3_close(db_);
 }
 
@@ -72,6 +77,38 @@ std::vector<std::string> SqliteHistory::latest(const std::string& room) {
   }
   if (rc != SQLITE_DONE) spdlog::warn("history: select failed: {}", sqlite3_errmsg(db_));
   sqlite3_reset(select_);
+  return out;
+}
+
+void SqliteHistory::forget(const std::vector<std::string>& rooms) {
+  if (rooms.empty()) return;
+  std::lock_guard lock(mutex_);
+  if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    spdlog::warn("history: cannot forget {} rooms: {}", rooms.size(), sqlite3_errmsg(db_));
+    return;
+  }
+  for (const auto& room : rooms) {
+    sqlite3_bind_text(delete_, 1, room.data(), static_cast<int>(room.size()), SQLITE_STATIC);
+    if (sqlite3_step(delete_) != SQLITE_DONE) spdlog::warn("history: delete failed: {}", sqlite3_errmsg(db_));
+    sqlite3_reset(delete_);
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    spdlog::warn("history: cannot forget {} rooms: {}", rooms.size(), sqlite3_errmsg(db_));
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return;
+  }
+  sqlite3_exec(db_, "PRAGMA incremental_vacuum", nullptr, nullptr, nullptr);
+}
+
+std::vector<std::string> SqliteHistory::rooms() {
+  std::vector<std::string> out;
+  std::lock_guard lock(mutex_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT DISTINCT room FROM messages", -1, &st, nullptr) != SQLITE_OK) return out;
+  while (sqlite3_step(st) == SQLITE_ROW)
+    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                     static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+  sqlite3_finalize(st);
   return out;
 }
 

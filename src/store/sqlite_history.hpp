@@ -20,6 +20,9 @@ class SqliteHistory final : public HistoryStore {
 
   void append(const std::string& room, std::string message_json) override;
   std::vector<std::string> latest(const std::string& room) override;
+  /// Deletes the rooms' rows in one transaction and gives the freed pages back to the file system.
+  void forget(const std::vector<std::string>& rooms) override;
+  std::vector<std::string> rooms() override;
 
  private:
   std::size_t per_room_;
@@ -28,6 +31,7 @@ class SqliteHistory final : public HistoryStore {
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* prune_ = nullptr;
   sqlite3_stmt* select_ = nullptr;
+  sqlite3_stmt* delete_ = nullptr;
 };
 
 }  // namespace peercable::store

@@ -104,7 +104,7 @@ test("invalid input gets an error on that subscription only, and nothing is broa
     assert.equal(err.code, code, JSON.stringify(data));
     assert.ok(err.message.length > 0);
   }
-  await b.none((m) => m.message && m.message.type !== "join" && m.message.type !== "presence");
+  await b.none((m) => m.message && m.message.type !== "presence_diff" && m.message.type !== "presence");
   a.act("valid", { action: "speak", body: "ok\u0001\u0007 fine\n\tline\u0085" });
   const m = (await b.take(b.msg("message"))).message;
   assert.equal(m.body, "ok fine\n\tline", "control characters other than newline and tab are removed");
@@ -129,23 +129,45 @@ test("rooms are validated: missing, empty, too long or odd characters are reject
   a.ws.close();
 });
 
-test("presence: a snapshot on subscribe, join and leave once per user whatever the tabs", async () => {
+test("presence: a snapshot on subscribe, coalesced diffs, one join and one leave per user whatever the tabs", async () => {
   const a = await client(server, "p-alice", "Alice");
   await a.join("pres");
   const b1 = await client(server, "p-bob", "Bob");
   b1.send({ command: "subscribe", identifier: room("pres") });
-  const snap = await b1.take(b1.msg("presence"));
-  assert.deepEqual(snap.message.users.map((u) => u.id).sort(), ["p-alice", "p-bob"]);
-  await a.take(a.msg("join", (m) => m.user.id === "p-bob"));
+  const snap = (await b1.take(b1.msg("presence"))).message;
+  assert.deepEqual(snap.users.map((u) => u.id).sort(), ["p-alice", "p-bob"]);
+  assert.equal(snap.count, 2);
+  assert.equal(snap.more, false);
+  // Diffs in order: Alice's own join (maybe in the same window), then Bob's.
+  let joined;
+  do {
+    joined = (await a.take(a.msg("presence_diff"))).message;
+    assert.deepEqual(joined.left, []);
+    for (const u of joined.joined) assert.ok(["p-alice", "p-bob"].includes(u.id), u.id);
+  } while (!joined.joined.some((u) => u.id === "p-bob"));
+  assert.ok(joined.joined.some((u) => u.id === "p-bob" && u.name === "Bob"));
+  assert.equal(joined.count, 2);
+  // A second tab of Bob is no change; Carol's join, which comes after it, is the next diff Alice sees.
   const b2 = await client(server, "p-bob", "Bob");
   await b2.join("pres");
-  await a.none(a.msg("join", (m) => m.user.id === "p-bob"));
+  const c = await client(server, "p-carol", "Carol");
+  await c.join("pres");
+  const next = (await a.take(a.msg("presence_diff"))).message;
+  assert.deepEqual(next.joined, [{ id: "p-carol", name: "Carol" }]);
+  assert.equal(next.count, 3);
+  // Bob's first tab closing is no leave; Carol's leave, after it, is the next diff.
   b1.ws.close();
-  await a.none(a.msg("leave"));
+  await b1.closed;
+  c.send({ command: "unsubscribe", identifier: room("pres") });
+  const carolLeft = (await a.take(a.msg("presence_diff"))).message;
+  assert.deepEqual(carolLeft.left, [{ id: "p-carol", name: "Carol" }]);
+  assert.deepEqual(carolLeft.joined, []);
+  assert.equal(carolLeft.count, 2);
   b2.send({ command: "unsubscribe", identifier: room("pres") });
-  const left = await a.take(a.msg("leave"));
-  assert.deepEqual(left.message.user, { id: "p-bob", name: "Bob" });
-  a.ws.close(); b2.ws.close();
+  const left = (await a.take(a.msg("presence_diff"))).message;
+  assert.deepEqual(left.left, [{ id: "p-bob", name: "Bob" }]);
+  assert.equal(left.count, 1);
+  a.ws.close(); b2.ws.close(); c.ws.close();
 });
 
 test("history is replayed to new subscribers and survives a restart with the same data dir", async () => {

@@ -108,7 +108,7 @@ test("direct messages reach a user connected to another node, and the sender's o
   for (const x of [dora, eli, eli2, fay]) await x.close();
 });
 
-test("presence is shared: join and leave events once per user across nodes, disconnect cleans up", { skip, timeout: 30000 }, async () => {
+test("presence is shared: one join and one leave per user across nodes (in coalesced diffs), disconnect cleans up", { skip, timeout: 30000 }, async () => {
   const room = "presence-room";
   const gus = await connect(nodes[0], "gus", "Gus");
   await gus.join(room);
@@ -116,8 +116,10 @@ test("presence is shared: join and leave events once per user across nodes, disc
   await hal.join(room);
   const snapshot = await hal.message(roomId(room), (m) => m.type === "presence");
   assert.deepEqual(snapshot.users.map((u) => u.id), ["gus", "hal"], "a member on another node is listed");
-  const joined = await gus.message(roomId(room), (m) => m.type === "join" && m.user.id === "hal");
-  assert.deepEqual(joined.user, { id: "hal", name: "Hal" });
+  const hasHal = (list) => Array.isArray(list) && list.some((u) => u.id === "hal");
+  const joined = await gus.message(roomId(room), (m) => m.type === "presence_diff" && hasHal(m.joined));
+  assert.deepEqual(joined.joined.find((u) => u.id === "hal"), { id: "hal", name: "Hal" });
+  assert.equal(joined.count, 2);
 
   // Hal's second tab, on a third node: not a new join. Closing one tab is not a leave; closing the last is.
   const hal2 = await connect(nodes[2], "hal", "Hal");
@@ -125,12 +127,13 @@ test("presence is shared: join and leave events once per user across nodes, disc
   await hal2.close();
   await fence(gus, room, [gus, hal]);
   await quiet();
-  assert.equal(gus.received(roomId(room), (m) => m.type === "join" && m.user.id === "hal").length, 1);
-  assert.equal(gus.received(roomId(room), (m) => m.type === "leave").length, 0);
+  assert.equal(gus.received(roomId(room), (m) => m.type === "presence_diff" && hasHal(m.joined)).length, 1);
+  assert.equal(gus.received(roomId(room), (m) => m.type === "presence_diff" && m.left.length > 0).length, 0);
 
   hal.ws.terminate();  // an abrupt disconnect on node 1
-  const left = await gus.message(roomId(room), (m) => m.type === "leave" && m.user.id === "hal");
-  assert.deepEqual(left.user, { id: "hal", name: "Hal" });
+  const left = await gus.message(roomId(room), (m) => m.type === "presence_diff" && hasHal(m.left));
+  assert.deepEqual(left.left, [{ id: "hal", name: "Hal" }]);
+  assert.equal(left.count, 1);
   const ivy = await connect(nodes[2], "ivy");
   await ivy.join(room);
   const after = await ivy.message(roomId(room), (m) => m.type === "presence");
@@ -180,7 +183,7 @@ test("payloads from Redis are decoded and re-encoded as Rails does; what is not 
   await redisCommand(redis.port, "PUBLISH", ch, '[1,{"a":null}]');
   await redisCommand(redis.port, "PUBLISH", ch, '{"x":1,  "html":"<b>&"}   ');
   await lu.message(roomId(room), (m) => m.x === 1, "the object");
-  const own = new Set(["presence", "history", "join"]);
+  const own = new Set(["presence", "history", "presence_diff"]);
   const got = lu.received(roomId(room), (m) => !own.has(m?.type)).map((f) => f.message);
   assert.deepEqual(got, ["a json string", 42, [1, { a: null }], { x: 1, html: "<b>&" }]);
   // Byte for byte as Action Cable sends it: whitespace gone, HTML characters escaped by ActiveSupport.

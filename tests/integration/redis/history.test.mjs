@@ -31,10 +31,21 @@ async function connect(node, id) {
   return c;
 }
 
-/** Speaks `bodies` in `room` and waits until the speaker has each one back: by then each is in the history. */
-async function say(client, room, bodies) {
+/**
+ * Speaks `bodies` in `room` and waits until the speaker has each one back and, unless `key` is null (Redis is
+ * away), until each is in the Redis list `key`: the store worker writes history after the delivery.
+ */
+async function say(client, room, bodies, key = `peercable:history:${room}`) {
   for (const body of bodies) client.speak(room, body);
   for (const body of bodies) await client.message(roomId(room), (m) => m.body === body, body);
+  if (key === null) return;
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const list = await stored(key);
+    if (bodies.every((b) => list.includes(b))) return;
+    assert.ok(Date.now() < deadline, `not written to ${key}: ${bodies} (list: ${list})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Joins `room` and resolves with the bodies of the history frame that follows the confirmation. */
@@ -98,7 +109,7 @@ test("keys follow --channel-prefix", { skip, timeout: 30000 }, async () => {
   try {
     const erin = await connect(node, "erin");
     await erin.join(room);
-    await say(erin, room, ["prefixed"]);
+    await say(erin, room, ["prefixed"], `app_test:peercable:history:${room}`);
     assert.deepEqual(await stored(`app_test:peercable:history:${room}`), ["prefixed"]);
     assert.equal(await redisCommand(redis.port, "EXISTS", `peercable:history:${room}`), 0);
     // Nodes without the prefix are another application: they do not see it.
@@ -119,7 +130,7 @@ test("while Redis is away history is kept per node, and written to Redis when it
   await redis.kill();
   for (const n of nodes) await waitBroker(n.url, "disconnected");
 
-  await say(alice, room, ["during 1", "during 2"]);
+  await say(alice, room, ["during 1", "during 2"], null);
   const gil = await connect(a, "gil");
   assert.deepEqual(await historyOnJoin(gil, room), ["during 1", "during 2"], "served from the node's memory");
   const hal = await connect(b, "hal");

@@ -42,7 +42,7 @@ class RefusingPort {
 TEST(RedisHistory, WhileRedisIsAwayKeepsTheNewestPerRoomInMemory) {
   RefusingPort redis;
   auto start = std::chrono::steady_clock::now();
-  auto h = make_redis_history(RedisOptions{redis.url(), "app"}, 3);
+  auto h = make_redis_history(RedisOptions{redis.url(), "app"}, 3, std::chrono::hours(1));
   for (int i = 1; i <= 5; ++i) h->append("lobby", "{\"n\":" + std::to_string(i) + "}");
   h->append("other", "{\"n\":99}");
   auto got = h->latest("lobby");
@@ -58,11 +58,12 @@ TEST(RedisHistory, WhileRedisIsAwayKeepsTheNewestPerRoomInMemory) {
 
 TEST(RedisHistory, SizeZeroKeepsNothing) {
   RefusingPort redis;
-  auto h = make_redis_history(RedisOptions{redis.url(), ""}, 0);
+  auto h = make_redis_history(RedisOptions{redis.url(), ""}, 0, std::chrono::hours(1));
   h->append("lobby", "{}");
   EXPECT_TRUE(h->latest("lobby").empty());
 }
 
 TEST(RedisHistory, BadUrlIsAClearError) {
-  EXPECT_THROW(make_redis_history(RedisOptions{"http://127.0.0.1:6379", ""}, 10), std::runtime_error);
+  EXPECT_THROW(make_redis_history(RedisOptions{"http://127.0.0.1:6379", ""}, 10, std::chrono::hours(1)),
+               std::runtime_error);
 }

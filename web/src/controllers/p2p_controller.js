@@ -536,17 +536,11 @@ export default class P2pController extends Controller {
         this.addHistory(data.messages);
         break;
       case "presence":
-        this.users = new Map((data.users || []).map((u) => [u.id, u]));
-        this.renderPresence();
+      case "members":
+        this.applyPresence(data);
         break;
-      case "join":
-        if (data.user) this.users.set(data.user.id, data.user);
-        this.renderPresence();
-        break;
-      case "leave":
-        if (data.user) this.users.delete(data.user.id);
-        this.stopTyping(data.user?.id);
-        this.renderPresence();
+      case "presence_diff":
+        this.applyPresenceDiff(data);
         break;
       case "typing":
         this.startTyping(data.from);
@@ -684,13 +678,50 @@ export default class P2pController extends Controller {
     }
   }
 
+  /**
+   * A snapshot ("presence", or a "members" page): names while the room is small; in a big room (more people
+   * than the server lists) only the count is shown, as "N people".
+   */
+  applyPresence(data) {
+    if (data.type === "members" && data.next !== null) return;  // a partial page: big room, counts only
+    this.users = new Map((data.users || []).map((u) => [u.id, u]));
+    this.peopleCount = data.count ?? this.users.size;
+    this.bigRoom = data.more === true;
+    this.renderPresence();
+  }
+
+  /** Changes coalesced by the server: names in small rooms, only the count in big ones. */
+  applyPresenceDiff(data) {
+    this.peopleCount = data.count ?? this.peopleCount;
+    if (!Array.isArray(data.joined)) {
+      this.bigRoom = true;
+    } else if (this.bigRoom) {
+      this.subscription?.perform("members", {});  // the room became small: fetch the full list once
+    } else {
+      for (const user of data.joined) this.users.set(user.id, user);
+      for (const user of data.left || []) {
+        this.users.delete(user.id);
+        this.stopTyping(user.id);
+      }
+    }
+    this.renderPresence();
+  }
+
   renderPresence() {
-    if (this.recipient && !this.users.has(this.recipient.id)) {
+    if (!this.bigRoom && this.recipient && !this.users.has(this.recipient.id)) {
       this.recipient = null;
       this.renderRecipient();
     }
-    if (this.hasPresenceCountTarget) this.presenceCountTarget.textContent = String(this.users.size);
+    const count = this.bigRoom ? this.peopleCount : this.users.size;
+    if (this.hasPresenceCountTarget) this.presenceCountTarget.textContent = String(count);
     if (!this.hasPresenceTarget) return;
+    if (this.bigRoom) {
+      const item = document.createElement("li");
+      item.className = "person person--count";
+      item.textContent = `${count} people`;
+      this.presenceTarget.replaceChildren(item);
+      return;
+    }
     const me = this.myId;
     const people = [...this.users.values()].sort((a, b) =>
       (b.id === me) - (a.id === me) || String(a.name).localeCompare(String(b.name)));
@@ -731,6 +762,8 @@ export default class P2pController extends Controller {
   resetRoomView(room) {
     this.seenIds = new Set();
     this.users = new Map();
+    this.peopleCount = 0;
+    this.bigRoom = false;
     this.typingUsers = new Map();
     this.recipient = null;
     if (this.hasMessagesTarget) this.messagesTarget.replaceChildren();
