@@ -102,7 +102,10 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   mkdirSync(plotDir, { recursive: true });
   const plots = makePlots(root, resultsFile, plotDir);
   // The scale-out groups, and the composite server they use, have a section of their own.
-  const groups = summary.groups.filter((g) => !g.section);
+  // Groups a stopped run never reached are left out, and named in the introduction.
+  const ran = (g) => results.some((r) => r.group === g.id);
+  const notRun = summary.groups.filter((g) => !ran(g));
+  const groups = summary.groups.filter((g) => !g.section && ran(g));
   const redisGroups = summary.groups.filter((g) => g.section === "redis" && results.some((r) => r.group === g.id));
   const serversUsed = summary.servers.filter(
     (s) => !SERVERS[s]?.composite && results.some((r) => r.server === s && groups.some((g) => g.id === r.group)));
@@ -131,6 +134,12 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   w("and the server share the machine, so absolute numbers depend on it; the ratios, measured in one sitting, are the");
   w("result. Noise between runs on a shared machine is easily ±30%.");
   w();
+  if (notRun.length) {
+    const planned = summary.groups.reduce((n, g) => n + g.reps * g.servers.length, 0);
+    w(`**This run was stopped after ${results.length} of ${planned} planned runs**; these groups were not run, so this page`);
+    w(`has no figures for them: ${notRun.map((g) => `\`${g.id}\``).join(", ")}.`);
+    w();
+  }
   w("## Machine");
   w();
   w("| | |");

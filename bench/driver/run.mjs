@@ -200,7 +200,7 @@ for (const g of groups) {
 }
 
 const machine = describeMachine();
-const summary = { smoke, startedAt: new Date(startedAt).toISOString(), seconds: (Date.now() - startedAt) / 1000, machine, groups, servers, results };
+const summary = { smoke, interrupted, startedAt: new Date(startedAt).toISOString(), seconds: (Date.now() - startedAt) / 1000, machine, groups, servers, results };
 const resultsFile = join(outDir, smoke ? "smoke-results.json" : "results.json");
 writeFileSync(resultsFile, JSON.stringify(summary, null, 1));
 console.log(`raw results: ${relative(process.cwd(), resultsFile)}`);
