@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: unit tests (release and ASan+UBSan), black-box integration tests
-# against the sanitizer build, Rails conformance, Redis scale-out, browser end-to-end tests, bounded fuzzing
-# and a benchmark smoke run. Exits non-zero on the first failure.
+# against the sanitizer build, the threaded suites with two event loops under ThreadSanitizer, Rails
+# conformance, Redis scale-out, browser end-to-end tests, bounded fuzzing and a benchmark smoke run.
+# Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -20,6 +21,24 @@ node_tests() {
     return 1
   fi
   rm -f "$log"
+}
+# Runs node_tests against the ThreadSanitizer build with two event loops per server (cross-loop posts,
+# shared reference counts). A race stops the server at once (halt_on_error, exit code 66), which fails the
+# test that was using it; every report is also written under a fresh directory, and any report there fails
+# the step even if the test passed (say a race during shutdown), after printing it.
+tsan_tests() {
+  local dir rc=0
+  dir=$(mktemp -d)
+  PEERCABLE_BIN=build-tsan/peercable PEERCABLE_THREADS=2 \
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 log_path=$dir/tsan" \
+    node_tests "$@" || rc=$?
+  if compgen -G "$dir/tsan.*" >/dev/null; then
+    cat "$dir"/tsan.* >&2
+    echo "ThreadSanitizer reported the race(s) above" >&2
+    rc=1
+  fi
+  rm -rf "$dir"
+  return "$rc"
 }
 
 step "setup (Debian and npm packages)"
@@ -57,6 +76,11 @@ if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/
 fi
+step "build: ThreadSanitizer (server only)"
+scripts/build.sh tsan
+step "integration with two event loops under ThreadSanitizer: @rails/actioncable, P2P, Redis, hostile battery"
+tsan_tests tests/integration/actioncable/ tests/integration/p2p/ tests/integration/redis/ \
+  tests/integration/hostile/battery.test.mjs
 step "conformance against Rails' own Action Cable"
 node_tests tests/conformance/
 step "end to end in headless Chromium"

@@ -43,7 +43,9 @@ export const REDIS_METRICS = [
  * The groups to run. `fdLimit` is the hard RLIMIT_NOFILE the servers and the load generator get;
  * the idle group is sized under it. Groups with `section: "redis"` compare one peercable node (in-process
  * broker) with two nodes sharing broadcasts through Redis, clients spread over both; they run whenever
- * peercable is among the servers and are reported apart.
+ * peercable is among the servers and are reported apart. Groups with `deflate: true` have the load generator
+ * offer permessage-deflate as Chromium does and the peers started with --deflate; their results also say
+ * what each server negotiated.
  */
 export function makePlan({ smoke, servers, fdLimit, reps }) {
   const have = (names) => names.filter((n) => servers.includes(n));
@@ -65,6 +67,9 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
     add({ id: "idle-200", scenario: "idle", clients: 200, servers: fast,
       args: ["--clients", "200", "--duration", "1", "--settle", "0.5"], limit: 30 });
     add({ id: "storm-200", scenario: "storm", clients: 200, servers: fast, args: ["--clients", "200"], limit: 30 });
+    // Browser-like clients: deflate negotiated, messages big enough that every server compresses them.
+    add({ id: "fanout-50-1kb-deflate", scenario: "fanout", clients: 50, servers: fast, deflate: true,
+      args: ["--clients", "50", "--rounds", "3", "--gap", "0.02", "--payload-bytes", "1024", "--deflate"], limit: 30 });
     add({ id: "redis-fanout-50", scenario: "fanout", clients: 50, servers: scaleOut, section: "redis",
       args: ["--clients", "50", "--rounds", "3", "--gap", "0.02"], limit: 30 });
     add({ id: "redis-sustained-50", scenario: "sustained", clients: 50, servers: scaleOut, section: "redis",
@@ -89,6 +94,20 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
   add({ id: `idle-${idle}`, scenario: "idle", clients: idle, servers: fast,
     args: ["--clients", String(idle), "--duration", "3", "--settle", "1", ...rate], limit: 90 });
   add({ id: "storm-5000", scenario: "storm", clients: 5000, servers: fast, args: ["--clients", "5000"], limit: 60 });
+  // Browser-like clients: every browser offers permessage-deflate. The same traffic with 1 KB chat-like
+  // messages (big enough that every server compresses them) without and with the offer, so the cost of
+  // compression is the difference; and idle connections with deflate negotiated.
+  const kb = ["--payload-bytes", "1024"];
+  for (const deflate of [false, true]) {
+    const d = deflate ? ["--deflate"] : [];
+    const tag = deflate ? "-deflate" : "";
+    add({ id: `fanout-2500-1kb${tag}`, scenario: "fanout", clients: 2500, servers: fast, deflate,
+      args: ["--clients", "2500", "--rounds", "20", "--round-timeout", "10", ...kb, ...d, ...rate], limit: 70 });
+    add({ id: `sustained-150x1000-1kb${tag}`, scenario: "sustained", clients: 1000, servers: fast, deflate,
+      args: ["--clients", "1000", "--rate", "150", "--duration", "10", "--drain", "10", ...kb, ...d, ...rate], limit: 60 });
+  }
+  add({ id: `idle-deflate-${idle}`, scenario: "idle", clients: idle, servers: fast, deflate: true,
+    args: ["--clients", String(idle), "--duration", "3", "--settle", "1", "--deflate", ...rate], limit: 90 });
   // The same fan-out and sustained traffic with the clients spread over two nodes and Redis in between.
   add({ id: "redis-fanout-5000", scenario: "fanout", clients: 5000, servers: scaleOut, section: "redis",
     args: ["--clients", "5000", "--rounds", "20", "--round-timeout", "10", ...rate], limit: 70 });

@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 LABELS = {
-    "peercable": "peercable",
-    "peercable-2t": "peercable (2 threads)",
+    "peercable": "peercable, 1 loop",
+    "peercable-2t": "peercable, 2 loops",
     "uws": "uWebSockets.js",
     "ws": "Node ws",
     "rails": "Rails 6.1 Action Cable",

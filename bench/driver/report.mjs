@@ -1,6 +1,6 @@
 // Turns the raw results of a run into docs/benchmarks.md and the plots in docs/bench/.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { SERVERS } from "./servers.mjs";
 import { METRICS, REDIS_METRICS } from "./plan.mjs";
@@ -24,6 +24,14 @@ export function stat(results, group, server, key) {
   const vals = results
     .filter((r) => r.group === group && r.server === server && r.result && Number.isFinite(r.result[key]))
     .map((r) => r.result[key]);
+  return { n: vals.length, med: median(vals), min: Math.min(...vals), max: Math.max(...vals) };
+}
+
+/** Median, min and max over runs of the server's CPU time per delivery, in µs. */
+function cpuPerDelivery(results, group, server) {
+  const vals = results
+    .filter((r) => r.group === group && r.server === server && r.result?.deliveries > 0 && Number.isFinite(r.result.server_phase_cpu_s))
+    .map((r) => (r.result.server_phase_cpu_s * 1e6) / r.result.deliveries);
   return { n: vals.length, med: median(vals), min: Math.min(...vals), max: Math.max(...vals) };
 }
 
@@ -51,6 +59,14 @@ function groupTitle(g) {
     const i = g.args.indexOf(name);
     return i >= 0 ? g.args[i + 1] : undefined;
   };
+  const extra = [];
+  if (arg("--payload-bytes")) extra.push(`${num(Number(arg("--payload-bytes")))}-byte chat text`);
+  if (g.deflate) extra.push("**clients offer permessage-deflate**");
+  const base = baseTitle(g, arg);
+  return extra.length ? `${base}, ${extra.join(", ")}` : base;
+}
+
+function baseTitle(g, arg) {
   switch (g.scenario) {
     case "fanout": return `fan-out to ${num(g.clients)} subscribers (${arg("--rounds")} broadcasts, one at a time)`;
     case "sustained": return `sustained ${arg("--rate")} broadcasts/s × ${num(g.clients)} subscribers for ${arg("--duration")} s`;
@@ -61,6 +77,24 @@ function groupTitle(g) {
   return g.id;
 }
 
+/**
+ * The line after which docs/benchmarks.md is written by hand: bench/run regenerates everything above it
+ * and keeps everything from it to the end of the file, as it was.
+ */
+export const HAND_WRITTEN_MARKER = "<!-- hand-written: bench/run keeps everything below this line -->";
+
+/** The hand-written tail of an existing report (from the marker on), or the marker alone. */
+export function handWrittenPart(previous) {
+  const at = previous.indexOf(HAND_WRITTEN_MARKER);
+  return at < 0 ? HAND_WRITTEN_MARKER + "\n" : previous.slice(at);
+}
+
+/** A server's label; the `peercable` entry says how many loops it ran. */
+function label(s, m) {
+  if (s === "peercable") return `peercable, ${m.peercableThreads} loop${m.peercableThreads === 1 ? "" : "s"}`;
+  return SERVERS[s].label;
+}
+
 /** Writes the markdown report and the plots; returns the markdown's path. */
 export function writeReport({ summary, docsDir, root, resultsFile }) {
   const { machine: m, results } = summary;
@@ -68,12 +102,21 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   mkdirSync(plotDir, { recursive: true });
   const plots = makePlots(root, resultsFile, plotDir);
   // The scale-out groups, and the composite server they use, have a section of their own.
-  const groups = summary.groups.filter((g) => !g.section);
+  // Groups a stopped run never reached are left out, and named in the introduction.
+  const ran = (g) => results.some((r) => r.group === g.id);
+  const notRun = summary.groups.filter((g) => !ran(g));
+  const groups = summary.groups.filter((g) => !g.section && ran(g));
   const redisGroups = summary.groups.filter((g) => g.section === "redis" && results.some((r) => r.group === g.id));
   const serversUsed = summary.servers.filter(
     (s) => !SERVERS[s]?.composite && results.some((r) => r.server === s && groups.some((g) => g.id === r.group)));
   const peers = serversUsed.filter((s) => !s.startsWith("peercable"));
-  const base = serversUsed.find((s) => s.startsWith("peercable"));
+  const ours = serversUsed.filter((s) => s.startsWith("peercable"));
+  const base = ours[0];
+  // Every peercable variant against every peer, then two loops against one, all from medians of this run.
+  // Rails, measured on small fan-outs only, is compared with the single loop alone.
+  const ratioPairs = ours.flatMap((o) => peers.filter((p) => o === base || p !== "rails").map((p) => [o, p]));
+  if (ours.includes("peercable") && ours.includes("peercable-2t") && m.peercableThreads === 1)
+    ratioPairs.push(["peercable-2t", "peercable"]);
   const lines = [];
   const w = (s = "") => lines.push(s);
 
@@ -91,6 +134,12 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   w("and the server share the machine, so absolute numbers depend on it; the ratios, measured in one sitting, are the");
   w("result. Noise between runs on a shared machine is easily ±30%.");
   w();
+  if (notRun.length) {
+    const planned = summary.groups.reduce((n, g) => n + g.reps * g.servers.length, 0);
+    w(`**This run was stopped after ${results.length} of ${planned} planned runs**; these groups were not run, so this page`);
+    w(`has no figures for them: ${notRun.map((g) => `\`${g.id}\``).join(", ")}.`);
+    w();
+  }
   w("## Machine");
   w();
   w("| | |");
@@ -99,7 +148,7 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   w(`| kernel | ${m.kernel} |`);
   w(`| memory | ${m.memoryGiB} GiB |`);
   w(`| open files limit | ${m.fdLimit} (hard limit; caps the idle test) |`);
-  w(`| peercable | commit ${m.commit}, \`--threads ${m.peercableThreads}\`, built with g++ ${m.gxx} (Release) |`);
+  w(`| peercable | commit ${m.commit}, \`--threads ${m.peercableThreads}\`${serversUsed.includes("peercable-2t") ? " and `--threads 2` (the default on 2 cores)" : ""}, built with g++ ${m.gxx} (Release) |`);
   w(`| uWebSockets.js | ${m.uws} on Node ${m.node} |`);
   w(`| ws | ${m.ws} on Node ${m.node} |`);
   w(`| Rails | ruby ${m.ruby}, ${m.puma}, async adapter, 5 puma threads, 4 Action Cable workers |`);
@@ -107,19 +156,17 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   if (groups.length) {
     w("## Results");
     w();
-    const ratioHead = peers.map((p) => `${base ?? "peercable"} / ${SERVERS[p].label}`);
-    w(`| test | metric | ${serversUsed.map((s) => SERVERS[s].label).join(" | ")} | ${ratioHead.join(" | ")} |`);
-    w(`|---|---|${serversUsed.map(() => "---:").join("|")}|${peers.map(() => "---:").join("|")}|`);
+    const ratioHead = ratioPairs.map(([a, b]) => `${label(a, m)} / ${label(b, m)}`);
+    w(`| test | metric | ${serversUsed.map((s) => label(s, m)).join(" | ")} | ${ratioHead.join(" | ")} |`);
+    w(`|---|---|${serversUsed.map(() => "---:").join("|")}|${ratioPairs.map(() => "---:").join("|")}|`);
     for (const g of groups) {
       let first = true;
       for (const metric of METRICS[g.scenario]) {
         const stats = serversUsed.map((s) => (g.servers.includes(s) ? stat(results, g.id, s, metric.key) : { n: 0 }));
         if (stats.every((s) => !s.n)) continue;
-        const b = base && g.servers.includes(base) ? stat(results, g.id, base, metric.key) : { n: 0 };
-        const ratios = peers.map((p) => {
-          const s = g.servers.includes(p) ? stat(results, g.id, p, metric.key) : { n: 0 };
-          return metric.key === "lost" || metric.key === "failures" ? "" : ratioCell(b, s);
-        });
+        const of = (s) => (g.servers.includes(s) ? stat(results, g.id, s, metric.key) : { n: 0 });
+        const ratios = ratioPairs.map(([a, b]) =>
+          metric.key === "lost" || metric.key === "failures" ? "" : ratioCell(of(a), of(b)));
         const unit = metric.unit ? ` (${metric.unit})` : "";
         const arrow = metric.better === "higher" ? "↑" : "↓";
         w(`| ${first ? groupTitle(g) : ""} | ${metric.label}${unit} ${arrow} | ${stats.map(cell).join(" | ")} | ${ratios.join(" | ")} |`);
@@ -127,10 +174,11 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
       }
     }
     w();
-    w("↑ higher is better, ↓ lower is better. A ratio above 1 means peercable's figure is the larger one: better for");
-    w("throughput, worse for latency and memory.");
+    w("↑ higher is better, ↓ lower is better. A ratio a / b above 1 means a's figure is the larger one: better for");
+    w("throughput, worse for latency and memory. Every ratio is of two medians measured in this run, servers alternating.");
     w();
   }
+  if (groups.some((g) => g.deflate)) writeDeflateSection(w, { results, groups, serversUsed, m });
   if (groups.length) writeTargets(w, results, base ?? "peercable");
   if (plots.length) {
     w("## Scaling with the number of subscribers (fan-out)");
@@ -146,7 +194,7 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
     w(`process on the machine. A load generator near 1.0 means the figures say more about it than about the server;`);
     w(`"others" well above 0 means a neighbour was competing for the ${m.nproc} cores during that test.`);
     w();
-    w(`| test | ${serversUsed.map((s) => `${SERVERS[s].label}: server / loadgen / others`).join(" | ")} |`);
+    w(`| test | ${serversUsed.map((s) => `${label(s, m)}: server / loadgen / others`).join(" | ")} |`);
     w(`|---|${serversUsed.map(() => "---:").join("|")}|`);
     for (const g of groups) {
       const cells = serversUsed.map((s) => {
@@ -173,7 +221,7 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   w("that is a measured outcome, not a fault of the benchmark.");
   w();
   if (!bad.length) w("None: every run had all clients subscribed, nothing lost, no connection dropped, no server exit.");
-  for (const r of bad) w(`- ${r.group}, ${SERVERS[r.server].label}, run ${r.rep}: ${r.problems.join("; ")}`);
+  for (const r of bad) w(`- ${r.group}, ${label(r.server, m)}, run ${r.rep}: ${r.problems.join("; ")}`);
   w();
   w("## How to reproduce");
   w();
@@ -200,6 +248,14 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
     for (const g of groups) w(`build/peercable-loadgen --scenario ${g.scenario} ${g.args.join(" ")} --time-limit ${g.limit}`);
     w("```");
     w();
+    if (groups.some((g) => g.deflate)) {
+      w("In the groups whose load generator command has `--deflate`, the peers are started with `--deflate` too");
+      w("(peercable negotiates permessage-deflate by default).");
+      w();
+    }
+    w("```sh");
+    w("```");
+    w();
   }
   if (redisGroups.length) w("The two-node comparison has its commands in its own section above.\n");
   w("What the scenarios measure (see `build/peercable-loadgen --help`):");
@@ -222,17 +278,22 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   w();
   w("Notes:");
   w();
-  w(`- peercable runs with \`--threads ${m.peercableThreads}\`, like the peers, which are single-threaded (Node) or`);
-  w("  bound by one Ruby process; the load generator needs the other core. `bench/run --servers peercable,peercable-2t`");
-  w("  compares it with two event loops.");
+  w(`- peercable runs once with \`--threads ${m.peercableThreads}\`, like the peers, which are single-threaded (Node) or`);
+  w("  bound by one Ruby process, and once with two event loops, which is what users get by default on two cores");
+  w("  (`--threads` defaults to one loop per core). The load generator needs a core too, so two loops share the");
+  w("  machine's two cores with it: the 2-loop figures show the cross-loop path (a post to every loop per broadcast)");
+  w("  under contention, not what two free cores would give.");
   w("- Node `ws` is used as npm installs it, with the native `bufferutil` helper for masking.");
   w("- Rails is measured on fan-out only, at 100 and 1,000 subscribers: at its rate the other tests would take minutes.");
   w(`- In the storm test the servers' accept queues overflow (the kernel caps a listen backlog at somaxconn = ${m.somaxconn});`);
   w("  the dropped SYNs are retried after 1 s and then 3 s, which is what the slowest clients wait for.");
   w();
   w(`Raw per-run results are written to \`${relative(root, resultsFile)}\` (not committed).`);
+  w();
   const md = join(docsDir, "benchmarks.md");
-  writeFileSync(md, lines.join("\n") + "\n");
+  // Sections written by hand (measurements made with other tools) live after the marker and survive.
+  const previous = existsSync(md) ? readFileSync(md, "utf8") : "";
+  writeFileSync(md, lines.join("\n") + "\n" + handWrittenPart(previous));
   return md;
 }
 
@@ -299,6 +360,77 @@ function writeRedisSection(w, { results, groups, m, reps }) {
   w();
 }
 
+/**
+ * Browser-like clients: what each server negotiated when offered permessage-deflate, how much of the
+ * bandwidth it saved, and what compression cost against the same traffic without the offer.
+ */
+function writeDeflateSection(w, { results, groups, serversUsed, m }) {
+  const deflateGroups = groups.filter((g) => g.deflate);
+  w("## Browser-like clients: permessage-deflate");
+  w();
+  w("Every browser offers `permessage-deflate; client_max_window_bits` (Chromium's exact offer) and most servers accept");
+  w("it, so the groups marked **clients offer permessage-deflate** have the load generator make that offer, inflate what");
+  w("comes back compressed (RSV1) and check it as usual. The peers are started with compression on: uWebSockets.js with");
+  w("`SHARED_COMPRESSOR`, `ws` with `perMessageDeflate` (its defaults, threshold 512 bytes); both compress messages");
+  w("of 512 bytes or more, as peercable does. The 1 KB groups without the offer carry the same messages uncompressed,");
+  w("so the difference between a pair is the cost of compression.");
+  w();
+  w("What each server answered (`Sec-WebSocket-Extensions`, as received by the load generator), and the bytes of");
+  w("message payloads on the wire against the same messages inflated (medians of runs):");
+  w();
+  w("| test | server | negotiated | messages compressed | wire / inflated bytes | saved |");
+  w("|---|---|---|---:|---:|---:|");
+  for (const g of deflateGroups) {
+    let first = true;
+    for (const s of serversUsed.filter((x) => g.servers.includes(x))) {
+      const runs = results.filter((r) => r.group === g.id && r.server === s && r.result);
+      if (!runs.length) continue;
+      const ext = runs.map((r) => r.result.extensions).find((e) => e) ?? "(none)";
+      const agreed = stat(results, g.id, s, "deflate_agreed");
+      const clients = stat(results, g.id, s, "clients_ready");
+      const comp = stat(results, g.id, s, "compressed_messages");
+      const wire = stat(results, g.id, s, "wire_message_bytes");
+      const full = stat(results, g.id, s, "message_bytes");
+      const traffic = g.scenario !== "idle";  // idle connections carry pings only
+      const saved = traffic && wire.n && full.n && full.med > 0 ? `${((1 - wire.med / full.med) * 100).toFixed(0)}%` : "–";
+      const negotiated = `\`${ext}\`${agreed.n && clients.n && agreed.med < clients.med ? ` (${num(agreed.med)} of ${num(clients.med)})` : ""}`;
+      const bytes = traffic ? `${num(wire.med)} / ${num(full.med)}` : "–";
+      w(`| ${first ? groupTitle(g) : ""} | ${label(s, m)} | ${negotiated} | ${traffic ? num(comp.med) : "–"} | ${bytes} | ${saved} |`);
+      first = false;
+    }
+  }
+  w();
+  const pairs = deflateGroups
+    .map((g) => [groups.find((p) => p.id === g.id.replace("-deflate", "") && !p.deflate), g])
+    .filter(([p]) => p);
+  if (pairs.length) {
+    w("The cost of compression: each server's figure with the offer divided by its figure without (same messages, same");
+  w("number of connections):");
+    w();
+    const servers = serversUsed.filter((s) => pairs.some(([, g]) => g.servers.includes(s)));
+    w(`| test | metric | ${servers.map((s) => label(s, m)).join(" | ")} |`);
+    w(`|---|---|${servers.map(() => "---:").join("|")}|`);
+    for (const [plain, g] of pairs) {
+      let first = true;
+      for (const metric of METRICS[g.scenario].filter((x) => x.key !== "lost" && x.key !== "rss_before_kb")) {
+        const cells = servers.map((s) => ratioCell(stat(results, g.id, s, metric.key), stat(results, plain.id, s, metric.key)));
+        w(`| ${first ? groupTitle(g).replace(/, \*\*clients offer permessage-deflate\*\*/, "") : ""} | ${metric.label} with / without |` +
+          ` ${cells.join(" | ")} |`);
+        first = false;
+      }
+      if (g.scenario !== "idle") {
+        const cpu = servers.map((s) => {
+          const a = cpuPerDelivery(results, g.id, s);
+          const b = cpuPerDelivery(results, plain.id, s);
+          return a.n && b.n ? `${num(b.med)} → ${num(a.med)} µs (${ratioCell(a, b)})` : "–";
+        });
+        w(`| | server CPU per delivery, without → with | ${cpu.join(" | ")} |`);
+      }
+    }
+    w();
+  }
+}
+
 function makePlots(root, resultsFile, plotDir) {
   try {
     const out = execFileSync("/usr/bin/python3", [join(root, "bench/driver/plot.py"), resultsFile, plotDir], {
@@ -341,11 +473,16 @@ function writeTargets(w, results, pc) {
     row("fan-out 1k: ≥ 25× Rails Action Cable", `${r.toFixed(1)}×`, r >= 25,
       r < 25 ? `by ${(25 / r).toFixed(1)}×: fan-out is kernel-bound (one sendmsg per delivery), see [profile](profile.md)` : "");
   }
-  const idle = results.find((r) => r.group.startsWith("idle-"))?.group;
+  const idle = results.find((r) => r.group.startsWith("idle-") && !r.group.startsWith("idle-deflate-"))?.group;
   if (idle) {
     const b = med(idle, pc, "rss_per_conn_bytes");
     row(`idle: ≤ 4 KiB RSS per connection (${idle.slice(5)} connections)`, `${num(b.med)} B`, b.med <= 4096,
       "20k in the target; the machine's open-files limit caps the test");
+    const d = med(idle.replace(/^idle-/, "idle-deflate-"), pc, "rss_per_conn_bytes");
+    if (d.n) {
+      const r = ratio(d, b);
+      row("idle with deflate negotiated (Chromium's offer): ≤ 2× the RSS per connection without", `${r.toFixed(2)}× (${num(d.med)} B)`, r <= 2);
+    }
   }
   row("100k connections held, one broadcast to all with p99 < 1 s", "–", null,
     "the sandbox's hard open-files limit is 20,000 and cannot be raised; see [profile](profile.md)");

@@ -31,7 +31,7 @@ const outDir = opt.out;
 const logDir = join(outDir, "logs");
 rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
-const servers = (opt.servers ?? "peercable,uws,ws,rails").split(",").filter(Boolean);
+const servers = (opt.servers ?? "peercable,peercable-2t,uws,ws,rails").split(",").filter(Boolean);
 for (const s of servers) if (!SERVERS[s]) throw new Error(`unknown server '${s}' (known: ${Object.keys(SERVERS).join(", ")})`);
 const reps = Number(opt.reps ?? (smoke ? 1 : 3));
 let groups = makePlan({ smoke, servers, fdLimit: Number(opt["fd-limit"]), reps });
@@ -84,6 +84,7 @@ function problemsOf(g, run) {
   if ((g.scenario === "fanout" || g.scenario === "sustained") && !(r.deliveries > 0)) p.push("no deliveries");
   if (g.scenario === "echo" && !(r.replies > 0)) p.push("no echo replies");
   if (g.scenario === "storm" && r.failures > 0) p.push(`${r.failures} connections failed`);
+  if (g.deflate && !(r.deflate_agreed > 0)) p.push("permessage-deflate offered but not negotiated");
   return p;
 }
 
@@ -144,7 +145,7 @@ async function runOnce(g, name, rep) {
     // A port found free can be taken before the server binds it (other tests share the machine).
     for (let attempt = 1; !srv; ++attempt) {
       try {
-        srv = await startServer(name, ctx, join(logDir, `${tag}.server.log`));
+        srv = await startServer(name, { ...ctx, deflate: Boolean(g.deflate) }, join(logDir, `${tag}.server.log`));
       } catch (e) {
         if (attempt >= 3 || !/exited during start-up/.test(e.message)) throw e;
       }
@@ -199,7 +200,7 @@ for (const g of groups) {
 }
 
 const machine = describeMachine();
-const summary = { smoke, startedAt: new Date(startedAt).toISOString(), seconds: (Date.now() - startedAt) / 1000, machine, groups, servers, results };
+const summary = { smoke, interrupted, startedAt: new Date(startedAt).toISOString(), seconds: (Date.now() - startedAt) / 1000, machine, groups, servers, results };
 const resultsFile = join(outDir, smoke ? "smoke-results.json" : "results.json");
 writeFileSync(resultsFile, JSON.stringify(summary, null, 1));
 console.log(`raw results: ${relative(process.cwd(), resultsFile)}`);

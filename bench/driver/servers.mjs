@@ -78,9 +78,12 @@ function health(port) {
   });
 }
 
+/** The peers negotiate permessage-deflate only when told to (peercable does by default, as browsers expect). */
+const deflateArg = (ctx) => (ctx.deflate ? ["--deflate"] : []);
+
 /**
  * The servers, by name. Each entry: describe(ctx) -> { cmd, args, cwd, path } where `path` is the
- * request path (with query) the load generator uses; ctx = { root, port, peercable, threads, secret }
+ * request path (with query) the load generator uses; ctx = { root, port, peercable, threads, secret, deflate }
  * (plus `redisUrl` for a peercable node that scales out). A `composite` entry has start(ctx, logFile)
  * instead, which brings up several processes; it is reported on its own (see report.mjs).
  */
@@ -105,28 +108,30 @@ export const SERVERS = {
       };
     },
   },
+  // Two event loops: what `--threads` defaults to (one loop per core) on the 2-core machine the report
+  // is made on, so users' default next to the single loop the peers have.
   "peercable-2t": {
-    label: "peercable (2 threads)",
+    label: "peercable, 2 loops",
     describe: (ctx) => SERVERS.peercable.describe({ ...ctx, threads: 2 }),
   },
   uws: {
     label: "uWebSockets.js",
     describe: (ctx) => ({
       cmd: process.execPath,
-      args: [join(ctx.root, "bench/peers/uws/server.mjs"), "--port", String(ctx.port)],
+      args: [join(ctx.root, "bench/peers/uws/server.mjs"), "--port", String(ctx.port), ...deflateArg(ctx)],
       cwd: join(ctx.root, "bench"),
       path: "/cable",
-      shown: "node bench/peers/uws/server.mjs --port $PORT",
+      shown: `node bench/peers/uws/server.mjs --port $PORT ${deflateArg(ctx).join(" ")}`.trim(),
     }),
   },
   ws: {
     label: "Node ws",
     describe: (ctx) => ({
       cmd: process.execPath,
-      args: [join(ctx.root, "bench/peers/ws/server.mjs"), "--port", String(ctx.port)],
+      args: [join(ctx.root, "bench/peers/ws/server.mjs"), "--port", String(ctx.port), ...deflateArg(ctx)],
       cwd: join(ctx.root, "bench"),
       path: "/cable",
-      shown: "node bench/peers/ws/server.mjs --port $PORT",
+      shown: `node bench/peers/ws/server.mjs --port $PORT ${deflateArg(ctx).join(" ")}`.trim(),
     }),
   },
   // Two peercable nodes sharing their broadcasts through a Redis of their own; clients are spread over

@@ -51,8 +51,10 @@ export async function waitHealthy(port, ms = 10000) {
 export async function startPeercable(args = [], { port, env = {} } = {}) {
   port = port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "peercable-test-"));
+  // PEERCABLE_THREADS (CI's ThreadSanitizer step) sets the event loops of every server whose test does not.
+  const threads = process.env.PEERCABLE_THREADS && !args.includes("--threads") ? ["--threads", process.env.PEERCABLE_THREADS] : [];
   const full = ["--host", "127.0.0.1", "--port", String(port), "--jwt-secret", testSecret,
-    "--data-dir", dataDir, "--log-level", "warn", "--drain-window", "0", ...args];
+    "--data-dir", dataDir, "--log-level", "warn", "--drain-window", "0", ...threads, ...args];
   const proc = spawn(binary, full, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout.on("data", (d) => (out += d));

@@ -23,13 +23,17 @@ ParsedFrame fail(const char* why) {
 
 }  // namespace
 
-ParsedFrame parse_server_frame(std::string_view bytes, std::uint64_t max_payload) {
+ParsedFrame parse_server_frame(std::string_view bytes, std::uint64_t max_payload, bool deflate) {
   ParsedFrame f;
   if (bytes.size() < 2) return f;
   const auto b0 = static_cast<std::uint8_t>(bytes[0]);
   const auto b1 = static_cast<std::uint8_t>(bytes[1]);
-  if ((b0 & 0x70) != 0) return fail("reserved bits set without an extension");
+  if ((b0 & 0x30) != 0) return fail("RSV2 or RSV3 set");
   if (!is_known(b0 & 0x0F)) return fail("unknown opcode");
+  f.compressed = (b0 & 0x40) != 0;
+  if (f.compressed && !deflate) return fail("RSV1 set without permessage-deflate");
+  if (f.compressed && (b0 & 0x0F) != 0x1 && (b0 & 0x0F) != 0x2)
+    return fail("RSV1 set on a control or continuation frame");
   if ((b1 & 0x80) != 0) return fail("server frame is masked");
   f.fin = (b0 & 0x80) != 0;
   f.opcode = static_cast<Opcode>(b0 & 0x0F);

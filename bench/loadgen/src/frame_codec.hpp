@@ -24,14 +24,16 @@ struct ParsedFrame {
   ParseStatus status = ParseStatus::need_more;
   bool fin = false;
   Opcode opcode = Opcode::continuation;
+  bool compressed = false;      ///< RSV1 set: the first frame of a permessage-deflate message
   std::string_view payload;     ///< points into the input buffer
   std::size_t consumed = 0;     ///< bytes of header + payload when complete
   const char* error = nullptr;  ///< reason when status is protocol_error
 };
 
-/// Parses the frame at the start of `bytes`. Server frames must be unmasked, carry no RSV bits (no
-/// extension is ever negotiated) and stay under `max_payload`; control frames must be final and ≤ 125 bytes.
-ParsedFrame parse_server_frame(std::string_view bytes, std::uint64_t max_payload);
+/// Parses the frame at the start of `bytes`. Server frames must be unmasked and stay under `max_payload`;
+/// control frames must be final and ≤ 125 bytes. RSV1 is allowed only with `deflate` (permessage-deflate
+/// negotiated) and only on a text or binary frame (RFC 7692 §6); RSV2 and RSV3 never.
+ParsedFrame parse_server_frame(std::string_view bytes, std::uint64_t max_payload, bool deflate = false);
 
 /// Appends one final client frame with `payload` masked by `mask_key` (RFC 6455 §5.3) to `out`.
 void append_client_frame(std::string& out, Opcode opcode, std::string_view payload, std::uint32_t mask_key);

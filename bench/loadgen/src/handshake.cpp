@@ -41,7 +41,10 @@ std::string_view trim(std::string_view s) {
 }
 
 HandshakeResult reject(std::string why) {
-  return HandshakeResult{HandshakeStatus::rejected, 0, std::move(why)};
+  HandshakeResult r;
+  r.status = HandshakeStatus::rejected;
+  r.reason = std::move(why);
+  return r;
 }
 
 }  // namespace
@@ -55,7 +58,7 @@ std::string accept_for_key(std::string_view key) {
   return base64(digest, static_cast<int>(digest_len));
 }
 
-UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path) {
+UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path, bool offer_deflate) {
   unsigned char nonce[16];
   if (RAND_bytes(nonce, sizeof nonce) != 1) {
     // The key only has to be unique per connection; fall back to the standard generator.
@@ -70,12 +73,14 @@ UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_vi
   req.bytes.append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
   req.bytes.append("Sec-WebSocket-Key: ").append(key);
   req.bytes.append("\r\nSec-WebSocket-Protocol: actioncable-v1-json, actioncable-unsupported\r\n");
+  if (offer_deflate) req.bytes.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
   req.bytes.append("Origin: http://").append(host_header).append("\r\n\r\n");
   req.expected_accept = accept_for_key(key);
   return req;
 }
 
-HandshakeResult check_upgrade_response(std::string_view received, std::string_view expected_accept) {
+HandshakeResult check_upgrade_response(std::string_view received, std::string_view expected_accept,
+                                       bool offered_deflate) {
   const auto end = received.find("\r\n\r\n");
   if (end == std::string_view::npos) {
     if (received.size() > kMaxResponseHead) return reject("response head too large");
@@ -89,6 +94,7 @@ HandshakeResult check_upgrade_response(std::string_view received, std::string_vi
 
   bool upgrade = false, connection = false, accept_ok = false, protocol_ok = false;
   std::string protocol = "(none)";
+  std::string extensions;
   std::size_t pos = first_eol + 2;
   while (pos < head.size()) {
     const auto eol = head.find("\r\n", pos);
@@ -107,12 +113,18 @@ HandshakeResult check_upgrade_response(std::string_view received, std::string_vi
     else if (iequals(name, "sec-websocket-protocol")) {
       protocol = std::string(value);
       protocol_ok = value == kCableProtocol;
+    } else if (iequals(name, "sec-websocket-extensions")) {
+      // Several header lines are one comma-separated list (RFC 7230 §3.2.2).
+      if (!extensions.empty()) extensions += ", ";
+      extensions += value;
     }
   }
   if (!upgrade || !connection) return reject("missing Upgrade/Connection headers");
   if (!accept_ok) return reject("wrong Sec-WebSocket-Accept");
   if (!protocol_ok) return reject("subprotocol not selected: " + protocol);
-  return HandshakeResult{HandshakeStatus::accepted, end + 4, {}};
+  ExtensionCheck ext = check_extensions_response(extensions, offered_deflate);
+  if (!ext.ok) return reject("Sec-WebSocket-Extensions: " + ext.error);
+  return HandshakeResult{HandshakeStatus::accepted, end + 4, {}, ext.deflate, std::move(extensions)};
 }
 
 }  // namespace loadgen

@@ -1,8 +1,11 @@
 // The client side of the WebSocket opening handshake (RFC 6455 §4.1) for the Action Cable subprotocol.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "inflate.hpp"
 
 namespace loadgen {
 
@@ -15,8 +18,9 @@ struct UpgradeRequest {
 };
 
 /// Builds the GET upgrade request for `path` on `host_header`, offering the Action Cable subprotocols
-/// the way @rails/actioncable does, with a fresh random Sec-WebSocket-Key.
-UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path);
+/// the way @rails/actioncable does, with a fresh random Sec-WebSocket-Key; with `offer_deflate`, also
+/// `permessage-deflate; client_max_window_bits`, as Chromium does.
+UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path, bool offer_deflate = false);
 
 enum class HandshakeStatus { incomplete, accepted, rejected };
 
@@ -25,11 +29,15 @@ struct HandshakeResult {
   HandshakeStatus status = HandshakeStatus::incomplete;
   std::size_t header_bytes = 0;  ///< length of the response head when accepted (frames may follow)
   std::string reason;            ///< why it was rejected
+  std::optional<DeflateAgreement> deflate;  ///< permessage-deflate as agreed, when accepted with it
+  std::string extensions;                   ///< the Sec-WebSocket-Extensions value, as received
 };
 
 /// Checks the server's response: 101, Upgrade/Connection, the accept key and the selected subprotocol
-/// (a server that selects none is rejected, as browsers and strict clients do).
-HandshakeResult check_upgrade_response(std::string_view received, std::string_view expected_accept);
+/// (a server that selects none is rejected, as browsers and strict clients do) and the extensions
+/// (only permessage-deflate, only when `offered_deflate`, with valid RFC 7692 parameters).
+HandshakeResult check_upgrade_response(std::string_view received, std::string_view expected_accept,
+                                       bool offered_deflate = false);
 
 /// The Sec-WebSocket-Accept value for `key`: base64(SHA-1(key + RFC GUID)).
 std::string accept_for_key(std::string_view key);

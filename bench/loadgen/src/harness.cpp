@@ -118,7 +118,7 @@ void Harness::on_connected(Connection& c) {
   getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) return fail(c, &HarnessCounters::connect_errors, errno_text("connect", err));
   c.state = ConnState::handshaking;
-  UpgradeRequest req = make_upgrade_request(host_headers_[c.server], options_.path);
+  UpgradeRequest req = make_upgrade_request(host_headers_[c.server], options_.path, options_.deflate);
   c.expected_accept = std::move(req.expected_accept);
   c.out = std::move(req.bytes);
   flush(c);
@@ -202,10 +202,16 @@ void Harness::on_readable(Connection& c) {
 void Harness::on_bytes(Connection& c, const char* data, std::size_t len, std::int64_t now) {
   if (c.state == ConnState::handshaking) {
     c.in.append(data, len);
-    const HandshakeResult hs = check_upgrade_response(c.in, c.expected_accept);
+    const HandshakeResult hs = check_upgrade_response(c.in, c.expected_accept, options_.deflate);
     if (hs.status == HandshakeStatus::incomplete) return;
     if (hs.status == HandshakeStatus::rejected) return fail(c, &HarnessCounters::handshake_failures, hs.reason);
     c.state = ConnState::open;
+    if (counters_.extensions.empty() && !hs.extensions.empty()) counters_.extensions = hs.extensions;
+    if (hs.deflate) {
+      c.deflate = true;
+      ++counters_.deflate_agreed;
+      if (!hs.deflate->server_no_context_takeover) c.inflater = std::make_unique<MessageInflater>(false);
+    }
     c.expected_accept.clear();
     c.expected_accept.shrink_to_fit();
     c.in.erase(0, hs.header_bytes);
@@ -232,7 +238,7 @@ void Harness::on_bytes(Connection& c, const char* data, std::size_t len, std::in
 std::size_t Harness::on_frames(Connection& c, std::string_view bytes, std::int64_t now) {
   std::size_t pos = 0;
   while (c.fd >= 0 && pos < bytes.size()) {
-    const ParsedFrame f = parse_server_frame(bytes.substr(pos), kMaxMessageBytes);
+    const ParsedFrame f = parse_server_frame(bytes.substr(pos), kMaxMessageBytes, c.deflate);
     if (f.status == ParseStatus::need_more) break;
     if (f.status == ParseStatus::protocol_error) {
       ++counters_.protocol_errors;
@@ -250,13 +256,11 @@ std::size_t Harness::on_frames(Connection& c, std::string_view bytes, std::int64
           return pos;
         }
         if (f.fin) {
-          if (f.opcode == Opcode::text)
-            on_message(c, f.payload, now);
-          else
-            ++counters_.unparsed;
+          on_data(c, f.opcode, f.compressed, f.payload, now);
         } else {
           c.in_fragment = true;
           c.fragment_opcode = f.opcode;
+          c.fragment_compressed = f.compressed;
           c.fragments.assign(f.payload);
         }
         break;
@@ -270,13 +274,9 @@ std::size_t Harness::on_frames(Connection& c, std::string_view bytes, std::int64
         if (f.fin) {
           c.in_fragment = false;
           ++counters_.fragmented;
-          if (c.fragment_opcode == Opcode::text) {
-            const std::string message = std::move(c.fragments);
-            c.fragments.clear();
-            on_message(c, message, now);
-          } else {
-            ++counters_.unparsed;
-          }
+          const std::string message = std::move(c.fragments);
+          c.fragments.clear();
+          on_data(c, c.fragment_opcode, c.fragment_compressed, message, now);
         }
         break;
       case Opcode::ping: {
@@ -301,6 +301,27 @@ std::size_t Harness::on_frames(Connection& c, std::string_view bytes, std::int64
     }
   }
   return pos;
+}
+
+void Harness::on_data(Connection& c, Opcode opcode, bool compressed, std::string_view payload, std::int64_t now) {
+  counters_.wire_message_bytes += static_cast<std::int64_t>(payload.size());
+  if (compressed) {
+    ++counters_.compressed_messages;
+    MessageInflater& inflater = c.inflater ? *c.inflater : shared_inflater_;
+    if (!inflater.inflate_message(payload, kMaxMessageBytes, inflated_)) {
+      ++counters_.protocol_errors;
+      if (counters_.first_error.empty()) counters_.first_error = "compressed message does not inflate";
+      return close_connection(c);
+    }
+    payload = inflated_;
+  }
+  counters_.message_bytes += static_cast<std::int64_t>(payload.size());
+  if (opcode != Opcode::text) {
+    ++counters_.unparsed;
+    return;
+  }
+  // on_message may reach a handler that sends, never one that receives, so inflated_ stays intact.
+  on_message(c, payload, now);
 }
 
 void Harness::on_message(Connection& c, std::string_view text, std::int64_t now) {
@@ -374,6 +395,7 @@ void Harness::close_connection(Connection& c) {
   c.out.shrink_to_fit();
   c.fragments.clear();
   c.fragments.shrink_to_fit();
+  c.inflater.reset();
 }
 
 std::int64_t Harness::connect_tick(std::int64_t now) {

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cable_message.hpp"
 #include "frame_codec.hpp"
+#include "inflate.hpp"
 #include "options.hpp"
 #include "stats.hpp"
 
@@ -32,6 +34,8 @@ struct Connection {
   bool close_sent = false;
   bool in_fragment = false;
   bool want_write = false;
+  bool deflate = false;             ///< permessage-deflate agreed
+  bool fragment_compressed = false;  ///< the message being reassembled had RSV1 on its first frame
   Opcode fragment_opcode = Opcode::text;
   std::int64_t started_us = 0;
   std::int64_t welcomed_us = 0;
@@ -41,6 +45,8 @@ struct Connection {
   std::string out;             ///< bytes the socket did not take yet
   std::string fragments;       ///< a fragmented message being reassembled
   std::string expected_accept;
+  /// Only for a server that keeps its deflate context between messages; otherwise the harness's shared one.
+  std::unique_ptr<MessageInflater> inflater;
 
   bool ready() const { return state == ConnState::open && subscribed; }
 };
@@ -58,7 +64,12 @@ struct HarnessCounters {
   std::int64_t ws_pings = 0;            ///< RFC 6455 ping control frames (answered with pong)
   std::int64_t fragmented = 0;          ///< messages that arrived in several frames
   std::int64_t unparsed = 0;            ///< text frames that were not JSON objects we understand
+  std::int64_t deflate_agreed = 0;      ///< connections with permessage-deflate negotiated
+  std::int64_t compressed_messages = 0;  ///< data messages that arrived compressed (RSV1)
+  std::int64_t wire_message_bytes = 0;   ///< data message payload bytes as received
+  std::int64_t message_bytes = 0;        ///< the same after inflating
   std::string first_error;
+  std::string extensions;  ///< the first Sec-WebSocket-Extensions response seen, as received
 };
 
 class Harness {
@@ -112,6 +123,8 @@ class Harness {
   void on_bytes(Connection& c, const char* data, std::size_t len, std::int64_t now);
   /// Parses frames at the start of `bytes`; returns how many bytes were consumed.
   std::size_t on_frames(Connection& c, std::string_view bytes, std::int64_t now);
+  /// Inflates a compressed message, then hands it on as on_message (or fails the connection).
+  void on_data(Connection& c, Opcode opcode, bool compressed, std::string_view payload, std::int64_t now);
   void on_message(Connection& c, std::string_view text, std::int64_t now);
   void flush(Connection& c);
   void update_interest(Connection& c);
@@ -129,6 +142,8 @@ class Harness {
   std::vector<Connection> conns_;
   std::vector<char> read_buffer_;
   std::string scratch_;
+  std::string inflated_;
+  MessageInflater shared_inflater_{true};  ///< for every server_no_context_takeover connection
   MessageHandler handler_;
   HarnessCounters counters_;
   LatencyRecorder welcome_latency_;

@@ -26,7 +26,9 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
   --warmup N            fanout: unmeasured rounds before those (1)
   --rate R              sustained: broadcasts per second (150)
   --duration S          sustained/echo/idle: seconds of measurement (10)
-  --payload-bytes B     padding bytes in each broadcast/echo payload (32)
+  --payload-bytes B     padding bytes in each broadcast/echo payload, chat-like text (32)
+  --deflate             offer permessage-deflate as Chromium does ("permessage-deflate;
+                        client_max_window_bits") and inflate compressed messages
   --server-pid PID[,PID...]
                         read the server's RSS and CPU time from /proc; with several, their sum
                         (e.g. two nodes and their Redis)
@@ -119,6 +121,8 @@ Options parse_args(int argc, const char* const* argv) {
       o.json = true;
     else if (arg == "--quiet")
       o.quiet = true;
+    else if (arg == "--deflate")
+      o.deflate = true;
     else if (arg == "--host")
       o.host = next();
     else if (arg == "--port")

@@ -33,6 +33,7 @@ struct Options {
   double settle = 1;             ///< idle: wait before reading RSS after all are subscribed
   double gap = 0.05;             ///< fanout: pause between rounds, seconds
   bool quiet = false;
+  bool deflate = false;  ///< offer permessage-deflate like a browser
   bool help = false;  ///< --help was given; nothing else was checked
 };
 

@@ -57,6 +57,18 @@ std::string joined(const std::vector<int>& values) {
   return out;
 }
 
+/// `n` bytes of chat-like text (words, spaces, no JSON escapes): compresses as a chat message does, not as
+/// a run of one letter would, so the deflate variants show a realistic saving.
+std::string chat_text(std::size_t n) {
+  static constexpr std::string_view kWords =
+      "hi all, is the call still on at three? i pushed the fix for the upload page, can someone "
+      "check it in safari before we ship. sounds good to me, joining in five minutes with the notes ";
+  std::string out;
+  out.reserve(n);
+  while (out.size() < n) out.append(kWords.substr(0, std::min(kWords.size(), n - out.size())));
+  return out;
+}
+
 /// Shared state of one run: options, harness, deadline, progress output.
 struct Run {
   const Options& o;
@@ -70,7 +82,7 @@ struct Run {
         h(options),
         r(report),
         deadline_us(deadline),
-        pad(static_cast<std::size_t>(options.payload_bytes), 'x') {}
+        pad(chat_text(static_cast<std::size_t>(options.payload_bytes))) {}
 
   template <typename... Args>
   void progress(const char* fmt, Args... args) const {
@@ -475,6 +487,12 @@ RunResult run_scenario(const Options& options) {
   r.set("ws_pings", c.ws_pings);
   r.set("fragmented_messages", c.fragmented);
   r.set("unparsed_frames", c.unparsed);
+  r.set("deflate_offered", o.deflate);
+  r.set("deflate_agreed", c.deflate_agreed);
+  r.set("extensions", c.extensions);
+  r.set("compressed_messages", c.compressed_messages);
+  r.set("wire_message_bytes", c.wire_message_bytes);
+  r.set("message_bytes", c.message_bytes);
   if (!c.first_error.empty()) r.set("first_error", c.first_error);
   if (!o.server_pids.empty()) {
     r.set("server_rss_end_kb", static_cast<std::int64_t>(server_rss_kb(o.server_pids)));

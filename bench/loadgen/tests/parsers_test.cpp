@@ -1,6 +1,8 @@
 // Checks of the load generator's pure parts: frame codec, handshake, JSON scanning, Action Cable frames,
 // and its command line. A bench tool should not misread what it measures, nor what it is asked to do;
 // these run under ctest with the project's tests.
+#include <zlib.h>
+
 #include <cstdio>
 #include <initializer_list>
 #include <string>
@@ -9,6 +11,7 @@
 #include "../src/cable_message.hpp"
 #include "../src/frame_codec.hpp"
 #include "../src/handshake.hpp"
+#include "../src/inflate.hpp"
 #include "../src/json_scan.hpp"
 #include "../src/options.hpp"
 
@@ -54,6 +57,13 @@ void frame_codec_tests() {
   masked[1] = static_cast<char>(masked[1] | 0x80);
   CHECK(parse_server_frame(masked, 1 << 20).status == ParseStatus::protocol_error);
   CHECK(parse_server_frame(server_frame(0xC1, "x"), 1 << 20).status == ParseStatus::protocol_error);  // RSV1
+  // With permessage-deflate: RSV1 marks the first frame of a compressed message, never a control frame.
+  f = parse_server_frame(server_frame(0xC1, "x"), 1 << 20, true);
+  CHECK(f.status == ParseStatus::complete && f.compressed);
+  CHECK(!parse_server_frame(text, 1 << 20, true).compressed);
+  CHECK(parse_server_frame(server_frame(0xC9, "x"), 1 << 20, true).status == ParseStatus::protocol_error);  // ping
+  CHECK(parse_server_frame(server_frame(0xC0, "x"), 1 << 20, true).status == ParseStatus::protocol_error);  // cont.
+  CHECK(parse_server_frame(server_frame(0xA1, "x"), 1 << 20, true).status == ParseStatus::protocol_error);  // RSV2
   CHECK(parse_server_frame(server_frame(0x09, "x"), 1 << 20).status == ParseStatus::protocol_error);  // fragmented ping
   CHECK(parse_server_frame(server_frame(0x83, "x"), 1 << 20).status == ParseStatus::protocol_error);  // opcode 3
 
@@ -132,6 +142,88 @@ void cable_tests() {
   CHECK(!data_raw.empty() && data_raw.front() == '"');
 }
 
+/// Raw deflate of `text` the way a server does it (RFC 7692 §7.2.1): sync flush, 00 00 ff ff tail removed.
+std::string deflate_like_a_server(z_stream& z, const std::string& text) {
+  std::string out(text.size() + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_SYNC_FLUSH);
+  out.resize(out.size() - z.avail_out);
+  if (out.size() >= 4 && out.compare(out.size() - 4, 4, std::string("\0\0\xff\xff", 4)) == 0) out.resize(out.size() - 4);
+  return out;
+}
+
+void deflate_tests() {
+  // The offer is Chromium's.
+  const UpgradeRequest req = make_upgrade_request("h:1", "/cable", true);
+  CHECK(req.bytes.find("\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n") !=
+        std::string::npos);
+  CHECK(make_upgrade_request("h:1", "/cable").bytes.find("Sec-WebSocket-Extensions") == std::string::npos);
+
+  // Any valid RFC 7692 answer is taken, whatever the server chose.
+  ExtensionCheck e = check_extensions_response("", true);
+  CHECK(e.ok && !e.deflate);
+  e = check_extensions_response("permessage-deflate", true);
+  CHECK(e.ok && e.deflate && !e.deflate->server_no_context_takeover && e.deflate->server_max_window_bits == 15);
+  e = check_extensions_response(
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; "
+      "client_max_window_bits=\"9\"",
+      true);
+  CHECK(e.ok && e.deflate && e.deflate->server_no_context_takeover && e.deflate->client_no_context_takeover);
+  CHECK(e.ok && e.deflate->server_max_window_bits == 10 && e.deflate->client_max_window_bits == 9);
+  CHECK(check_extensions_response("PerMessage-Deflate ;Server_No_Context_Takeover", true).ok);
+  // And nothing else.
+  CHECK(!check_extensions_response("permessage-deflate", false).ok);  // never offered
+  CHECK(!check_extensions_response("x-webkit-deflate-frame", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate, permessage-deflate", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate; server_no_context_takeover; server_no_context_takeover", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate; server_max_window_bits=16", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate; server_max_window_bits=7", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate; server_max_window_bits", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate; server_no_context_takeover=1", true).ok);
+  CHECK(!check_extensions_response("permessage-deflate; mystery", true).ok);
+
+  // The agreed extension comes back from the handshake.
+  const std::string accept = accept_for_key("dGhlIHNhbXBsZSBub25jZQ==");
+  const std::string head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Protocol: actioncable-v1-json\r\n";
+  HandshakeResult hs = check_upgrade_response(
+      head + "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n", accept, true);
+  CHECK(hs.status == HandshakeStatus::accepted && hs.deflate && hs.deflate->server_no_context_takeover);
+  hs = check_upgrade_response(head + "\r\n", accept, true);
+  CHECK(hs.status == HandshakeStatus::accepted && !hs.deflate);
+  hs = check_upgrade_response(head + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", accept, false);
+  CHECK(hs.status == HandshakeStatus::rejected);
+
+  // Inflating, with and without the server's context kept between messages.
+  const std::string m1 = R"({"identifier":"{\"channel\":\"BenchmarkChannel\"}","message":{"action":"broadcast","seq":1}})";
+  const std::string m2 = R"({"identifier":"{\"channel\":\"BenchmarkChannel\"}","message":{"action":"broadcast","seq":2}})";
+  for (const bool takeover : {true, false}) {
+    z_stream z{};
+    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    MessageInflater inflater(!takeover);
+    std::string out;
+    const std::string c1 = deflate_like_a_server(z, m1);
+    if (!takeover) deflateReset(&z);
+    const std::string c2 = deflate_like_a_server(z, m2);
+    CHECK(inflater.inflate_message(c1, 1 << 20, out) && out == m1);
+    CHECK(inflater.inflate_message(c2, 1 << 20, out) && out == m2);
+    if (takeover) CHECK(c2.size() < c1.size());  // the second one refers back to the first
+    deflateEnd(&z);
+  }
+  MessageInflater inflater(true);
+  std::string out;
+  CHECK(!inflater.inflate_message("\xff\xff\xff\xff", 1 << 20, out));  // corrupt
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  const std::string big = deflate_like_a_server(z, std::string(100000, 'a'));
+  deflateEnd(&z);
+  CHECK(!inflater.inflate_message(big, 1000, out));                 // over the limit
+  CHECK(inflater.inflate_message(big, 1 << 20, out) && out.size() == 100000);  // and usable again after it
+}
+
 /// parse_args over `args` (the program name is added); the error text in `error` when it throws.
 Options parse(std::initializer_list<const char*> args, std::string* error = nullptr) {
   std::vector<const char*> argv{"peercable-loadgen"};
@@ -186,6 +278,7 @@ void option_tests() {
   CHECK(rejected({"--port", "x", "-h"}));  // what comes before it is still checked
   const std::string usage = usage_text();
   CHECK(usage.find("--port P[,P...]") != std::string::npos);
+  CHECK(parse({"--port", "1", "--deflate"}).deflate && !parse({"--port", "1"}).deflate);
 }
 
 }  // namespace
@@ -196,6 +289,7 @@ int main() {
   json_tests();
   cable_tests();
   option_tests();
+  deflate_tests();
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -1,12 +1,21 @@
 // Benchmark peer: the BenchmarkChannel of Action Cable on uWebSockets.js, using its native pub/sub.
 // Same frames as Rails: welcome, 3 s pings, confirm_subscription, echo, broadcast + broadcastResult.
-// Usage: node server.mjs --port P [--host 127.0.0.1]. Any token is accepted.
+// Usage: node server.mjs --port P [--host 127.0.0.1] [--deflate]. Any token is accepted.
+// --deflate: negotiate permessage-deflate with uWS's SHARED_COMPRESSOR (one compressor, no context kept
+// between messages) and compress messages of COMPRESS_MIN bytes or more, as peercable does.
 import uWS from "uWebSockets.js";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
-  options: { host: { type: "string", default: "127.0.0.1" }, port: { type: "string", default: "8080" } },
+  options: {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "8080" },
+    deflate: { type: "boolean", default: false },
+  },
 });
+const COMPRESS_MIN = 512;
+/** uWS compresses only what it is told to, and only on connections that negotiated deflate. */
+const compress = (text) => args.deflate && text.length >= COMPRESS_MIN;
 const PROTOCOL = "actioncable-v1-json";
 const PING_TOPIC = "\u0000ping";
 // A broadcast is framed once per identifier that subscribes to the stream, as Action Cable does.
@@ -36,12 +45,16 @@ function stopStreams(ws) {
 function broadcast(stream, data) {
   const json = JSON.stringify(data);
   for (const identifier of streams.get(stream)?.keys() ?? []) {
-    app.publish(topic(stream, identifier), `{"identifier":${JSON.stringify(identifier)},"message":${json}}`, false);
+    const text = `{"identifier":${JSON.stringify(identifier)},"message":${json}}`;
+    app.publish(topic(stream, identifier), text, false, compress(text));
   }
 }
 
 function perform(ws, identifier, data) {
-  const transmit = (message) => ws.send(JSON.stringify({ identifier, message }), false);
+  const transmit = (message) => {
+    const text = JSON.stringify({ identifier, message });
+    ws.send(text, false, compress(text));
+  };
   if (data.action === "echo") transmit(data);
   else if (data.action === "broadcast") {
     broadcast("all", data);
@@ -82,7 +95,7 @@ function onCommand(ws, text) {
 }
 
 const app = uWS.App().ws("/*", {
-  compression: uWS.DISABLED,
+  compression: args.deflate ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
   maxPayloadLength: 16 * 1024 * 1024,
   maxBackpressure: 64 * 1024 * 1024,
   idleTimeout: 0,

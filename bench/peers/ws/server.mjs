@@ -1,11 +1,17 @@
 // Benchmark peer: the BenchmarkChannel of Action Cable on Node's `ws`, written the way a `ws` app
 // usually is (one send per subscriber). Same frames as Rails.
-// Usage: node server.mjs --port P [--host 127.0.0.1]. Any token is accepted.
+// Usage: node server.mjs --port P [--host 127.0.0.1] [--deflate]. Any token is accepted.
+// --deflate: perMessageDeflate with ws's defaults (context kept per connection) except the threshold,
+// set to peercable's: messages under 512 bytes go out uncompressed.
 import { WebSocketServer } from "ws";
 import { parseArgs } from "node:util";
 
 const { values: args } = parseArgs({
-  options: { host: { type: "string", default: "127.0.0.1" }, port: { type: "string", default: "8080" } },
+  options: {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "8080" },
+    deflate: { type: "boolean", default: false },
+  },
 });
 const PROTOCOL = "actioncable-v1-json";
 const streams = new Map(); // stream -> Set of { ws, identifier }
@@ -63,7 +69,7 @@ function onCommand(ws, text) {
 const wss = new WebSocketServer({
   host: args.host,
   port: Number(args.port),
-  perMessageDeflate: false,
+  perMessageDeflate: args.deflate ? { threshold: 512 } : false,
   maxPayload: 16 * 1024 * 1024,
   clientTracking: false,
   handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
