@@ -156,7 +156,10 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
       if (p == "actioncable-v1-json" || p == "actioncable-unsupported") return std::string(p);
     return {};
   };
-  auto hs = ws::accept_upgrade(up, select, app_.config().deflate);
+  const Config& cfg = app_.config();
+  const ws::DeflateOptions deflate{static_cast<int>(cfg.deflate_window_bits), static_cast<int>(cfg.deflate_mem_level),
+                                   cfg.deflate_context_takeover};
+  auto hs = ws::accept_upgrade(up, select, cfg.deflate, deflate);
   if (!hs.accept) {
     result.response = error(hs.error.status, hs.error.message);
     if (!hs.error.extra_header.empty()) {

@@ -37,6 +37,7 @@ class CableSession final : public http::WsSession {
   /// Queues a message for this connection only.
   void send_text(std::string_view json) { conn_.send_text(json); }
   void send_frame(const ws::SharedFrame& f) { conn_.send_frame(f); }
+  http::Connection& connection() noexcept { return conn_; }
   /// Closes the connection as Rails does for a remote disconnect (close 1000, no message).
   void disconnect() { conn_.close(ws::close_code::kNormal); }
 
