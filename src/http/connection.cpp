@@ -37,7 +37,8 @@ std::string serialize_response(const Response& r, bool keep_alive) {
   out.append(reason.data(), reason.size());
   out += "\r\n";
   if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  // RFC 9110 §8.6: a 304 names no length (it would have to be the full representation's).
+  if (r.status != 304) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
@@ -239,8 +240,10 @@ void Connection::on_http_bytes() {
   while (state_ == State::kHttp && !pending_.empty()) {
     if (queued_bytes_ > set_.limits().max_http_queue_bytes) {
       // The client sends requests faster than it reads the answers: stop parsing and reading until the
-      // queue drains (flush resumes), so what it can make us hold is bounded.
+      // queue drains (flush resumes), so what it can make us hold is bounded. With no read armed, nothing
+      // else may own us until then: we hold ourselves, released by the resume or by finish.
       input_paused_ = true;
+      paused_self_ = shared_from_this();
       return;
     }
     if (!parser_) {
@@ -434,6 +437,7 @@ void Connection::resume_input() {
     self->resume_posted_ = false;
     if (!self->input_paused_ || self->state_ == State::kClosed) return;
     self->input_paused_ = false;
+    self->paused_self_.reset();
     self->on_http_bytes();
     self->do_read();
   });
@@ -540,7 +544,8 @@ void Connection::begin_drain() {
   if (state_ == State::kDraining || state_ == State::kClosed) return;
   leave_websocket();
   state_ = State::kDraining;
-  input_paused_ = false;  // input is read and discarded from now on
+  input_paused_ = false;                // input is read and discarded from now on
+  auto keep = std::move(paused_self_);  // the read armed below owns us from here
   queue_.clear();
   queued_bytes_ = front_offset_ = 0;
   if (tls_) send_tls_goodbye();
@@ -570,6 +575,7 @@ void Connection::finish() {
   set_.loop().cancel_flush(this);
   flush_scheduled_ = false;
   state_ = State::kClosed;
+  auto keep = std::move(paused_self_);  // released when finish returns
   queue_.clear();
   queued_bytes_ = front_offset_ = 0;
   boost::system::error_code ec;

@@ -209,7 +209,8 @@ class Connection final : public net::Flushable,
   std::unique_ptr<ws::Deflater> own_deflater_;  // context takeover only, made on first use
   std::unique_ptr<WsSession> session_;
   std::string subprotocol_;
-  std::unique_ptr<net::IpLimits::Lease> lease_;  // frees the client address's slot when the connection ends
+  std::unique_ptr<net::IpLimits::Lease> lease_;
+  std::shared_ptr<Connection> paused_self_;  // while input is paused no read owns us  // frees the client address's slot when the connection ends
 };
 
 /// Serialises `r` as an HTTP/1.1 response.
