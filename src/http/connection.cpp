@@ -49,7 +49,11 @@ std::string serialize_response(const Response& r, bool keep_alive) {
 // ---- ConnectionSet -------------------------------------------------------------------------------
 
 ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const Limits& limits)
-    : loop_(loop), router_(router), limits_(limits), deflate_(limits.deflate_options, limits.deflate_min_size) {}
+    : loop_(loop),
+      router_(router),
+      limits_(limits),
+      deflate_(limits.deflate_options, limits.deflate_min_size),
+      ping_frame_(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPing, {}))) {}
 
 void ConnectionSet::adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease) {
   auto c = std::make_shared<Connection>(*this, std::move(socket));
@@ -534,8 +538,8 @@ void Connection::leave_websocket() {
   auto s = std::move(session_);
   s->on_closed();
   // The session may be what called us (its handler closed the connection): it is destroyed by a handler of
-  // its own, after the one on the stack has returned.
-  set_.loop().post([s = std::move(s)]() mutable { s.reset(); });
+  // its own, after the one on the stack has returned, and before the connection it refers to.
+  set_.loop().post([self = shared_from_this(), s = std::move(s)]() mutable { s.reset(); });
 }
 
 // Our side is done: half-close, then read and discard until the peer closes too (or a short deadline),
@@ -591,7 +595,7 @@ bool Connection::check_ping() {
   if (quiet_ticks_ < 0xFFFF) ++quiet_ticks_;
   const unsigned ping_at = interval > ping_offset_ ? interval - ping_offset_ : 1;
   if (quiet_ticks_ == ping_at) {
-    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPing, {})));
+    enqueue(set_.ping_frame_);
   } else if (quiet_ticks_ >= ping_at + static_cast<unsigned>(set_.limits().ws_pong_timeout.count())) {
     set_.loop().counters().ping_timeouts.fetch_add(1, std::memory_order_relaxed);
     close(ws::close_code::kPolicyViolation, "ping timeout");

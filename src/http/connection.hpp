@@ -117,6 +117,7 @@ class ConnectionSet {
   Router& router_;
   Limits limits_;
   ws::SharedDeflate deflate_;
+  ws::SharedFrame ping_frame_;  // one empty ping frame shared by every connection pinged
   std::vector<Connection*> conns_;
 };
 

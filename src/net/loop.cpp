@@ -67,7 +67,15 @@ struct Loop::Ticker {
   std::function<void()> tick;
 };
 
-Loop::~Loop() = default;
+Loop::~Loop() {
+  // Handlers still queued are destroyed with io_, after the lists below: whatever they own (a connection on
+  // the flush list) must not reach back into them.
+  for (auto* list : {&dirty_, &running_})
+    for (auto* f : *list)
+      if (f) f->flush_loop_ = nullptr;
+  dirty_.clear();
+  running_.clear();
+}
 
 void Loop::every(std::chrono::milliseconds period, std::function<void()> tick) {
   tickers_.push_back(std::make_unique<Ticker>(io_, period, std::move(tick)));
