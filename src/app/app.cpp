@@ -164,6 +164,15 @@ App::App(Config config)
   limits.ws_idle_timeout = std::chrono::seconds(config_.ws_idle_timeout);
   limits.header_timeout = std::chrono::seconds(config_.header_timeout);
   limits.deflate = config_.deflate;
+  limits.deflate_options.window_bits = static_cast<int>(config_.deflate_window_bits);
+  limits.deflate_options.mem_level = static_cast<int>(config_.deflate_mem_level);
+  limits.deflate_options.context_takeover = config_.deflate_context_takeover;
+  limits.deflate_min_size = config_.deflate_min_size;
+  limits.max_http_queue_bytes = config_.max_http_queue;
+  limits.ws_ping_interval = std::chrono::seconds(config_.ws_ping_interval);
+  limits.ws_pong_timeout = std::chrono::seconds(config_.ws_pong_timeout);
+  limits.tcp_keepalive = std::chrono::seconds(config_.tcp_keepalive);
+  limits.tcp_user_timeout = std::chrono::seconds(config_.tcp_user_timeout);
   if (!config_.tls_cert.empty())  // checked by parse_config; loaded once, shared by every loop
     limits.tls = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
   loops_.front()->every(std::chrono::seconds(1), [this] {
@@ -357,7 +366,7 @@ std::string App::health_json() const {
 }
 
 std::string App::metrics_text() const {
-  std::uint64_t accepted = 0, slow = 0, proto = 0, frames = 0;
+  std::uint64_t accepted = 0, slow = 0, proto = 0, frames = 0, ping_timeouts = 0;
   std::int64_t ws = 0;
   for (auto& l : loops_) {
     auto& c = l->counters();
@@ -365,6 +374,7 @@ std::string App::metrics_text() const {
     slow += c.slow_consumer_closes.load();
     proto += c.protocol_errors.load();
     frames += c.frames_out.load();
+    ping_timeouts += c.ping_timeouts.load();
     ws += c.websockets.load();
   }
   std::string out;
@@ -376,6 +386,8 @@ std::string App::metrics_text() const {
   out +=
       "# TYPE peercable_protocol_errors_total counter\npeercable_protocol_errors_total " + std::to_string(proto) + "\n";
   out += "# TYPE peercable_frames_sent_total counter\npeercable_frames_sent_total " + std::to_string(frames) + "\n";
+  out += "# TYPE peercable_ping_timeouts_total counter\npeercable_ping_timeouts_total " + std::to_string(ping_timeouts) +
+         "\n";
   std::uint64_t unauthorized = 0;
   for (auto& l : loops_) unauthorized += l->counters().unauthorized.load();
   out += "# TYPE peercable_unauthorized_total counter\npeercable_unauthorized_total " + std::to_string(unauthorized) +

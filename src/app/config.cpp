@@ -221,6 +221,24 @@ Config parse_config(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24));
   add("max-guest-signins-per-ip", c.max_guest_signins_per_ip,
       "guest sign-ins (POST /session) per minute per client address (0 = no limit)");
+  // Connections: compression, HTTP queue, dead peers
+  add("deflate-window-bits", c.deflate_window_bits, "compressor window, 2^bits bytes (9-15)")->check(CLI::Range(9, 15));
+  add("deflate-mem-level", c.deflate_mem_level, "compressor memory level (1-9)")->check(CLI::Range(1, 9));
+  app.add_flag("--deflate-context-takeover,!--no-deflate-context-takeover", c.deflate_context_takeover,
+               "keep compression context between messages, per connection (default: off, shared per loop)")
+      ->envname("PEERCABLE_DEFLATE_CONTEXT_TAKEOVER");
+  add("deflate-min-size", c.deflate_min_size, "shortest message sent compressed, bytes")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
+  add("max-http-queue", c.max_http_queue, "HTTP responses queued per connection before its input is left unread, bytes")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
+  add("ws-ping-interval", c.ws_ping_interval, "ping a WebSocket silent this long, seconds (0 = never)")
+      ->check(CLI::Range(0, 3600));
+  add("ws-pong-timeout", c.ws_pong_timeout, "close a pinged WebSocket still silent this long after, seconds")
+      ->check(CLI::Range(1, 3600));
+  add("tcp-keepalive", c.tcp_keepalive, "TCP keepalive: idle seconds before probes, 3 probes 10 s apart (0 = off)")
+      ->check(CLI::Range(0, 86400));
+  add("tcp-user-timeout", c.tcp_user_timeout, "TCP_USER_TIMEOUT: seconds sent data may stay unacknowledged (0 = off)")
+      ->check(CLI::Range(0, 86400));
   // Stores
   add("room-ttl", c.room_ttl, "seconds an empty room (its history included) is kept before it is forgotten")
       ->check(CLI::Range(1u, 10u * 365 * 86400));

@@ -68,6 +68,17 @@ struct Config {
   std::size_t max_signal = 64 * 1024;         // bytes of a WebRTC signal payload
   unsigned max_guest_signins_per_ip = 10;     // per minute
 
+  // Connections: compression, HTTP queue, dead peers (docs/configuration.md)
+  unsigned deflate_window_bits = 15;      // 9..15
+  unsigned deflate_mem_level = 8;         // 1..9
+  bool deflate_context_takeover = false;  // per-connection zlib state, made on first use
+  std::size_t deflate_min_size = 128;     // bytes; shorter messages are sent uncompressed
+  std::size_t max_http_queue = 1 << 20;   // bytes of responses queued per HTTP connection before reading pauses
+  unsigned ws_ping_interval = 20;         // seconds of silence before a ping (0 = no pings)
+  unsigned ws_pong_timeout = 15;          // seconds after the ping before a silent peer is closed
+  unsigned tcp_keepalive = 30;            // seconds idle before keepalive probes (0 = off)
+  unsigned tcp_user_timeout = 30;         // seconds sent data may stay unacknowledged (0 = system default)
+
   // Stores: rooms, presence, the store worker (docs/configuration.md, "Rooms and presence")
   unsigned room_ttl = 86400;            // seconds an empty room is kept (history included)
   std::size_t max_rooms = 10000;        // rooms alive at once (0 = no limit)

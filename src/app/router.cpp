@@ -129,7 +129,7 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
     result.response = method_not_allowed("GET, HEAD");
     return result;
   }
-  auto file = app_.files().find(path);
+  const http::StaticFile* file = app_.files().find(path);
   if (!file) {
     if (path == "/" && !app_.files().available()) {
       result.response.content_type = "text/html; charset=utf-8";
@@ -144,7 +144,14 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
   result.response.content_type = file->content_type;
   result.response.headers.emplace_back("Cache-Control", "no-cache");
   result.response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  result.response.body = method == bhttp::verb::head ? std::string() : std::move(file->body);
+  result.response.headers.emplace_back("ETag", file->etag);
+  // Served from memory (loaded at start); a revalidation that matches costs no body.
+  if (req[bhttp::field::if_none_match] == file->etag) {
+    result.response.status = 304;
+    result.response.content_type.clear();
+    return result;
+  }
+  if (method != bhttp::verb::head) result.response.body = file->body;
   return result;
 }
 
@@ -172,7 +179,10 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
       if (p == "actioncable-v1-json" || p == "actioncable-unsupported") return std::string(p);
     return {};
   };
-  auto hs = ws::accept_upgrade(up, select, app_.config().deflate);
+  const Config& cfg = app_.config();
+  const ws::DeflateOptions deflate{static_cast<int>(cfg.deflate_window_bits), static_cast<int>(cfg.deflate_mem_level),
+                                   cfg.deflate_context_takeover};
+  auto hs = ws::accept_upgrade(up, select, cfg.deflate, deflate);
   if (!hs.accept) {
     result.response = error(hs.error.status, hs.error.message);
     if (!hs.error.extra_header.empty()) {

@@ -1,13 +1,13 @@
 #pragma once
-// One broadcast on a stream: its payload, and its frames built once per distinct identifier and shared
-// by every subscriber on every loop.
+// One broadcast on a stream: its payload, and its frames built once per distinct identifier (plain, and
+// compressed for permessage-deflate clients) and shared by every subscriber on every loop.
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "ws/frame_encoder.hpp"
+#include "ws/shared_deflate.hpp"
 
 namespace peercable::cable {
 
@@ -22,12 +22,23 @@ class Broadcast {
 
   /// The text frame for subscribers whose identifier is `identifier`; built on first use. Thread-safe.
   ws::SharedFrame frame_for(std::string_view identifier) const;
+  /// The compressed text frame (RSV1, no context takeover, `z`'s window) for the same subscribers; built
+  /// on first use with the calling loop's `z`. nullptr when not worth compressing. Thread-safe.
+  ws::SharedFrame deflated_frame_for(std::string_view identifier, ws::SharedDeflate& z) const;
 
  private:
+  struct Frames {
+    std::string identifier;
+    ws::SharedFrame plain;
+    ws::SharedFrame deflated;
+    bool deflate_tried = false;
+  };
+  Frames& frames_of(std::string_view identifier) const;  // mutex_ held
+
   std::string stream_;
   std::string payload_;
   mutable std::mutex mutex_;
-  mutable std::vector<std::pair<std::string, ws::SharedFrame>> frames_;
+  mutable std::vector<Frames> frames_;
 };
 
 }  // namespace peercable::cable

@@ -45,16 +45,29 @@ void StreamHub::remove_all(Subscription& sub) {
 void StreamHub::deliver(const Broadcast& b) {
   auto it = streams_.find(b.stream());
   if (it == streams_.end()) return;
-  // Subscribers of a stream nearly always share one identifier: reuse the frame while it matches.
+  // Subscribers of a stream nearly always share one identifier: reuse the frames while it matches. The
+  // compressed frame is built (once per broadcast) only when a deflate subscriber is met.
   const std::string* last_id = nullptr;
-  ws::SharedFrame frame;
+  ws::SharedFrame frame, deflated;
+  bool deflate_tried = false;
   for (const Entry& e : it->second.entries) {
     const std::string& id = e.sub->identifier();
     if (!last_id || (last_id != &id && *last_id != id)) {
       frame = b.frame_for(id);
+      deflated.reset();
+      deflate_tried = false;
       last_id = &id;
     }
-    e.sub->session().send_frame(frame);
+    http::Connection& conn = e.sub->session().connection();
+    if (conn.takes_shared_deflate()) {
+      if (!deflate_tried) {
+        deflated = b.deflated_frame_for(id, conn.loop_deflate());
+        deflate_tried = true;
+      }
+      conn.send_frame(deflated ? deflated : frame);
+    } else {
+      conn.send_frame(frame);
+    }
   }
 }
 

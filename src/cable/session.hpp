@@ -40,6 +40,7 @@ class CableSession final : public http::WsSession {
   /// Tells the client the server is restarting (it reconnects, to another node behind a balancer) and closes
   /// with 1001: one share of a drain.
   void restart();
+  http::Connection& connection() noexcept { return conn_; }
   /// Closes the connection as Rails does for a remote disconnect (close 1000, no message).
   void disconnect() { conn_.close(ws::close_code::kNormal); }
 

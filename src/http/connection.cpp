@@ -1,5 +1,7 @@
 #include "http/connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -13,7 +15,6 @@ namespace peercable::http {
 
 namespace {
 constexpr int kMaxIov = 64;
-constexpr std::size_t kCompressMin = 512;  // smaller messages are not worth a deflate call
 constexpr std::chrono::milliseconds kDrainTime{1000};
 constexpr std::size_t kTlsPlainRoom = std::size_t{16} * 1024;  // a TLS record's plaintext, at the read buffer's end
 constexpr std::size_t kTlsBatch = std::size_t{64} * 1024;      // encrypted per write: what a slow reader can pin
@@ -36,7 +37,8 @@ std::string serialize_response(const Response& r, bool keep_alive) {
   out.append(reason.data(), reason.size());
   out += "\r\n";
   if (!r.content_type.empty()) out += "Content-Type: " + r.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  // RFC 9110 §8.6: a 304 names no length (it would have to be the full representation's).
+  if (r.status != 304) out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
@@ -47,7 +49,11 @@ std::string serialize_response(const Response& r, bool keep_alive) {
 // ---- ConnectionSet -------------------------------------------------------------------------------
 
 ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const Limits& limits)
-    : loop_(loop), router_(router), limits_(limits) {}
+    : loop_(loop),
+      router_(router),
+      limits_(limits),
+      deflate_(limits.deflate_options, limits.deflate_min_size),
+      ping_frame_(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPing, {}))) {}
 
 void ConnectionSet::adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease) {
   auto c = std::make_shared<Connection>(*this, std::move(socket));
@@ -106,6 +112,7 @@ void Connection::start() {
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  set_socket_options();
   set_.add(this);
   // The header timeout runs from here, so it also bounds a TLS handshake that stalls (slowloris).
   deadline_ = Clock::now() + set_.limits().header_timeout;
@@ -116,6 +123,24 @@ void Connection::start() {
   do_read();
 }
 
+// Dead peers whose network vanished: keepalive probes an idle socket, and the user timeout bounds how long
+// sent data may stay unacknowledged. A stopped process's kernel still answers both; WebSocket pings find that.
+void Connection::set_socket_options() {
+  const int fd = socket_.native_handle();
+  const auto& l = set_.limits();
+  if (l.tcp_keepalive.count() > 0) {
+    int on = 1, idle = static_cast<int>(l.tcp_keepalive.count()), interval = 10, count = 3;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  }
+  if (l.tcp_user_timeout.count() > 0) {
+    unsigned ms = static_cast<unsigned>(l.tcp_user_timeout.count() * 1000);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+  }
+}
+
 std::string Connection::remote_address() const {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
@@ -123,7 +148,7 @@ std::string Connection::remote_address() const {
 }
 
 void Connection::do_read() {
-  if (reading_ || state_ == State::kClosed) return;
+  if (reading_ || input_paused_ || state_ == State::kClosed) return;
   reading_ = true;
   socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
     self->reading_ = false;
@@ -140,7 +165,7 @@ void Connection::on_readable() {
   // With TLS the buffer's tail takes the plaintext of one record while its head holds the ciphertext.
   const std::size_t room = tls_ ? buf.size() - kTlsPlainRoom : buf.size();
   // A bounded number of reads per wake-up keeps one busy client from starving the loop.
-  for (int i = 0; i < 4 && state_ != State::kClosed; ++i) {
+  for (int i = 0; i < 4 && state_ != State::kClosed && !input_paused_; ++i) {
     boost::system::error_code ec;
     std::size_t n = socket_.read_some(asio::buffer(buf.data(), room), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
@@ -149,6 +174,7 @@ void Connection::on_readable() {
       finish();
       return;
     }
+    quiet_ticks_ = 0;
     if (tls_)
       on_tls_bytes(buf.data(), n, buf.data() + room, buf.size() - room);
     else
@@ -216,6 +242,14 @@ void Connection::fail_tls() {
 
 void Connection::on_http_bytes() {
   while (state_ == State::kHttp && !pending_.empty()) {
+    if (queued_bytes_ > set_.limits().max_http_queue_bytes) {
+      // The client sends requests faster than it reads the answers: stop parsing and reading until the
+      // queue drains (flush resumes), so what it can make us hold is bounded. With no read armed, nothing
+      // else may own us until then: we hold ourselves, released by the resume or by finish.
+      input_paused_ = true;
+      paused_self_ = shared_from_this();
+      return;
+    }
     if (!parser_) {
       parser_ = std::make_unique<bhttp::request_parser<bhttp::string_body>>();
       parser_->header_limit(static_cast<std::uint32_t>(set_.limits().max_header_bytes));
@@ -261,9 +295,14 @@ void Connection::handle_request(Request& req, bool keep_alive) {
   opts.max_message_size = set_.limits().max_message_bytes;
   frames_ = std::make_unique<ws::FrameParser>(opts);
   if (r.upgrade->deflate) {
-    frames_->enable_deflate(*r.upgrade->deflate);
-    deflater_ = std::make_unique<ws::Deflater>(*r.upgrade->deflate);
+    // No zlib state per connection unless context takeover was agreed, and then only once it is used.
+    deflate_ = *r.upgrade->deflate;
+    frames_->enable_deflate(*deflate_, &set_.deflate().inflater());
+    shared_deflate_ = deflate_->server_no_context_takeover &&
+                      deflate_->server_max_window_bits == set_.limits().deflate_options.window_bits;
   }
+  ping_offset_ = static_cast<std::uint8_t>((reinterpret_cast<std::uintptr_t>(this) >> 6) %
+                                           (set_.limits().ws_ping_interval.count() / 4 + 1));
   deadline_ =
       set_.limits().ws_idle_timeout.count() > 0 ? Clock::now() + set_.limits().ws_idle_timeout : Clock::time_point{};
   session_ = std::move(r.session);
@@ -296,11 +335,21 @@ void Connection::send_error(unsigned status, std::string_view message) {
 
 void Connection::send_text(std::string_view payload) {
   if (state_ != State::kWebSocket) return;
-  if (deflater_ && payload.size() >= kCompressMin) {
-    std::string z;
-    if (deflater_->deflate_message(payload, z) && z.size() < payload.size()) {
-      enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, z, true)));
-      return;
+  if (deflate_ && payload.size() >= set_.deflate().min_size()) {
+    if (deflate_->server_no_context_takeover) {
+      std::string frame;
+      if (set_.deflate().deflate_frame(payload, deflate_->server_max_window_bits, frame))
+        return enqueue(std::make_shared<const std::string>(std::move(frame)));
+    } else {
+      if (!own_deflater_)
+        own_deflater_ = std::make_unique<ws::Deflater>(deflate_->server_max_window_bits,
+                                                       set_.limits().deflate_options.mem_level, false);
+      // With context takeover the compressed form must go out even when larger: the client's window has to
+      // hold what ours now holds.
+      std::string z;
+      if (own_deflater_->deflate_message(payload, z))
+        return enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, z, true)));
+      return close(ws::close_code::kInternalError, "compression failed");
     }
   }
   enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, payload)));
@@ -378,9 +427,24 @@ void Connection::flush() {
     }
     set_.loop().counters().frames_out.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
     consume(static_cast<std::size_t>(w));
+    if (input_paused_) resume_input();
     if (static_cast<std::size_t>(w) < total) return wait_writable();
   }
   if (close_after_flush_) begin_drain();
+}
+
+// Reading resumes once the HTTP responses queued have half drained; posted, as flush may run inside a pass.
+void Connection::resume_input() {
+  if (resume_posted_ || queued_bytes_ > set_.limits().max_http_queue_bytes / 2) return;
+  resume_posted_ = true;
+  set_.loop().post([self = shared_from_this()] {
+    self->resume_posted_ = false;
+    if (!self->input_paused_ || self->state_ == State::kClosed) return;
+    self->input_paused_ = false;
+    self->paused_self_.reset();
+    self->on_http_bytes();
+    self->do_read();
+  });
 }
 
 void Connection::consume(std::size_t n) {
@@ -430,6 +494,7 @@ void Connection::flush_tls() {
     }
     tls_->sent(static_cast<std::size_t>(w));
     queued_bytes_ -= static_cast<std::size_t>(w);
+    if (input_paused_) resume_input();
     if (static_cast<std::size_t>(w) < out.size()) return wait_writable();
   }
   if (close_after_flush_) begin_drain();
@@ -472,6 +537,9 @@ void Connection::leave_websocket() {
   set_.loop().counters().websockets.fetch_sub(1, std::memory_order_relaxed);
   auto s = std::move(session_);
   s->on_closed();
+  // The session may be what called us (its handler closed the connection): it is destroyed by a handler of
+  // its own, after the one on the stack has returned, and before the connection it refers to.
+  set_.loop().post([self = shared_from_this(), s = std::move(s)]() mutable { s.reset(); });
 }
 
 // Our side is done: half-close, then read and discard until the peer closes too (or a short deadline),
@@ -480,6 +548,8 @@ void Connection::begin_drain() {
   if (state_ == State::kDraining || state_ == State::kClosed) return;
   leave_websocket();
   state_ = State::kDraining;
+  input_paused_ = false;                // input is read and discarded from now on
+  auto keep = std::move(paused_self_);  // the read armed below owns us from here
   queue_.clear();
   queued_bytes_ = front_offset_ = 0;
   if (tls_) send_tls_goodbye();
@@ -505,10 +575,11 @@ void Connection::finish() {
   // Leaving first: the session's last words (a P2P "leave" to the room) may reach this very connection and
   // schedule a flush of it, which the check below must see.
   leave_websocket();
-  // The loop's flush list may still hold this connection by raw pointer; a handler posted now runs after
-  // that flush pass (handlers run in the order posted) and keeps the object alive until then.
-  if (flush_scheduled_) set_.loop().post([self = shared_from_this()] {});
+  // Off the loop's flush list: nothing is left to write, and the list must not outlive us.
+  set_.loop().cancel_flush(this);
+  flush_scheduled_ = false;
   state_ = State::kClosed;
+  auto keep = std::move(paused_self_);  // released when finish returns
   queue_.clear();
   queued_bytes_ = front_offset_ = 0;
   boost::system::error_code ec;
@@ -516,7 +587,25 @@ void Connection::finish() {
   set_.remove(this);
 }
 
+// WebSocket liveness, once a tick: a ping after ws_ping_interval of silence, a close when the pong timeout
+// passes with no input either. Returns false when the connection was closed.
+bool Connection::check_ping() {
+  const auto interval = static_cast<unsigned>(set_.limits().ws_ping_interval.count());
+  if (interval == 0) return true;
+  if (quiet_ticks_ < 0xFFFF) ++quiet_ticks_;
+  const unsigned ping_at = interval > ping_offset_ ? interval - ping_offset_ : 1;
+  if (quiet_ticks_ == ping_at) {
+    enqueue(set_.ping_frame_);
+  } else if (quiet_ticks_ >= ping_at + static_cast<unsigned>(set_.limits().ws_pong_timeout.count())) {
+    set_.loop().counters().ping_timeouts.fetch_add(1, std::memory_order_relaxed);
+    close(ws::close_code::kPolicyViolation, "ping timeout");
+    return false;
+  }
+  return true;
+}
+
 void Connection::on_tick(Clock::time_point now) {
+  if (state_ == State::kWebSocket && !check_ping()) return;
   if (deadline_ == Clock::time_point{} || now < deadline_) return;
   switch (state_) {
     case State::kHttp:

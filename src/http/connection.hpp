@@ -18,6 +18,7 @@
 #include "ws/frame_encoder.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/handshake.hpp"
+#include "ws/shared_deflate.hpp"
 
 namespace peercable::http {
 
@@ -37,6 +38,18 @@ struct Limits {
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_backlog_bytes = 4 << 20;  // queued output before a slow consumer is dropped
   bool deflate = true;
+  ws::DeflateOptions deflate_options;  // window, memory level, context takeover
+  std::size_t deflate_min_size = 128;  // shorter messages go out uncompressed
+  // Responses queued on one HTTP connection before its input is left unread (a client that pipelines
+  // requests and never reads the answers); reading resumes once half of it has drained.
+  std::size_t max_http_queue_bytes = 1 << 20;
+  // Dead peers: a WebSocket silent for ws_ping_interval gets a ping; still silent ws_pong_timeout later, it
+  // is closed. 0: no pings. Whole seconds (the loop's tick).
+  std::chrono::seconds ws_ping_interval{20};
+  std::chrono::seconds ws_pong_timeout{15};
+  // TCP keepalive idle time (then 3 probes, 10 s apart) and TCP_USER_TIMEOUT on accepted sockets; 0: off.
+  std::chrono::seconds tcp_keepalive{30};
+  std::chrono::seconds tcp_user_timeout{30};
   std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
 };
 
@@ -86,6 +99,8 @@ class ConnectionSet {
   const Limits& limits() const noexcept { return limits_; }
   /// Connections accepted from now on use `tls` (a reloaded certificate); open ones keep their own.
   void set_tls(std::shared_ptr<const net::TlsContext> tls) { limits_.tls = std::move(tls); }
+  /// The loop's compression state, shared by its connections without context takeover.
+  ws::SharedDeflate& deflate() noexcept { return deflate_; }
 
   /// Takes ownership of an accepted socket and of what it holds while open (its per-address slot).
   void adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease = nullptr);
@@ -103,6 +118,8 @@ class ConnectionSet {
   net::Loop& loop_;
   Router& router_;
   Limits limits_;
+  ws::SharedDeflate deflate_;
+  ws::SharedFrame ping_frame_;  // one empty ping frame shared by every connection pinged
   std::vector<Connection*> conns_;
 };
 
@@ -119,6 +136,10 @@ class Connection final : public net::Flushable,
   void send_text(std::string_view payload);
   /// Queues a frame shared with other connections.
   void send_frame(const ws::SharedFrame& frame);
+  /// True when this connection takes frames compressed by its loop's SharedDeflate at the loop's window
+  /// (permessage-deflate without server context takeover): broadcasts send it their compressed frame.
+  bool takes_shared_deflate() const noexcept { return shared_deflate_; }
+  ws::SharedDeflate& loop_deflate() noexcept { return set_.deflate(); }
   /// Starts the closing handshake with `code`; further sends are dropped.
   void close(std::uint16_t code, std::string_view reason = {});
   bool is_websocket_open() const noexcept { return state_ == State::kWebSocket; }
@@ -153,6 +174,9 @@ class Connection final : public net::Flushable,
   void begin_drain();
   void finish();
   void on_tick(Clock::time_point now);
+  bool check_ping();
+  void resume_input();
+  void set_socket_options();
 
   // ws::FrameHandler
   void on_message(ws::Opcode op, std::string_view payload) override;
@@ -174,15 +198,22 @@ class Connection final : public net::Flushable,
   bool reading_ = false;
   bool flush_scheduled_ = false;
   bool waiting_write_ = false;
-  bool overflowed_ = false;  // over the backlog limit; a close is on its way
+  bool overflowed_ = false;     // over the backlog limit; a close is on its way
+  bool input_paused_ = false;   // HTTP responses over max_http_queue_bytes: input is left unread
+  bool resume_posted_ = false;  // a resume_input is on its way
+  bool shared_deflate_ = false;
+  std::uint16_t quiet_ticks_ = 0;  // loop ticks since the last input (WebSocket pings)
+  std::uint8_t ping_offset_ = 0;   // ticks taken off the ping interval, so pings spread over time
   net::FrameQueue<ws::SharedFrame> queue_;
   std::size_t front_offset_ = 0;
   std::size_t queued_bytes_ = 0;
   std::unique_ptr<ws::FrameParser> frames_;
-  std::unique_ptr<ws::Deflater> deflater_;
+  std::optional<ws::DeflateParams> deflate_;  // agreed at the upgrade
+  std::unique_ptr<ws::Deflater> own_deflater_;  // context takeover only, made on first use
   std::unique_ptr<WsSession> session_;
   std::string subprotocol_;
-  std::unique_ptr<net::IpLimits::Lease> lease_;  // frees the client address's slot when the connection ends
+  std::unique_ptr<net::IpLimits::Lease> lease_;
+  std::shared_ptr<Connection> paused_self_;  // while input is paused no read owns us  // frees the client address's slot when the connection ends
 };
 
 /// Serialises `r` as an HTTP/1.1 response.

@@ -12,7 +12,14 @@ Loop* Loop::current() noexcept {
 
 Loop::Loop(int index) : index_(index), read_buffer_(64 * 1024) {}
 
+Flushable::~Flushable() {
+  if (flush_loop_) flush_loop_->cancel_flush(this);
+}
+
 void Loop::schedule_flush(Flushable* f) {
+  f->flush_loop_ = this;
+  f->flush_slot_ = dirty_.size();
+  f->flush_running_ = false;
   dirty_.push_back(f);
   if (!flush_posted_) {
     flush_posted_ = true;
@@ -20,14 +27,27 @@ void Loop::schedule_flush(Flushable* f) {
   }
 }
 
+void Loop::cancel_flush(Flushable* f) noexcept {
+  if (f->flush_loop_ != this) return;
+  auto& list = f->flush_running_ ? running_ : dirty_;
+  list[f->flush_slot_] = nullptr;
+  f->flush_loop_ = nullptr;
+}
+
 void Loop::run_flushes() {
   flush_posted_ = false;
   // Flushing can enqueue more (a close after a write); swap so new entries start a new batch.
-  std::vector<Flushable*> batch;
-  batch.swap(dirty_);
-  for (auto& f : batch) f->flush();
-  batch.clear();
-  if (dirty_.empty()) dirty_.swap(batch);  // keep the capacity: no allocation per turn
+  running_.swap(dirty_);
+  for (auto* f : running_)
+    if (f) f->flush_running_ = true;
+  // By index: a flush may cancel a later entry (it becomes nullptr); the vector itself does not change.
+  for (std::size_t i = 0; i < running_.size(); ++i) {
+    Flushable* f = running_[i];
+    if (!f) continue;
+    f->flush_loop_ = nullptr;
+    f->flush();
+  }
+  running_.clear();  // keeps the capacity: no allocation per turn
 }
 
 // A periodic timer owned by its loop; it re-arms itself until the loop stops.
@@ -47,7 +67,15 @@ struct Loop::Ticker {
   std::function<void()> tick;
 };
 
-Loop::~Loop() = default;
+Loop::~Loop() {
+  // Handlers still queued are destroyed with io_, after the lists below: whatever they own (a connection on
+  // the flush list) must not reach back into them.
+  for (auto* list : {&dirty_, &running_})
+    for (auto* f : *list)
+      if (f) f->flush_loop_ = nullptr;
+  dirty_.clear();
+  running_.clear();
+}
 
 void Loop::every(std::chrono::milliseconds period, std::function<void()> tick) {
   tickers_.push_back(std::make_unique<Ticker>(io_, period, std::move(tick)));

@@ -19,11 +19,28 @@ namespace peercable::net {
 
 namespace asio = boost::asio;
 
-/// Something that wants its queued output written at the end of the current loop turn.
+class Loop;
+
+/// Something that wants its queued output written at the end of the current loop turn. While it is on its
+/// loop's flush list the list knows where, and its destruction takes it off: the list never holds a dangling
+/// pointer, whatever the order in which connections end.
 class Flushable {
  public:
-  virtual ~Flushable() = default;
+  virtual ~Flushable();
   virtual void flush() = 0;
+  /// True while on a flush list.
+  bool flush_pending() const noexcept { return flush_loop_ != nullptr; }
+
+ protected:
+  Flushable() = default;
+  Flushable(const Flushable&) = delete;
+  Flushable& operator=(const Flushable&) = delete;
+
+ private:
+  friend class Loop;
+  Loop* flush_loop_ = nullptr;  // the loop whose list holds us, or nullptr
+  std::size_t flush_slot_ = 0;  // our index in that list
+  bool flush_running_ = false;  // the list is the batch being flushed now (else the next one)
 };
 
 /// Counters a loop keeps; read from any thread.
@@ -33,6 +50,7 @@ struct LoopCounters {
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> slow_consumer_closes{0};
   std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> ping_timeouts{0};
   std::atomic<std::uint64_t> frames_out{0};
   std::atomic<std::uint64_t> unauthorized{0};
   std::atomic<std::uint64_t> refusals[static_cast<std::size_t>(Limit::kCount)]{};
@@ -59,9 +77,11 @@ class Loop {
   }
 
   /// Queues `f` to be flushed once the handlers now queued have run (corking: many sends, one write).
-  /// `f` must stay alive until then: a connection that closes meanwhile posts a handler holding itself,
-  /// which runs after this flush pass (see http::Connection::finish). No reference count per delivery.
+  /// `f` must not be on a list already. No reference count per delivery: `f` leaves the list when it is
+  /// destroyed or calls cancel_flush.
   void schedule_flush(Flushable* f);
+  /// Takes `f` off the flush list, if it is on it. O(1).
+  void cancel_flush(Flushable* f) noexcept;
 
   /// The loop's shared read buffer: connections read into it and keep only leftovers of their own.
   std::vector<std::uint8_t>& read_buffer() noexcept { return read_buffer_; }
@@ -78,7 +98,8 @@ class Loop {
 
   int index_;
   asio::io_context io_{1};
-  std::vector<Flushable*> dirty_;
+  std::vector<Flushable*> dirty_;    // the next pass; a cancelled entry is nullptr
+  std::vector<Flushable*> running_;  // the pass under way
   bool flush_posted_ = false;
   std::vector<std::uint8_t> read_buffer_;
   struct Ticker;

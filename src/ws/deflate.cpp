@@ -43,12 +43,13 @@ std::optional<DeflateParams> parse_offer(std::string_view params) {
       seen_cnct = p.client_no_context_takeover = true;
     } else if (iequals(name, "server_max_window_bits")) {
       if (seen_smwb || !has_value) return std::nullopt;
-      seen_smwb = true;
+      seen_smwb = p.server_window_offered = true;
       p.server_max_window_bits = parse_bits(value);
       if (p.server_max_window_bits == 0 || p.server_max_window_bits == 8) return std::nullopt;
     } else if (iequals(name, "client_max_window_bits")) {
       if (seen_cmwb) return std::nullopt;
       seen_cmwb = true;
+      p.client_window_offered = true;
       if (has_value) {
         p.client_max_window_bits = parse_bits(value);
         if (p.client_max_window_bits == 0) return std::nullopt;
@@ -60,9 +61,24 @@ std::optional<DeflateParams> parse_offer(std::string_view params) {
   return p;
 }
 
+// Fits an acceptable offer to the server's options.
+DeflateParams fit(DeflateParams p, const DeflateOptions& o) {
+  if (!o.context_takeover) {
+    // RFC 7692 §7.1.1.1 and §7.1.1.2: a server may add both to its response whatever the offer said.
+    p.server_no_context_takeover = true;
+    p.client_no_context_takeover = true;
+  } else if (p.client_window_offered && o.window_bits < p.client_max_window_bits) {
+    // §7.1.2.2: the client allowed us to limit its window; a smaller one makes our inflater smaller.
+    p.client_max_window_bits = o.window_bits;
+  }
+  // A compressor may always use a smaller window than agreed (the decoder's window is an upper bound).
+  if (o.window_bits < p.server_max_window_bits) p.server_max_window_bits = o.window_bits;
+  return p;
+}
+
 }  // namespace
 
-std::optional<DeflateParams> negotiate_deflate(std::string_view header) {
+std::optional<DeflateParams> negotiate_deflate(std::string_view header, const DeflateOptions& options) {
   while (!header.empty()) {
     auto comma = header.find(',');
     std::string_view ext = trim_ows(header.substr(0, comma));
@@ -71,7 +87,7 @@ std::optional<DeflateParams> negotiate_deflate(std::string_view header) {
     std::string_view name = trim_ows(ext.substr(0, semi));
     if (!iequals(name, "permessage-deflate")) continue;
     auto params = semi == std::string_view::npos ? std::string_view{} : ext.substr(semi + 1);
-    if (auto p = parse_offer(params)) return p;
+    if (auto p = parse_offer(params)) return fit(*p, options);
   }
   return std::nullopt;
 }
@@ -80,13 +96,17 @@ std::string deflate_response(const DeflateParams& p) {
   std::string r = "permessage-deflate";
   if (p.server_no_context_takeover) r += "; server_no_context_takeover";
   if (p.client_no_context_takeover) r += "; client_no_context_takeover";
-  if (p.server_max_window_bits != 15) r += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
+  if (p.server_window_offered) r += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
+  // Only a client that offered the parameter may be limited (§7.1.2.2), and only a limit below 15 says anything.
+  if (p.client_window_offered && !p.client_no_context_takeover && p.client_max_window_bits < 15)
+    r += "; client_max_window_bits=" + std::to_string(p.client_max_window_bits);
   return r;
 }
 
-Inflater::Inflater(const DeflateParams& p) : reset_each_message_(p.client_no_context_takeover) {
-  // Always inflate with the largest window: a stream made with a smaller window inflates correctly.
-  inflateInit2(&z_, -15);
+Inflater::Inflater(int window_bits, bool reset_each_message) : reset_each_message_(reset_each_message) {
+  // Without takeover, inflate with the largest window: a stream made with any smaller one inflates correctly,
+  // and the one shared inflater fits every client. With takeover the client's agreed window bounds the history.
+  inflateInit2(&z_, reset_each_message ? -15 : -window_bits);
 }
 
 Inflater::~Inflater() {
@@ -132,8 +152,8 @@ Inflater::Result Inflater::inflate_message(std::string_view in, std::size_t max_
   return result;
 }
 
-Deflater::Deflater(const DeflateParams& p) : reset_each_message_(p.server_no_context_takeover) {
-  deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -p.server_max_window_bits, 8, Z_DEFAULT_STRATEGY);
+Deflater::Deflater(int window_bits, int mem_level, bool reset_each_message) : reset_each_message_(reset_each_message) {
+  deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -window_bits, mem_level, Z_DEFAULT_STRATEGY);
 }
 
 Deflater::~Deflater() {

@@ -5,6 +5,8 @@
 namespace peercable::ws {
 namespace {
 
+constexpr std::size_t kKeepCapacity = std::size_t{16} << 10;
+
 void unmask(std::uint8_t* p, std::size_t n, const std::uint8_t key[4]) {
   std::uint32_t k32;
   std::memcpy(&k32, key, 4);
@@ -58,7 +60,7 @@ std::size_t FrameParser::parse(std::uint8_t* data, std::size_t size, FrameHandle
       if (!fin) return fail(h, close_code::kProtocolError, "fragmented control frame"), pos;
       if (len > 125) return fail(h, close_code::kProtocolError, "control frame too long"), pos;
       if (rsv1) return fail(h, close_code::kProtocolError, "RSV1 on a control frame"), pos;
-    } else if (rsv1 && (!inflater_ || op == Opcode::kContinuation)) {
+    } else if (rsv1 && (!deflate_ || op == Opcode::kContinuation)) {
       return fail(h, close_code::kProtocolError, "RSV1 set without permessage-deflate"), pos;
     }
     if (!masked && options_.require_mask) return fail(h, close_code::kProtocolError, "unmasked client frame"), pos;
@@ -142,6 +144,10 @@ bool FrameParser::handle_data(Opcode op, bool fin, bool rsv1, std::string_view p
   }
   in_message_ = false;
   if (message_compressed_) {
+    if (!inflater_) {
+      own_inflater_ = std::make_unique<Inflater>(own_window_bits_, own_reset_);
+      inflater_ = own_inflater_.get();
+    }
     auto r = inflater_->inflate_message(whole, options_.max_message_size, inflated_);
     if (r == Inflater::Result::kTooBig) return fail(h, close_code::kMessageTooBig, "message too big");
     if (r == Inflater::Result::kCorrupt) return fail(h, close_code::kInvalidPayload, "corrupt compressed message");
@@ -153,7 +159,9 @@ bool FrameParser::handle_data(Opcode op, bool fin, bool rsv1, std::string_view p
   }
   h.on_message(message_op_, whole);
   message_.clear();
-  if (message_.capacity() > (64u << 10)) std::string().swap(message_);
+  // Buffers shrink back after a large message: an idle connection keeps only what a small one needs.
+  if (message_.capacity() > kKeepCapacity) std::string().swap(message_);
+  if (inflated_.capacity() > kKeepCapacity) std::string().swap(inflated_);
   return !finished_;
 }
 

@@ -36,8 +36,14 @@ class FrameParser {
  public:
   explicit FrameParser(ParserOptions options = {}) : options_(options) {}
 
-  /// Turns on permessage-deflate (RSV1) with the negotiated parameters.
-  void enable_deflate(const DeflateParams& params) { inflater_ = std::make_unique<Inflater>(params); }
+  /// Turns on permessage-deflate (RSV1) with the negotiated parameters. Without client context takeover the
+  /// loop's `shared` inflater (when given) does the work; otherwise one of our own is made on first use.
+  void enable_deflate(const DeflateParams& params, Inflater* shared = nullptr) {
+    deflate_ = true;
+    own_window_bits_ = params.client_max_window_bits;
+    own_reset_ = params.client_no_context_takeover;
+    inflater_ = params.client_no_context_takeover ? shared : nullptr;
+  }
 
   /// Parses as many whole frames as `data` holds, unmasking in place, and returns the bytes consumed;
   /// the caller keeps the rest and offers it again with more bytes appended.
@@ -54,7 +60,11 @@ class FrameParser {
   bool handle_control(Opcode op, std::string_view payload, FrameHandler& h);
 
   ParserOptions options_;
-  std::unique_ptr<Inflater> inflater_;
+  Inflater* inflater_ = nullptr;  // the loop's shared one, or own_inflater_ once made
+  std::unique_ptr<Inflater> own_inflater_;
+  bool deflate_ = false;
+  bool own_reset_ = false;
+  int own_window_bits_ = 15;
   bool finished_ = false;
   bool in_message_ = false;  // a fragmented message is being reassembled
   bool message_compressed_ = false;

@@ -48,7 +48,8 @@ std::string compute_accept_key(std::string_view key) {
   return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
 }
 
-HandshakeResult accept_upgrade(const UpgradeRequest& req, const SubprotocolSelector& select, bool allow_deflate) {
+HandshakeResult accept_upgrade(const UpgradeRequest& req, const SubprotocolSelector& select, bool allow_deflate,
+                               const DeflateOptions& deflate) {
   HandshakeResult r;
   if (req.method != "GET") {
     r.error = {405, "WebSocket upgrade requires GET", "Allow: GET"};
@@ -88,7 +89,7 @@ HandshakeResult accept_upgrade(const UpgradeRequest& req, const SubprotocolSelec
     }
     a.subprotocol = select(offered);
   }
-  if (allow_deflate && !req.extensions.empty()) a.deflate = negotiate_deflate(req.extensions);
+  if (allow_deflate && !req.extensions.empty()) a.deflate = negotiate_deflate(req.extensions, deflate);
   r.accept = std::move(a);
   return r;
 }

@@ -47,8 +47,9 @@ struct HandshakeResult {
 /// True when the request asks to become a WebSocket (an Upgrade header naming "websocket").
 bool wants_websocket(std::string_view upgrade_header);
 
-/// Validates an upgrade request and negotiates subprotocol and compression.
-HandshakeResult accept_upgrade(const UpgradeRequest& req, const SubprotocolSelector& select, bool allow_deflate);
+/// Validates an upgrade request and negotiates subprotocol and compression (fitted to `deflate`).
+HandshakeResult accept_upgrade(const UpgradeRequest& req, const SubprotocolSelector& select, bool allow_deflate,
+                               const DeflateOptions& deflate = {});
 
 /// base64(SHA-1(key + RFC 6455 GUID)).
 std::string compute_accept_key(std::string_view key);

@@ -86,7 +86,9 @@ TEST(Handshake, HeaderTokensAreCaseInsensitive) {
 }
 
 TEST(Deflate, NegotiatesParameters) {
-  auto p = negotiate_deflate("permessage-deflate; client_max_window_bits");
+  DeflateOptions takeover;
+  takeover.context_takeover = true;
+  auto p = negotiate_deflate("permessage-deflate; client_max_window_bits", takeover);
   ASSERT_TRUE(p);
   EXPECT_EQ(deflate_response(*p), "permessage-deflate");
   p = negotiate_deflate(
@@ -114,6 +116,61 @@ TEST(Deflate, DeclinesBadOffersAndTakesTheNextOne) {
   req.extensions = "permessage-deflate";
   EXPECT_FALSE(accept_upgrade(req, cable, false).accept->deflate);  // turned off by configuration
   EXPECT_TRUE(accept_upgrade(req, cable, true).accept->deflate);
+}
+
+// By default neither side keeps context (RFC 7692 §7.1.1.1 and §7.1.1.2 let a server add both to any offer),
+// so a connection needs no zlib state of its own.
+TEST(Deflate, NoContextTakeoverIsAddedToEveryResponse) {
+  // Chromium's offer.
+  auto p = negotiate_deflate("permessage-deflate; client_max_window_bits");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->server_no_context_takeover);
+  EXPECT_TRUE(p->client_no_context_takeover);
+  EXPECT_EQ(deflate_response(*p), "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+  // Node ws's and Firefox's bare offer.
+  p = negotiate_deflate("permessage-deflate");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(deflate_response(*p), "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+  // A limit on our window is kept and repeated (§7.1.2.1).
+  p = negotiate_deflate("permessage-deflate; server_max_window_bits=11; client_max_window_bits=12");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->server_max_window_bits, 11);
+  EXPECT_EQ(deflate_response(*p),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=11");
+}
+
+TEST(Deflate, ConfiguredWindowFitsTheOffer) {
+  DeflateOptions o;
+  o.window_bits = 10;
+  // Our window may be smaller than the client's limit; it is said only when the client named the parameter.
+  auto p = negotiate_deflate("permessage-deflate; server_max_window_bits=12", o);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->server_max_window_bits, 10);
+  EXPECT_EQ(deflate_response(*p),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10");
+  p = negotiate_deflate("permessage-deflate", o);
+  EXPECT_EQ(p->server_max_window_bits, 10);
+  EXPECT_EQ(deflate_response(*p), "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+  // With context takeover, a client that offered client_max_window_bits is limited to our window.
+  o.context_takeover = true;
+  p = negotiate_deflate("permessage-deflate; client_max_window_bits", o);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->server_no_context_takeover);
+  EXPECT_EQ(p->client_max_window_bits, 10);
+  EXPECT_EQ(deflate_response(*p), "permessage-deflate; client_max_window_bits=10");
+  // A client that did not offer it cannot be limited.
+  p = negotiate_deflate("permessage-deflate", o);
+  EXPECT_EQ(deflate_response(*p), "permessage-deflate");
+}
+
+TEST(Deflate, UpgradeResponseCarriesTheFittedParameters) {
+  auto req = good();
+  req.extensions = "permessage-deflate; client_max_window_bits";
+  auto r = accept_upgrade(req, cable, true);
+  ASSERT_TRUE(r.accept && r.accept->deflate);
+  EXPECT_NE(upgrade_response(*r.accept).find(
+                "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"),
+            std::string::npos);
 }
 
 TEST(Deflate, NoContextTakeoverRoundTrip) {
