@@ -28,9 +28,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ -f web/package-lock.json ] && [ ! -d web/node_modules ]; then
+# npm ci when node_modules is missing or older than the lock file (a pull that changed the dependencies).
+npm_current() { [ -f "$1/node_modules/.package-lock.json" ] && [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ]; }
+if [ -f web/package-lock.json ] && ! npm_current web; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
-if [ "${1:-}" != "--run-only" ] && [ -f tests/package-lock.json ] && [ ! -d tests/node_modules ]; then
+if [ "${1:-}" != "--run-only" ] && [ -f tests/package-lock.json ] && ! npm_current tests; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -8,26 +8,26 @@
 // status "intended": the contract, DESIGN.md or the server's own code says peercable does this on purpose;
 // "proposed": harmless in the test author's judgement, waiting for the lead to confirm or fix.
 
-const P2P_EXTRA = /<- \{"identifier":".*","message":\{"type":"(presence|history|join|leave)"/;
+const P2P_EXTRA = /<- \{"identifier":".*","message":\{"type":"(presence|history|presence_diff)"/;
 
 export const DIFFERENCES = [
   {
     id: "p2p-presence-history",
     scenarios: "*",
-    what: "P2PChannel subscription: presence list, chat history, join/leave notices",
+    what: "P2PChannel subscription: presence list, chat history, presence diffs",
     rails: "The reference app sends only confirm_subscription; it keeps no presence or history.",
-    peercable: 'Right after confirm_subscription the new subscription gets {"type":"presence","room","users"} and then {"type":"history","room","messages"}; the room gets {"type":"join"} / {"type":"leave","room","user"} when a user arrives or goes.',
+    peercable: 'Right after confirm_subscription the new subscription gets {"type":"presence","room","users"} and then {"type":"history","room","messages"}; the room gets {"type":"presence_diff","room","count","joined","left"} (arrivals and departures gathered per --presence-window).',
     status: "intended",
     why: "Presence and persistent history are peercable features the seed asked for; Rails has no built-in equivalent. They are ordinary broadcasts on the subscription's identifier, so clients that don't know them ignore them.",
     peercableRules: [{ match: P2P_EXTRA, replace: null }],
     mustShowIn: ["subscribe, confirm, speak, direct to self"],
     // Checks the peercable side really does what this entry says: presence then history right after
-    // every P2PChannel confirmation (the subscriber's own join notice may come in between).
+    // every P2PChannel confirmation (a presence diff may come in between).
     verifyPeercable(lines) {
       for (let i = 0; i < lines.length; i++) {
         const m = /^(\S+) <- \{"identifier":("(?:[^"\\]|\\.)*"),"type":"confirm_subscription"\}$/.exec(lines[i]);
         if (!m || !JSON.parse(m[2]).includes("P2PChannel")) continue;
-        const mine = lines.slice(i + 1).filter((l) => l.startsWith(`${m[1]} <- {"identifier":${m[2]},"message":`) && !/"message":\{"type":"join"/.test(l));
+        const mine = lines.slice(i + 1).filter((l) => l.startsWith(`${m[1]} <- {"identifier":${m[2]},"message":`) && !/"message":\{"type":"presence_diff"/.test(l));
         if (!/"message":\{"type":"presence","room":/.test(mine[0] ?? "") || !/"message":\{"type":"history","room":/.test(mine[1] ?? "")) {
           return `after ${lines[i]} expected presence then history, got: ${JSON.stringify(mine.slice(0, 2))}`;
         }

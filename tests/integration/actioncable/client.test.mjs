@@ -137,7 +137,7 @@ test("guest sign-in, subscribe, presence and history, speak and receive", { skip
 
   const b = subscribe(cb, { channel: "P2PChannel", room });
   await b.next((e) => e.kind === "connected", WAIT_MS, "bob connected");
-  await a.next(received("join", (d) => JSON.stringify(d.user).includes("bob-int")), WAIT_MS, "join of bob");
+  await a.next(received("presence_diff", (d) => JSON.stringify(d.joined).includes("bob-int")), WAIT_MS, "join of bob");
 
   a.sub.perform("speak", { body: "hello from alice" });
   for (const [who, s] of [["alice", a], ["bob", b]]) {
@@ -156,8 +156,10 @@ test("guest sign-in, subscribe, presence and history, speak and receive", { skip
   const h2 = await c.next(received("history"), WAIT_MS, "carol's history");
   assert.ok(h2.data.messages.some((m) => m.body === "hello from alice"), `history has the message: ${JSON.stringify(h2.data)}`);
 
+  // Joins and leaves are gathered per presence window: a join and a leave in one window cancel out.
+  await a.next(received("presence_diff", (d) => JSON.stringify(d.joined).includes("carol-int")), WAIT_MS, "join of carol");
   c.sub.unsubscribe();
-  await a.next(received("leave", (d) => JSON.stringify(d.user).includes("carol-int")), WAIT_MS, "leave of carol");
+  await a.next(received("presence_diff", (d) => JSON.stringify(d.left).includes("carol-int")), WAIT_MS, "leave of carol");
   for (const x of [ca, cb, cc]) x.disconnect();
 });
 

@@ -395,7 +395,7 @@ const cases = [
       const nested = `{"action":"signal","to":"x","signal":${"{\"a\":".repeat(30000)}1${"}".repeat(30000)}}`;
       c.send(cmd({ command: "message", identifier: roomId(`deep-${ctx.n}`), data: nested }));
       const texts = await stillServes(c, "after-deep");
-      for (const m of texts) assert.ok(["error", "join"].includes(m.message?.type), `only an error may answer, not ${JSON.stringify(m).slice(0, 200)}`);
+      for (const m of texts) assert.ok(["error", "presence_diff"].includes(m.message?.type), `only an error may answer, not ${JSON.stringify(m).slice(0, 200)}`);
       await bye(c);
       assert.equal((await post("/session", "[".repeat(60000))).status, 400);
       assert.equal((await post("/broadcast", "[".repeat(60000), { Authorization: `Bearer ${KEY}` })).status, 400);
@@ -629,9 +629,9 @@ const cases = [
         const c = await openWs(server.port, { localAddress: ctx.at(2), token: signToken({ sub }) });
         c.send(cmd({ command: "subscribe", identifier: roomId(room) }));
         await c.reader.json((m) => m.message?.type === "history");
-        await watcher.take((m) => m.message?.type === "join" && m.message.user.id === sub);
+        await watcher.take((m) => m.message?.type === "presence_diff" && m.message.joined?.some((u) => u.id === sub));
         c.socket[how]();  // a closed laptop lid or a killed tab: no close frame
-        await watcher.take((m) => m.message?.type === "leave" && m.message.user.id === sub);
+        await watcher.take((m) => m.message?.type === "presence_diff" && m.message.left?.some((u) => u.id === sub));
       }
       watcher.close();
     },

@@ -25,13 +25,8 @@ async function member(sub, r) {
   return c;
 }
 
-/** True when a room message says `id` left (a leave event, or a presence change listing it as gone). */
-const leftRoom = (id) => (m) => {
-  const msg = m.message;
-  if (!msg) return false;
-  if (msg.type === "leave") return msg.user?.id === id;
-  return /leave|left/.test(msg.type ?? "") && JSON.stringify(msg).includes(JSON.stringify(id));
-};
+/** True when a room message says `id` left (a presence diff listing it as gone). */
+const leftRoom = (id) => (m) => m.message?.type === "presence_diff" && (m.message.left ?? []).some((u) => u.id === id);
 
 test("a client frozen with SIGSTOP leaves presence within ping interval + pong timeout", async (t) => {
   // The child joins the room with the same `ws` client as the tests, then says so and sits idle.
@@ -50,7 +45,7 @@ test("a client frozen with SIGSTOP leaves presence within ping interval + pong t
     child.stdout.on("data", (d) => { if (String(d).includes("joined")) resolve(); });
     child.once("exit", (c) => reject(new Error(`child exited ${c}`)));
   });
-  await watcher.take((m) => m.message?.type === "join" && m.message.user?.id === "frozen").catch(() => {});
+  await watcher.take((m) => m.message?.type === "presence_diff" && (m.message.joined ?? []).some((u) => u.id === "frozen"));
   const stoppedAt = Date.now();
   child.kill("SIGSTOP");
   // Its connection had input (the subscribe) just before: a ping after kPing s of silence, a close kPong s later,
