@@ -3,17 +3,13 @@
 // Screenshots of every state land in tests/e2e/artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { startPeercable, repoRoot } from "../lib/peercable.mjs";
+import { launchChromium, buildWebIfMissing, distDir } from "../lib/browser.mjs";
 
-const webDir = join(repoRoot, "web");
-const distDir = join(webDir, "dist");
 const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 // Every browser in these tests signs in as a guest from 127.0.0.1: more than the per-address default allows.
 const serverArgs = ["--web-root", distDir, "--max-guest-signins-per-ip", "0"];
 const STEP_MS = 10000;
@@ -23,15 +19,6 @@ let browser;
 const contexts = [];
 // Dialogs (alert, confirm…) and uncaught page errors: the page must produce none.
 const surprises = [];
-
-function buildWebIfMissing() {
-  if (existsSync(join(distDir, "index.html")) && existsSync(join(distDir, "app.js"))) return;
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  if (!existsSync(join(webDir, "node_modules"))) {
-    execFileSync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: webDir, stdio: "inherit" });
-  }
-  execFileSync(npm, ["run", "build"], { cwd: webDir, stdio: "inherit" });
-}
 
 async function shot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`) });
@@ -153,13 +140,8 @@ let bob;
 before(async () => {
   buildWebIfMissing();
   mkdirSync(artifacts, { recursive: true });
-  assert.ok(existsSync(chromiumPath), `Chromium not found at ${chromiumPath} (apt-get install chromium)`);
   server = await startPeercable(serverArgs);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

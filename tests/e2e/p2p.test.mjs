@@ -6,19 +6,16 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { startPeercable, repoRoot, freePort } from "../lib/peercable.mjs";
+import { launchChromium, buildWebIfMissing, distDir } from "../lib/browser.mjs";
 import { openInboxClient } from "../lib/inbox_client.mjs";
 import { startRedis } from "../integration/redis/redis.mjs";
 import { connect } from "node:net";
 
-const webDir = join(repoRoot, "web");
-const distDir = join(webDir, "dist");
 const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const STEP_MS = 15000;
 const TURN_SECRET = "peercable-e2e-turn-secret";
 const work = mkdtempSync(join(tmpdir(), "peercable-p2p-"));
@@ -27,15 +24,6 @@ let server;
 let turn;
 let browser;
 const surprises = [];
-
-function buildWebIfMissing() {
-  if (existsSync(join(distDir, "index.html")) && existsSync(join(distDir, "app.js"))) return;
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  if (!existsSync(join(webDir, "node_modules"))) {
-    execFileSync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: webDir, stdio: "inherit" });
-  }
-  execFileSync(npm, ["run", "build"], { cwd: webDir, stdio: "inherit" });
-}
 
 /** Starts Debian's coturn on loopback with the shared-secret scheme; resolves once it listens. */
 async function startCoturn() {
@@ -176,13 +164,9 @@ before(async () => {
   turn = await startCoturn();
   server = await startPeercable(["--web-root", distDir, "--max-guest-signins-per-ip", "0", "--log-level", "debug",
     "--turn-urls", `turn:127.0.0.1:${turn.port}?transport=udp`, "--turn-secret", TURN_SECRET]);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-      // Host candidates as plain addresses: two contexts on one machine cannot resolve each other's mDNS names.
-      "--disable-features=WebRtcHideLocalIpsWithMdns"],
-  });
+  browser = await launchChromium(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    // Host candidates as plain addresses: two contexts on one machine cannot resolve each other's mDNS names.
+    "--disable-features=WebRtcHideLocalIpsWithMdns"]);
   alice = await openPage();
   bob = await openPage();
   await alice.addInitScript(watchProgress);

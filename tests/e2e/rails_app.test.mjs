@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../lib/browser.mjs";
 import { repoRoot, freePort } from "../lib/peercable.mjs";
 
 const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
@@ -33,11 +33,7 @@ before(async () => {
     app.stdout.on("data", check);
     app.on("exit", (code) => { clearTimeout(timer); reject(new Error(`run.sh exited ${code}:\n${output}`)); });
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

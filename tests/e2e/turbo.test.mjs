@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../lib/browser.mjs";
 import { startPeercable, repoRoot, signToken, freePort } from "../lib/peercable.mjs";
 import { startRedis } from "../integration/redis/redis.mjs";
 
@@ -65,11 +65,7 @@ before(async () => {
 <ul id="cards"></ul><ul id="forbidden"></ul></body></html>`);
   server = await startPeercable(["--config", cableYml, "--web-root", webRoot, "--rails-secret-key-base", SECRET,
     "--rails-key-digest", "sha1", "--log-level", "info"], { port, env: { RAILS_ENV: "test" } });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
