@@ -46,7 +46,7 @@ export async function waitHealthy(port, ms = 10000) {
 
 /**
  * Starts peercable with `args` added to a test configuration (free port, test JWT secret, fresh data dir).
- * Returns { port, url, wsUrl, proc, logs(), stop(signal) }; stop() resolves with the exit code.
+ * Returns { port, url, wsUrl, proc, logs(), waitForLog(re, ms), stop(signal) }; stop() resolves with the exit code.
  */
 export async function startPeercable(args = [], { port, env = {} } = {}) {
   port = port ?? (await freePort());
@@ -74,6 +74,14 @@ export async function startPeercable(args = [], { port, env = {} } = {}) {
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/cable`,
     logs: () => out,
+    /** Resolves once the output matches `re`: a reply can reach a client before its log line reaches us. */
+    async waitForLog(re, ms = 5000) {
+      const until = Date.now() + ms;
+      while (!re.test(out)) {
+        if (Date.now() > until) throw new Error(`no log line matching ${re} in ${ms} ms:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop(signal = "SIGTERM") {
       if (proc.exitCode !== null || proc.signalCode !== null) return exited;
       proc.kill(signal);

@@ -69,8 +69,8 @@ test("public rooms are open to everyone, guests included; private rooms are refu
   assert.equal(await answer(u, "team-red"), "reject_subscription");
   g.ws.close();
   u.ws.close();
-  assert.match(server.logs(), /room team-red refused: private room; guests may join public rooms only/);
-  assert.match(server.logs(), /room team-red refused: private room; not granted to this user/);
+  await server.waitForLog(/room team-red refused: private room; guests may join public rooms only/);
+  await server.waitForLog(/room team-red refused: private room; not granted to this user/);
 });
 
 test("a JWT rooms claim opens the rooms it names, and nothing of a refused room reaches the client", async () => {

@@ -151,6 +151,6 @@ test("while Redis is away history is kept per node, and written to Redis when it
 
   const lines = (n, re) => n.logs().split("\n").filter((l) => re.test(l));
   assert.equal(lines(a, /redis history .*unavailable/).length, 1, `one outage line:\n${a.logs()}`);
-  assert.match(a.logs(), /redis history .*back; 2 messages kept during the outage written/);
+  await a.waitForLog(/redis history .*back; 2 messages kept during the outage written/);
   for (const c of [alice, gil, hal, ivy]) await c.close();
 });

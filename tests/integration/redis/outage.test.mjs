@@ -81,7 +81,7 @@ test("delivery survives a Redis restart", { skip, timeout: 60000 }, async () => 
   assert.equal(a.received(roomId(room), (m) => m.body === "after").length, 1, "no duplicate after recovery");
   for (const n of nodes) {
     assert.equal(outageLines(n).length, 1, "still one outage line");
-    assert.match(n.logs(), /back after [\d.]+ s/);
+    await n.waitForLog(/back after [\d.]+ s/);
   }
   // Presence is shared again: the restarted Redis learns both nodes' members back (within a heartbeat).
   const deadline = Date.now() + 10000;
