@@ -41,19 +41,34 @@ tsan_tests() {
   return "$rc"
 }
 
+# Runs the GoogleTest suites of one build directory; a skipped test fails the run, as in node_tests.
+unit_tests() {
+  local log rc=0
+  log=$(mktemp)
+  ctest --test-dir "$1" --output-on-failure -j2 2>&1 | tee "$log" || rc=$?
+  if [ "$rc" -eq 0 ] && grep -q '(Skipped)' "$log"; then
+    echo "GoogleTest tests were skipped in $1: every dependency should be present" >&2
+    rc=1
+  fi
+  rm -f "$log"
+  return "$rc"
+}
+
 step "setup (Debian and npm packages)"
 scripts/setup.sh
 step "build: release"
 scripts/build.sh release
+step "lint: clang-format and clang-tidy on the lines the last commit changed"
+scripts/lint.sh "${LINT_BASE:-HEAD~1}"
 step "build: ASan+UBSan"
 scripts/build.sh asan
 
 step "unit tests (release)"
-ctest --test-dir build --output-on-failure -j2
+unit_tests build
 step "packaging: cmake --install, the Debian package, the systemd unit"
 node_tests tests/packaging/
 step "unit tests (ASan+UBSan)"
-ctest --test-dir build-asan --output-on-failure -j2
+unit_tests build-asan
 step "unit tests: the web client's negotiation, encryption limits and SHA-256 (node)"
 node_tests tests/unit/web/
 

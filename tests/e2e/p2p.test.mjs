@@ -14,9 +14,12 @@ import { launchChromium, buildWebIfMissing, distDir } from "../lib/browser.mjs";
 import { openInboxClient } from "../lib/inbox_client.mjs";
 import { startRedis } from "../integration/redis/redis.mjs";
 import { connect } from "node:net";
+import { formatBytes } from "../../web/src/peer/file_transfer.js";
 
 const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 const STEP_MS = 15000;
+// The file-transfer test sends this many MiB (20 in CI; set PEERCABLE_P2P_FILE_MIB=300 to try a large one).
+const FILE_MIB = Number(process.env.PEERCABLE_P2P_FILE_MIB || 20);
 const TURN_SECRET = "peercable-e2e-turn-secret";
 const work = mkdtempSync(join(tmpdir(), "peercable-p2p-"));
 
@@ -196,29 +199,31 @@ test("GET /ice-servers hands minted TURN credentials only to signed-in clients",
   assert.equal(entry.credential, createHmac("sha1", TURN_SECRET).update(entry.username).digest("base64"));
 });
 
-test("a 20 MB file goes browser to browser: progress, SHA-256 check, ordinary download, nothing through the server", async () => {
+test(`a ${FILE_MIB} MiB file goes browser to browser: progress, SHA-256 check, ordinary download, nothing through the server`, async () => {
+  const bytes = FILE_MIB * 1024 * 1024;
+  const name = `file-${FILE_MIB}mib.bin`;
   const marker = `PEERCABLE-MARKER-${randomBytes(8).toString("hex")}`;
-  const file = randomFile("twenty.bin", 20 * 1024 * 1024, marker);
+  const file = randomFile(name, bytes, marker);
   await chooseFile(alice, file.path);
-  const incoming = card(bob, "twenty.bin");
+  const incoming = card(bob, name);
   await incoming.getByRole("button", { name: "Accept" }).waitFor();
-  assert.match(await incoming.locator(".transfer__meta").textContent(), /21\.0 MB · from Alice/);
+  assert.equal(await incoming.locator(".transfer__meta").textContent(), `${formatBytes(bytes)} · from Alice`);
   await shot(bob, "p2p-01-incoming-file");
   await incoming.getByRole("button", { name: "Accept" }).click();
-  await bob.waitForFunction(() => window.__progress.some((b) => b > 0 && b < 20 * 1024 * 1024));
+  await bob.waitForFunction((total) => window.__progress.some((b) => b > 0 && b < total), bytes);
   await shot(bob, "p2p-02-transfer-in-progress");
-  await waitState(bob, "twenty.bin", "done", 60000);
-  await waitState(alice, "twenty.bin", "done");
+  await waitState(bob, name, "done", 60000 + FILE_MIB * 2000);
+  await waitState(alice, name, "done");
   for (const page of [alice, bob]) {
-    assert.ok(await page.evaluate(() => window.__progress.some((b) => b > 0 && b < 20 * 1024 * 1024)), "progress was shown");
-    assert.match(await card(page, "twenty.bin").locator(".transfer__status").textContent(), /\/s/, "a rate was shown");
+    assert.ok(await page.evaluate((total) => window.__progress.some((b) => b > 0 && b < total), bytes), "progress was shown");
+    assert.match(await card(page, name).locator(".transfer__status").textContent(), /\/s/, "a rate was shown");
   }
   assert.equal(await incoming.getAttribute("data-sha256"), file.sha256);
   const [download] = await Promise.all([bob.waitForEvent("download"), incoming.getByRole("link", { name: "Save" }).click()]);
-  assert.equal(download.suggestedFilename(), "twenty.bin");
+  assert.equal(download.suggestedFilename(), name);
   assert.equal(createHash("sha256").update(readFileSync(await download.path())).digest("hex"), file.sha256);
-  const rate = await card(alice, "twenty.bin").locator(".transfer__status").textContent();
-  console.log(`# 20 MB transfer on loopback, sender's view: ${rate}`);
+  const rate = await card(alice, name).locator(".transfer__status").textContent();
+  console.log(`# ${FILE_MIB} MiB transfer on loopback, sender's view: ${rate}`);
   await shot(alice, "p2p-03-transfer-done-sender");
   for (const page of [alice, bob]) assert.deepEqual(framesContaining(page, marker), [], "the marker crossed a WebSocket");
   assert.ok(alice.frames.length > 0 && bob.frames.length > 0, "frames were recorded");
