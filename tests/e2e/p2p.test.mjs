@@ -120,6 +120,13 @@ async function waitState(page, name, state, timeout = STEP_MS) {
 /** Records, in the page, every byte count a transfer card showed (to see progress, not just the end). */
 function watchProgress() {
   window.__progress = [];
+  // Main-thread tasks over 50 ms (the browser's "long tasks"): what a person would feel as the page freezing.
+  window.__longTasks = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(Math.round(e.duration));
+    }).observe({ type: "longtask" });
+  } catch {}
   new MutationObserver((records) => {
     for (const r of records) if (r.attributeName === "data-bytes") window.__progress.push(Number(r.target.dataset.bytes));
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-bytes"] });
@@ -224,6 +231,10 @@ test(`a ${FILE_MIB} MiB file goes browser to browser: progress, SHA-256 check, o
   assert.equal(createHash("sha256").update(readFileSync(await download.path())).digest("hex"), file.sha256);
   const rate = await card(alice, name).locator(".transfer__status").textContent();
   console.log(`# ${FILE_MIB} MiB transfer on loopback, sender's view: ${rate}`);
+  for (const [who, page] of [["sender", alice], ["receiver", bob]]) {
+    const tasks = await page.evaluate(() => window.__longTasks);
+    console.log(`# ${who}'s main-thread tasks over 50 ms during the page's life: ${tasks.length}, longest ${Math.max(0, ...tasks)} ms`);
+  }
   await shot(alice, "p2p-03-transfer-done-sender");
   for (const page of [alice, bob]) assert.deepEqual(framesContaining(page, marker), [], "the marker crossed a WebSocket");
   assert.ok(alice.frames.length > 0 && bob.frames.length > 0, "frames were recorded");
