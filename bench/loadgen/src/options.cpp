@@ -21,7 +21,13 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
   --path P              request path with query, e.g. "/cable?token=XYZ" (/cable)
   --clients N           connections (100)
   --connect-rate R      new connections per second, 0 = all at once (2000)
-  --scenario S          fanout | sustained | echo | idle | storm (fanout)
+  --scenario S          fanout | sustained | echo | idle | storm | hold (fanout)
+                        hold: connect, subscribe, print {"event":"ready",...} on stdout, then follow
+                        commands on stdin ("round SEQ", "quit"; end of input = quit): for each round
+                        print {"event":"round","seq":SEQ,...,"latency_us":[...]} with every client's
+                        publish-to-receipt time (CLOCK_MONOTONIC, comparable across processes), once
+                        all have it or --round-timeout passed. Several processes can hold one run.
+  --broadcaster         hold: this process sends broadcast SEQ from its first client on "round SEQ"
   --rounds N            fanout: broadcasts, one per round (10)
   --warmup N            fanout: unmeasured rounds before those (1)
   --rate R              sustained: broadcasts per second (150)
@@ -75,6 +81,7 @@ ScenarioKind to_scenario(const std::string& v) {
   if (v == "echo") return ScenarioKind::echo;
   if (v == "idle") return ScenarioKind::idle;
   if (v == "storm") return ScenarioKind::storm;
+  if (v == "hold") return ScenarioKind::hold;
   usage_error("unknown scenario '" + v + "'");
 }
 
@@ -87,6 +94,7 @@ const char* scenario_name(ScenarioKind kind) {
     case ScenarioKind::echo: return "echo";
     case ScenarioKind::idle: return "idle";
     case ScenarioKind::storm: return "storm";
+    case ScenarioKind::hold: return "hold";
   }
   return "?";
 }
@@ -123,6 +131,8 @@ Options parse_args(int argc, const char* const* argv) {
       o.quiet = true;
     else if (arg == "--deflate")
       o.deflate = true;
+    else if (arg == "--broadcaster")
+      o.broadcaster = true;
     else if (arg == "--host")
       o.host = next();
     else if (arg == "--port")

@@ -8,7 +8,7 @@
 
 namespace loadgen {
 
-enum class ScenarioKind { fanout, sustained, echo, idle, storm };
+enum class ScenarioKind { fanout, sustained, echo, idle, storm, hold };
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -34,6 +34,7 @@ struct Options {
   double gap = 0.05;             ///< fanout: pause between rounds, seconds
   bool quiet = false;
   bool deflate = false;  ///< offer permessage-deflate like a browser
+  bool broadcaster = false;  ///< hold: this process sends the broadcasts (one process of a run)
   bool help = false;  ///< --help was given; nothing else was checked
 };
 
