@@ -32,7 +32,8 @@ const USAGE = `usage: node bench/scale/run.mjs [options]
   --per-node N       at most N connections per node (17000): nodes = ceil(step / N)
   --per-loadgen N    at most N connections per load generator process (17000)
   --threads N        event loops per node (2: the default on this 2-core machine)
-  --connect-rate R   new connections per second, all load generators together (5000)
+  --connect-rate R   new connections per second at most, all load generators together (3000)
+  --max-pending N    per load generator, at most N connections between connect and subscribed (200)
   --rounds N         measured broadcasts per step (5), after --warmup unmeasured ones (1)
   --round-timeout S  a broadcast not received by every client within S seconds counts as lost (10)
   --out FILE         results JSON (bench/scale/results.json; --smoke: a temporary file)
@@ -46,7 +47,7 @@ const { values: a } = parseArgs({
   options: {
     max: { type: "string" }, steps: { type: "string" }, single: { type: "string" },
     "per-node": { type: "string" }, "per-loadgen": { type: "string" }, threads: { type: "string" },
-    "connect-rate": { type: "string" }, rounds: { type: "string" }, warmup: { type: "string" },
+    "connect-rate": { type: "string" }, "max-pending": { type: "string" }, rounds: { type: "string" }, warmup: { type: "string" },
     "round-timeout": { type: "string" }, out: { type: "string" }, plot: { type: "string" },
     peercable: { type: "string" }, loadgen: { type: "string" }, smoke: { type: "boolean" },
     "time-limit": { type: "string" }, help: { type: "boolean", short: "h" },
@@ -71,7 +72,8 @@ const opt = {
   perNode: num("per-node", smoke ? 1000 : 17000, 1, 19800),
   perLoadgen: num("per-loadgen", 17000, 1, 19800),
   threads: num("threads", 2, 1, 64),
-  connectRate: num("connect-rate", 5000, 1, 1e6),
+  connectRate: num("connect-rate", 3000, 1, 1e6),
+  maxPending: num("max-pending", 200, 0, 1e6),
   rounds: num("rounds", smoke ? 3 : 5, 1, 100),
   warmup: num("warmup", 1, 0, 10),
   roundTimeout: num("round-timeout", 10, 0.1, 120),
@@ -262,7 +264,7 @@ async function startNode(redisUrl) {
 
 function startLoadgen(loadgen, { clients, ports, rate, broadcaster, timeLimit }) {
   const args = ["--scenario", "hold", "--port", ports.join(","), "--path", `/cable?token=${signToken({ sub: "scale", name: "scale" })}`,
-    "--clients", String(clients), "--connect-rate", String(rate), "--round-timeout", String(opt.roundTimeout),
+    "--clients", String(clients), "--connect-rate", String(rate), "--max-pending", String(opt.maxPending), "--round-timeout", String(opt.roundTimeout),
     "--time-limit", String(timeLimit), "--json", "--quiet"];
   if (broadcaster) args.push("--broadcaster");
   const c = spawnRaised(loadgen, args, ["pipe", "pipe", "pipe"]);
@@ -305,7 +307,8 @@ async function runStep(loadgen, clients, single) {
   log(`step: ${label}, ${lgCount} load generator processes`);
   const servers = [];
   const lgs = [];
-  const step = { clients, single, nodes: nodeCount, loadgens: lgCount, threads: opt.threads, connect_rate: opt.connectRate };
+  const step = { clients, single, nodes: nodeCount, loadgens: lgCount, threads: opt.threads, connect_rate: opt.connectRate,
+    max_pending: opt.maxPending };
   try {
     let redis = null;
     if (!single) {
@@ -372,6 +375,9 @@ async function runStep(loadgen, clients, single) {
     step.rounds = [];
     for (let seq = 0; seq < opt.warmup + opt.rounds; ++seq) {
       const c0 = sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0);
+      const l0 = sum(lgs.map((lg) => cpuSeconds(lg.proc.pid)));
+      const m0 = machineBusySeconds();
+      const w0 = Date.now();
       for (const lg of [...lgs].reverse()) lg.proc.stdin.write(`round ${seq}\n`);
       await allOf(lgs, `broadcast ${seq}`, (lg) => lg.rounds.has(seq), (opt.roundTimeout + 10) * 1000);
       const parts = lgs.map((lg) => lg.rounds.get(seq));
@@ -385,10 +391,13 @@ async function runStep(loadgen, clients, single) {
         seq, warmup: seq < opt.warmup, expected, received: lat.length, lost: expected - lat.length,
         p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: lat.length ? lat[lat.length - 1] / 1000 : NaN,
         server_cpu_s: sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0) - c0,
+        loadgen_cpu_s: sum(lgs.map((lg) => cpuSeconds(lg.proc.pid))) - l0,
+        machine_cpu_util: (machineBusySeconds() - m0) / ((Date.now() - w0) / 1000),
       };
       step.rounds.push(r);
       for (const lg of lgs) lg.rounds.delete(seq);
-      log(`broadcast ${seq}${r.warmup ? " (warm-up)" : ""}: ${r.received}/${expected}, p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms, max ${r.max_ms.toFixed(1)} ms`);
+      log(`broadcast ${seq}${r.warmup ? " (warm-up)" : ""}: ${r.received}/${expected}, p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms, max ${r.max_ms.toFixed(1)} ms; ` +
+        `CPU s: servers ${r.server_cpu_s.toFixed(2)}, load generators ${r.loadgen_cpu_s.toFixed(2)}; machine ${(r.machine_cpu_util * 100 / cpus().length).toFixed(0)}% busy`);
       await sleep(1000);
     }
     const measured = step.rounds.filter((r) => !r.warmup);
@@ -400,6 +409,7 @@ async function runStep(loadgen, clients, single) {
       max_ms: median(measured.map((r) => r.max_ms)),
       worst_max_ms: Math.max(...measured.map((r) => r.max_ms)),
       server_cpu_s: median(measured.map((r) => r.server_cpu_s)),
+      loadgen_cpu_s: median(measured.map((r) => r.loadgen_cpu_s)),
     };
 
     // Done: the clients close, then the servers stop.
@@ -407,6 +417,7 @@ async function runStep(loadgen, clients, single) {
     await allOf(lgs, "closing", (lg) => lg.proc.exitCode !== null || lg.proc.signalCode !== null, 60000).catch(() => {});
     step.dropped = sum(lgs.map((lg) => lg.final?.dropped ?? 0));
     step.duplicates = sum(lgs.map((lg) => lg.final?.duplicates ?? 0));
+    step.first_errors = [...new Set(lgs.map((lg) => lg.final?.first_error).filter(Boolean))];
     step.ok = step.connect_failures === 0 && step.broadcast.lost === 0 && step.dropped === 0 && step.duplicates === 0 &&
       step.rounds.every((r) => r.lost === 0);
   } catch (e) {

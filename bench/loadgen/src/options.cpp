@@ -21,6 +21,8 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
   --path P              request path with query, e.g. "/cable?token=XYZ" (/cable)
   --clients N           connections (100)
   --connect-rate R      new connections per second, 0 = all at once (2000)
+  --max-pending N       start a connection only while fewer than N are between connect and
+                        confirm_subscription, so a slow server slows the connects (0 = no cap)
   --scenario S          fanout | sustained | echo | idle | storm | hold (fanout)
                         hold: connect, subscribe, print {"event":"ready",...} on stdout, then follow
                         commands on stdin ("round SEQ", "quit"; end of input = quit): for each round
@@ -143,6 +145,8 @@ Options parse_args(int argc, const char* const* argv) {
       o.clients = static_cast<int>(to_number(arg, next(), 1, 1'000'000));
     else if (arg == "--connect-rate")
       o.connect_rate = to_number(arg, next(), 0, 1e7);
+    else if (arg == "--max-pending")
+      o.max_pending = static_cast<int>(to_number(arg, next(), 0, 1'000'000));
     else if (arg == "--scenario")
       o.scenario = to_scenario(next());
     else if (arg == "--rounds")

@@ -18,6 +18,7 @@ struct Options {
   std::string path = "/cable";
   int clients = 100;
   double connect_rate = 2000;  ///< new connections per second; 0 = all at once
+  int max_pending = 0;         ///< at most this many connections between connect and subscribed; 0 = no cap
   ScenarioKind scenario = ScenarioKind::fanout;
   int rounds = 10;         ///< fanout rounds
   int warmup = 1;          ///< fanout: unmeasured rounds first

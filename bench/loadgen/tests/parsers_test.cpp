@@ -283,6 +283,9 @@ void option_tests() {
   const Options hold = parse({"--port", "1,2", "--scenario", "hold", "--broadcaster"});
   CHECK(hold.scenario == ScenarioKind::hold && hold.broadcaster && hold.ports.size() == 2);
   CHECK(!parse({"--port", "1", "--scenario", "hold"}).broadcaster);
+  CHECK(parse({"--port", "1", "--max-pending", "500"}).max_pending == 500);
+  CHECK(parse({"--port", "1"}).max_pending == 0);
+  CHECK(rejected({"--port", "1", "--max-pending", "-1"}));
 }
 
 void hold_command_tests() {
