@@ -32,10 +32,11 @@ const USAGE = `usage: node bench/scale/run.mjs [options]
   --per-node N       at most N connections per node (17000): nodes = ceil(step / N)
   --per-loadgen N    at most N connections per load generator process (17000)
   --threads N        event loops per node (2: the default on this 2-core machine)
-  --connect-rate R   new connections per second at most, all load generators together (3000)
+  --connect-rate R   new connections per second at most, all load generators together (2000)
   --max-pending N    per load generator, at most N connections between connect and subscribed (200)
   --rounds N         measured broadcasts per step (5), after --warmup unmeasured ones (1)
-  --round-timeout S  a broadcast not received by every client within S seconds counts as lost (10)
+  --round-timeout S  a broadcast not received by every client within S seconds counts as lost (30);
+                     copies arriving later are counted as "late"
   --out FILE         results JSON (bench/scale/results.json; --smoke: a temporary file)
   --plot FILE        PNG plot (docs/bench/scale.png; --smoke: none)
   --peercable PATH   the server binary (build/peercable)
@@ -72,11 +73,11 @@ const opt = {
   perNode: num("per-node", smoke ? 1000 : 17000, 1, 19800),
   perLoadgen: num("per-loadgen", 17000, 1, 19800),
   threads: num("threads", 2, 1, 64),
-  connectRate: num("connect-rate", 3000, 1, 1e6),
+  connectRate: num("connect-rate", 2000, 1, 1e6),
   maxPending: num("max-pending", 200, 0, 1e6),
   rounds: num("rounds", smoke ? 3 : 5, 1, 100),
   warmup: num("warmup", 1, 0, 10),
-  roundTimeout: num("round-timeout", 10, 0.1, 120),
+  roundTimeout: num("round-timeout", 30, 0.1, 120),
   timeLimit: num("time-limit", 1800, 10, 7200),
 };
 let steps = a.steps
@@ -332,13 +333,15 @@ async function runStep(loadgen, clients, single) {
     // one so that the nodes' shares stay even. The broadcaster is the first client of the first process,
     // on the first node.
     const connectS = clients / opt.connectRate;
-    const timeLimit = Math.ceil(connectS + 60 + (opt.rounds + opt.warmup) * (opt.roundTimeout + 5) + 60);
+    // The load generators wait up to twice the pacing (at least 20 s more) for the last subscription.
+    const connectWaitS = 2 * connectS + 20;
+    const timeLimit = Math.ceil(connectWaitS + 30 + (opt.rounds + opt.warmup) * (opt.roundTimeout + 5) + 60);
     for (let i = 0; i < lgCount; ++i) {
       const share = Math.floor(clients / lgCount) + (i < clients % lgCount ? 1 : 0);
       const ports = nodes.map((_, j) => nodes[(i + j) % nodeCount].port);
       lgs.push(startLoadgen(loadgen, { clients: share, ports, rate: opt.connectRate / lgCount, broadcaster: i === 0, timeLimit }));
     }
-    await allOf(lgs, "connect and subscribe", (lg) => lg.ready, (connectS + 40) * 1000);
+    await allOf(lgs, "connect and subscribe", (lg) => lg.ready, (connectWaitS + 30) * 1000);
     const ready = sum(lgs.map((lg) => lg.ready.clients_ready));
     const cpu1 = sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0);
     const machine1 = machineBusySeconds();
@@ -417,6 +420,7 @@ async function runStep(loadgen, clients, single) {
     await allOf(lgs, "closing", (lg) => lg.proc.exitCode !== null || lg.proc.signalCode !== null, 60000).catch(() => {});
     step.dropped = sum(lgs.map((lg) => lg.final?.dropped ?? 0));
     step.duplicates = sum(lgs.map((lg) => lg.final?.duplicates ?? 0));
+    step.late = sum(lgs.map((lg) => lg.final?.late ?? 0));
     step.first_errors = [...new Set(lgs.map((lg) => lg.final?.first_error).filter(Boolean))];
     step.ok = step.connect_failures === 0 && step.broadcast.lost === 0 && step.dropped === 0 && step.duplicates === 0 &&
       step.rounds.every((r) => r.lost === 0);
