@@ -400,7 +400,7 @@ async function runStep(loadgen, clients, single) {
       step.rounds.push(r);
       for (const lg of lgs) lg.rounds.delete(seq);
       log(`broadcast ${seq}${r.warmup ? " (warm-up)" : ""}: ${r.received}/${expected}, p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms, max ${r.max_ms.toFixed(1)} ms; ` +
-        `CPU s: servers ${r.server_cpu_s.toFixed(2)}, load generators ${r.loadgen_cpu_s.toFixed(2)}; machine ${(r.machine_cpu_util * 100 / cpus().length).toFixed(0)}% busy`);
+        `CPU s: servers ${r.server_cpu_s.toFixed(2)}, load generators ${r.loadgen_cpu_s.toFixed(2)}`);
       await sleep(1000);
     }
     const measured = step.rounds.filter((r) => !r.warmup);
