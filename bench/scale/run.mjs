@@ -333,8 +333,8 @@ async function runStep(loadgen, clients, single) {
     // one so that the nodes' shares stay even. The broadcaster is the first client of the first process,
     // on the first node.
     const connectS = clients / opt.connectRate;
-    // The load generators wait up to twice the pacing (at least 20 s more) for the last subscription.
-    const connectWaitS = 2 * connectS + 20;
+    // The load generators wait up to four times the pacing (at least 20 s more) for the last subscription.
+    const connectWaitS = 4 * connectS + 20;
     const timeLimit = Math.ceil(connectWaitS + 30 + (opt.rounds + opt.warmup) * (opt.roundTimeout + 5) + 60);
     for (let i = 0; i < lgCount; ++i) {
       const share = Math.floor(clients / lgCount) + (i < clients % lgCount ? 1 : 0);

@@ -571,8 +571,9 @@ RunResult run_scenario(const Options& options) {
   const PhaseMeter connect_meter(o.server_pids);
   const double pacing_s = o.connect_rate > 0 ? o.clients / o.connect_rate : 0.0;
   // hold runs in several processes on one busy machine, where the servers may accept well below the
-  // paced rate: give them as long again as the pacing (its own rounds come after, within --time-limit).
-  const double connect_slack_s = o.scenario == ScenarioKind::hold ? std::max(20.0, pacing_s) : 20.0;
+  // paced rate: give them up to four times the pacing (its rounds come after, within --time-limit). Each
+  // handshake still times out on its own, so a server that does not answer ends this phase early.
+  const double connect_slack_s = o.scenario == ScenarioKind::hold ? std::max(20.0, 3 * pacing_s) : 20.0;
   const std::int64_t connect_until = std::min(deadline, now_us() + seconds_us(pacing_s + connect_slack_s));
   const bool all_resolved = run.h.connect_all(connect_until);
   const std::int64_t connected_at = now_us();
