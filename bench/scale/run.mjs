@@ -391,7 +391,8 @@ async function runStep(loadgen, clients, single) {
       const pct = (q) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil(q * lat.length) - 1)] / 1000 : NaN);
       const expected = sum(parts.map((p) => p.expected));
       const r = {
-        seq, warmup: seq < opt.warmup, expected, received: lat.length, lost: expected - lat.length,
+        // A client that subscribed after the round was announced may get it too: received can exceed expected.
+        seq, warmup: seq < opt.warmup, expected, received: lat.length, lost: Math.max(0, expected - lat.length),
         p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: lat.length ? lat[lat.length - 1] / 1000 : NaN,
         server_cpu_s: sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0) - c0,
         loadgen_cpu_s: sum(lgs.map((lg) => cpuSeconds(lg.proc.pid))) - l0,
