@@ -193,15 +193,20 @@ function rssKb(pid) {
   }
 }
 const TICKS = 100;  // USER_HZ on Linux
-/** User + system CPU seconds of `pid` so far, or NaN. */
-function cpuSeconds(pid) {
+/** User and system CPU seconds of `pid` so far ({ user, sys }, NaN when unreadable). */
+function cpuParts(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / TICKS;
+    return { user: Number(f[11]) / TICKS, sys: Number(f[12]) / TICKS };
   } catch {
-    return NaN;
+    return { user: NaN, sys: NaN };
   }
+}
+/** User + system CPU seconds of `pid` so far, or NaN. */
+function cpuSeconds(pid) {
+  const { user, sys } = cpuParts(pid);
+  return user + sys;
 }
 /** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat. */
 function machineBusySeconds() {
@@ -327,6 +332,7 @@ async function runStep(loadgen, clients, single) {
     const rssBefore = nodePids.map(rssKb);
     const redisRssBefore = redis ? rssKb(redis.proc.pid) : NaN;
     const cpu0 = sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0);
+    const connectSys0 = sum(nodePids.map((p) => cpuParts(p).sys));
     const machine0 = machineBusySeconds();
 
     // Clients spread evenly over the processes; each process over every node, starting at a different
@@ -357,6 +363,7 @@ async function runStep(loadgen, clients, single) {
       connect_per_s: ready / span,
       connect_paced_s: connectS,
       connect_server_cpu_s: cpu1 - cpu0,
+      connect_node_sys_cpu_s: sum(nodePids.map((p) => cpuParts(p).sys)) - connectSys0,
       connect_machine_cpu_util: (machine1 - machine0) / span,
     });
     log(`${ready}/${clients} subscribed in ${span.toFixed(2)} s (paced at ${opt.connectRate}/s: ${connectS.toFixed(1)} s)`);
@@ -379,6 +386,7 @@ async function runStep(loadgen, clients, single) {
     for (let seq = 0; seq < opt.warmup + opt.rounds; ++seq) {
       const c0 = sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0);
       const l0 = sum(lgs.map((lg) => cpuSeconds(lg.proc.pid)));
+      const sys0 = sum(nodePids.map((p) => cpuParts(p).sys));
       const m0 = machineBusySeconds();
       const w0 = Date.now();
       for (const lg of [...lgs].reverse()) lg.proc.stdin.write(`round ${seq}\n`);
@@ -396,12 +404,13 @@ async function runStep(loadgen, clients, single) {
         p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: lat.length ? lat[lat.length - 1] / 1000 : NaN,
         server_cpu_s: sum(nodePids.map(cpuSeconds)) + (redis ? cpuSeconds(redis.proc.pid) : 0) - c0,
         loadgen_cpu_s: sum(lgs.map((lg) => cpuSeconds(lg.proc.pid))) - l0,
+        node_sys_cpu_s: sum(nodePids.map((p) => cpuParts(p).sys)) - sys0,  // the kernel's part (nodes only)
         machine_cpu_util: (machineBusySeconds() - m0) / ((Date.now() - w0) / 1000),
       };
       step.rounds.push(r);
       for (const lg of lgs) lg.rounds.delete(seq);
       log(`broadcast ${seq}${r.warmup ? " (warm-up)" : ""}: ${r.received}/${expected}, p50 ${r.p50_ms.toFixed(1)} ms, p99 ${r.p99_ms.toFixed(1)} ms, max ${r.max_ms.toFixed(1)} ms; ` +
-        `CPU s: servers ${r.server_cpu_s.toFixed(2)}, load generators ${r.loadgen_cpu_s.toFixed(2)}`);
+        `CPU s: servers ${r.server_cpu_s.toFixed(2)} (nodes' system time ${r.node_sys_cpu_s.toFixed(2)}), load generators ${r.loadgen_cpu_s.toFixed(2)}`);
       await sleep(1000);
     }
     const measured = step.rounds.filter((r) => !r.warmup);
@@ -414,6 +423,7 @@ async function runStep(loadgen, clients, single) {
       worst_max_ms: Math.max(...measured.map((r) => r.max_ms)),
       server_cpu_s: median(measured.map((r) => r.server_cpu_s)),
       loadgen_cpu_s: median(measured.map((r) => r.loadgen_cpu_s)),
+      node_sys_cpu_s: median(measured.map((r) => r.node_sys_cpu_s)),
     };
 
     // Done: the clients close, then the servers stop.
