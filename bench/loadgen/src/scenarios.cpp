@@ -458,8 +458,10 @@ bool run_hold(Run& run) {
     round.latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(now - m.t, 0, 0xFFFFFFFFLL)));
   });
 
+  // Non-blocking while we hold, and as it was afterwards (stdin may be a terminal shared with a shell).
   const int in_fd = STDIN_FILENO;
-  ::fcntl(in_fd, F_SETFL, ::fcntl(in_fd, F_GETFL) | O_NONBLOCK);
+  const int in_flags = ::fcntl(in_fd, F_GETFL);
+  if (in_flags >= 0) ::fcntl(in_fd, F_SETFL, in_flags | O_NONBLOCK);
   std::string in_buffer, line;
   bool quit = false;
   auto report_round = [&](std::int64_t seq, HoldRound& round) {
@@ -523,6 +525,7 @@ bool run_hold(Run& run) {
     return now + 2'000;
   };
   run.h.run_until(run.deadline_us, [&] { return quit; }, tick);
+  if (in_flags >= 0) ::fcntl(in_fd, F_SETFL, in_flags);
   Report& r = run.r;
   r.set("rounds_reported", rounds_reported);
   r.set("duplicates", duplicates);
