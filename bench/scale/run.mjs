@@ -37,7 +37,7 @@ const USAGE = `usage: node bench/scale/run.mjs [options]
   --rounds N         measured broadcasts per step (5), after --warmup unmeasured ones (1)
   --round-timeout S  a broadcast not received by every client within S seconds counts as lost (30);
                      copies arriving later are counted as "late"
-  --out FILE         results JSON (bench/scale/results.json; --smoke: a temporary file)
+  --out FILE         results JSON (bench/scale/results.json; --smoke: in the work directory, kept on failure)
   --plot FILE        PNG plot (docs/bench/scale.png; --smoke: none)
   --peercable PATH   the server binary (build/peercable)
   --loadgen PATH     the load generator (build/peercable-loadgen, else built into build/bench-loadgen)
@@ -87,11 +87,12 @@ if (steps.some((n) => !Number.isInteger(n) || n < 1 || n > 250000)) {
   console.error(`scale: --steps wants whole numbers in [1, 250000]\n${USAGE}`);
   process.exit(2);
 }
-const outFile = resolve(a.out ?? (smoke ? join(tmpdir(), `peercable-scale-smoke-${process.pid}.json`) : join(root, "bench/scale/results.json")));
+const workDir = mkdtempSync(join(tmpdir(), "peercable-scale-"));
+// A smoke run's results go with its work directory: removed when it passes, kept when it fails.
+const outFile = resolve(a.out ?? (smoke ? join(workDir, "results.json") : join(root, "bench/scale/results.json")));
 const plotFile = a.plot ? resolve(a.plot) : smoke ? null : join(root, "docs/bench/scale.png");
 const peercable = resolve(a.peercable ?? join(root, "build/peercable"));
 const secret = randomBytes(24).toString("hex");
-const workDir = mkdtempSync(join(tmpdir(), "peercable-scale-"));
 const logFile = join(workDir, "servers.log");
 const t0 = Date.now();
 const hardDeadline = t0 + opt.timeLimit * 1000;
