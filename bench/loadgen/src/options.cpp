@@ -41,7 +41,7 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
                         read the server's RSS and CPU time from /proc; with several, their sum
                         (e.g. two nodes and their Redis)
   --source-addrs N      bind clients to 127.0.0.1..127.0.0.N (auto: one per 10k clients, at least 2)
-  --round-timeout S     fanout: give up on a round after S seconds (10)
+  --round-timeout S     fanout/hold: give up on a round after S seconds (10)
   --drain S             sustained/echo: wait for stragglers after sending stops (5)
   --settle S            idle: wait after subscribing before reading RSS (1)
   --gap S               fanout: pause between rounds (0.05)
