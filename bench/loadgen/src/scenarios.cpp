@@ -402,7 +402,6 @@ bool run_idle(Run& run, long rss_before_kb) {
   return finished;
 }
 
-
 /// One broadcast as this process sees it in the hold scenario.
 struct HoldRound {
   bool announced = false;          ///< "round SEQ" was read (deliveries may come before it)
@@ -438,7 +437,8 @@ bool run_hold(Run& run) {
 
   std::map<std::int64_t, HoldRound> rounds;
   std::int64_t duplicates = 0, results = 0, rounds_reported = 0, late = 0;
-  std::int64_t last_reported = -1;  ///< rounds are reported in order; a delivery for one of them is late
+  std::int64_t last_reported = -1;  ///< highest round reported so far; a delivery for a reported one is late
+  constexpr std::size_t kMaxOpenRounds = 1024;  // rounds seen but not reported yet (a server sending junk)
   run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
     if (m.action == "broadcastResult") {
       ++results;
@@ -452,6 +452,10 @@ bool run_hold(Run& run) {
     c.last_seq = m.seq;
     if (m.seq <= last_reported && !rounds.contains(m.seq)) {
       ++late;  // after its round was reported (--round-timeout): counted there as not received
+      return;
+    }
+    if (rounds.size() >= kMaxOpenRounds && !rounds.contains(m.seq)) {
+      ++late;
       return;
     }
     auto& round = rounds[m.seq];
