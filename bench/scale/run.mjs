@@ -433,9 +433,13 @@ async function runStep(loadgen, clients, single) {
     step.dropped = sum(lgs.map((lg) => lg.final?.dropped ?? 0));
     step.duplicates = sum(lgs.map((lg) => lg.final?.duplicates ?? 0));
     step.late = sum(lgs.map((lg) => lg.final?.late ?? 0));
+    // A load generator that did not end cleanly (time limit, a sanitizer report) fails the step too.
+    step.loadgen_exit_codes = lgs.map((lg) => lg.proc.exitCode ?? lg.proc.signalCode);
+    const lgErrors = lgs.filter((lg) => lg.proc.exitCode !== 0).map((lg) => lg.stderr.trim().slice(0, 300));
+    if (lgErrors.length) step.error = `load generator exit ${step.loadgen_exit_codes.join(",")}: ${lgErrors.join(" | ")}`;
     step.first_errors = [...new Set(lgs.map((lg) => lg.final?.first_error).filter(Boolean))];
     step.ok = step.connect_failures === 0 && step.broadcast.lost === 0 && step.dropped === 0 && step.duplicates === 0 &&
-      step.rounds.every((r) => r.lost === 0);
+      step.rounds.every((r) => r.lost === 0) && !lgErrors.length;
   } catch (e) {
     step.ok = false;
     step.error = String(e.message ?? e);
