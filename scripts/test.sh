@@ -106,5 +106,7 @@ scripts/fuzz.sh "${PEERCABLE_FUZZ_SECONDS:-20}"
 if [ -x bench/run ]; then
   step "benchmark smoke run"
   bench/run --smoke
+  step "scale smoke run: 2,000 clients on two nodes via Redis, one broadcast to all"
+  node bench/scale/run.mjs --smoke
 fi
 step "all tests passed"

@@ -1,5 +1,6 @@
 // The load generator's one clock: monotonic microseconds. Payload timestamps use it too, so a
-// latency is a difference of two readings in this process.
+// latency is a difference of two readings. CLOCK_MONOTONIC is one clock for the whole machine on
+// Linux, so readings of several load generator processes compare too (the hold scenario relies on it).
 #pragma once
 
 #include <cstdint>

@@ -407,8 +407,16 @@ std::int64_t Harness::connect_tick(std::int64_t now) {
       const double elapsed = static_cast<double>(now - connect_begin_us_) / 1e6;
       due = std::min(n, static_cast<std::size_t>(elapsed * options_.connect_rate) + 1);
     }
-    while (started_ < due) start_connection(started_++, now);
-    if (started_ < n)
+    // With --max-pending, a server that falls behind slows the connects down instead of being buried
+    // under handshakes that then time out.
+    const auto pending_ok = [&] {
+      return options_.max_pending <= 0 ||
+             started_ - static_cast<std::size_t>(resolved_) < static_cast<std::size_t>(options_.max_pending);
+    };
+    while (started_ < due && pending_ok()) start_connection(started_++, now);
+    if (started_ < due)
+      next = now + 1'000;  // held back by --max-pending: look again soon (resolutions come as events)
+    else if (started_ < n)
       next = connect_begin_us_ + static_cast<std::int64_t>(static_cast<double>(started_) / options_.connect_rate * 1e6);
   }
   if (now >= next_timeout_scan_us_) {

@@ -21,7 +21,15 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
   --path P              request path with query, e.g. "/cable?token=XYZ" (/cable)
   --clients N           connections (100)
   --connect-rate R      new connections per second, 0 = all at once (2000)
-  --scenario S          fanout | sustained | echo | idle | storm (fanout)
+  --max-pending N       start a connection only while fewer than N are between connect and
+                        confirm_subscription, so a slow server slows the connects (0 = no cap)
+  --scenario S          fanout | sustained | echo | idle | storm | hold (fanout)
+                        hold: connect, subscribe, print {"event":"ready",...} on stdout, then follow
+                        commands on stdin ("round SEQ", "quit"; end of input = quit): for each round
+                        print {"event":"round","seq":SEQ,...,"latency_us":[...]} with every client's
+                        publish-to-receipt time (CLOCK_MONOTONIC, comparable across processes), once
+                        all have it or --round-timeout passed. Several processes can hold one run.
+  --broadcaster         hold: this process sends broadcast SEQ from its first client on "round SEQ"
   --rounds N            fanout: broadcasts, one per round (10)
   --warmup N            fanout: unmeasured rounds before those (1)
   --rate R              sustained: broadcasts per second (150)
@@ -33,7 +41,7 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
                         read the server's RSS and CPU time from /proc; with several, their sum
                         (e.g. two nodes and their Redis)
   --source-addrs N      bind clients to 127.0.0.1..127.0.0.N (auto: one per 10k clients, at least 2)
-  --round-timeout S     fanout: give up on a round after S seconds (10)
+  --round-timeout S     fanout/hold: give up on a round after S seconds (10)
   --drain S             sustained/echo: wait for stragglers after sending stops (5)
   --settle S            idle: wait after subscribing before reading RSS (1)
   --gap S               fanout: pause between rounds (0.05)
@@ -75,6 +83,7 @@ ScenarioKind to_scenario(const std::string& v) {
   if (v == "echo") return ScenarioKind::echo;
   if (v == "idle") return ScenarioKind::idle;
   if (v == "storm") return ScenarioKind::storm;
+  if (v == "hold") return ScenarioKind::hold;
   usage_error("unknown scenario '" + v + "'");
 }
 
@@ -87,6 +96,7 @@ const char* scenario_name(ScenarioKind kind) {
     case ScenarioKind::echo: return "echo";
     case ScenarioKind::idle: return "idle";
     case ScenarioKind::storm: return "storm";
+    case ScenarioKind::hold: return "hold";
   }
   return "?";
 }
@@ -123,6 +133,8 @@ Options parse_args(int argc, const char* const* argv) {
       o.quiet = true;
     else if (arg == "--deflate")
       o.deflate = true;
+    else if (arg == "--broadcaster")
+      o.broadcaster = true;
     else if (arg == "--host")
       o.host = next();
     else if (arg == "--port")
@@ -133,6 +145,8 @@ Options parse_args(int argc, const char* const* argv) {
       o.clients = static_cast<int>(to_number(arg, next(), 1, 1'000'000));
     else if (arg == "--connect-rate")
       o.connect_rate = to_number(arg, next(), 0, 1e7);
+    else if (arg == "--max-pending")
+      o.max_pending = static_cast<int>(to_number(arg, next(), 0, 1'000'000));
     else if (arg == "--scenario")
       o.scenario = to_scenario(next());
     else if (arg == "--rounds")

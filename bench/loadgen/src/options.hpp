@@ -8,7 +8,7 @@
 
 namespace loadgen {
 
-enum class ScenarioKind { fanout, sustained, echo, idle, storm };
+enum class ScenarioKind { fanout, sustained, echo, idle, storm, hold };
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -18,6 +18,7 @@ struct Options {
   std::string path = "/cable";
   int clients = 100;
   double connect_rate = 2000;  ///< new connections per second; 0 = all at once
+  int max_pending = 0;         ///< at most this many connections between connect and subscribed; 0 = no cap
   ScenarioKind scenario = ScenarioKind::fanout;
   int rounds = 10;         ///< fanout rounds
   int warmup = 1;          ///< fanout: unmeasured rounds first
@@ -34,6 +35,7 @@ struct Options {
   double gap = 0.05;             ///< fanout: pause between rounds, seconds
   bool quiet = false;
   bool deflate = false;  ///< offer permessage-deflate like a browser
+  bool broadcaster = false;  ///< hold: this process sends the broadcasts (one process of a run)
   bool help = false;  ///< --help was given; nothing else was checked
 };
 

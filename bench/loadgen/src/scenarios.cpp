@@ -1,13 +1,19 @@
 #include "scenarios.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "clock.hpp"
 #include "harness.hpp"
+#include "hold_command.hpp"
 #include "proc_stats.hpp"
 #include "stats.hpp"
 
@@ -396,6 +402,143 @@ bool run_idle(Run& run, long rss_before_kb) {
   return finished;
 }
 
+/// One broadcast as this process sees it in the hold scenario.
+struct HoldRound {
+  bool announced = false;          ///< "round SEQ" was read (deliveries may come before it)
+  std::int64_t expected = 0;       ///< subscribers here when it was announced
+  std::int64_t deadline_us = 0;    ///< report it by then even if some never got it
+  std::int64_t sent_us = -1;       ///< when this process sent it (the broadcaster only)
+  std::vector<std::uint32_t> latency_us;  ///< publish-to-receipt, one per subscriber that got it
+};
+
+/// Prints `line` and a newline on stdout at once: a driver reads these while the run goes on.
+void emit_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+bool run_hold(Run& run) {
+  const Harness& h = run.h;
+  const auto& k = h.counters();
+  // The connect figures come first, as absolute CLOCK_MONOTONIC times, so that a driver can combine
+  // several processes into one "first connect .. last subscribed" span.
+  std::string ready = R"({"event":"ready","clients":)" + std::to_string(run.o.clients) +
+                      R"(,"clients_ready":)" + std::to_string(h.ready_count()) +
+                      R"(,"first_start_us":)" + std::to_string(h.first_start_us()) +
+                      R"(,"last_welcome_us":)" + std::to_string(h.last_welcome_us()) +
+                      R"(,"last_subscribe_us":)" + std::to_string(h.last_subscribe_us()) +
+                      R"(,"connect_errors":)" + std::to_string(k.connect_errors) +
+                      R"(,"handshake_failures":)" + std::to_string(k.handshake_failures) +
+                      R"(,"rejected":)" + std::to_string(k.rejected) +
+                      R"(,"unauthorized":)" + std::to_string(k.unauthorized) +
+                      R"(,"timeouts":)" + std::to_string(k.timeouts) + "}";
+  emit_line(ready);
+
+  std::map<std::int64_t, HoldRound> rounds;
+  std::int64_t duplicates = 0, results = 0, rounds_reported = 0, late = 0;
+  std::int64_t last_reported = -1;  ///< highest round reported so far; a delivery for a reported one is late
+  constexpr std::size_t kMaxOpenRounds = 1024;  // rounds seen but not reported yet (a server sending junk)
+  run.h.set_handler([&](Connection& c, const CableMessage& m, std::int64_t now) {
+    if (m.action == "broadcastResult") {
+      ++results;
+      return;
+    }
+    if (m.action != "broadcast" || m.seq < 0) return;
+    if (m.seq <= c.last_seq) {  // a second copy, or older than one already seen
+      ++duplicates;
+      return;
+    }
+    c.last_seq = m.seq;
+    if (m.seq <= last_reported && !rounds.contains(m.seq)) {
+      ++late;  // after its round was reported (--round-timeout): counted there as not received
+      return;
+    }
+    if (rounds.size() >= kMaxOpenRounds && !rounds.contains(m.seq)) {
+      ++late;
+      return;
+    }
+    auto& round = rounds[m.seq];
+    round.latency_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(now - m.t, 0, 0xFFFFFFFFLL)));
+  });
+
+  // Non-blocking while we hold, and as it was afterwards (stdin may be a terminal shared with a shell).
+  const int in_fd = STDIN_FILENO;
+  const int in_flags = ::fcntl(in_fd, F_GETFL);
+  if (in_flags >= 0) ::fcntl(in_fd, F_SETFL, in_flags | O_NONBLOCK);
+  std::string in_buffer, line;
+  bool quit = false;
+  auto report_round = [&](std::int64_t seq, HoldRound& round) {
+    std::sort(round.latency_us.begin(), round.latency_us.end());
+    std::string out = R"({"event":"round","seq":)" + std::to_string(seq) +
+                      R"(,"expected":)" + std::to_string(round.expected) +
+                      R"(,"received":)" + std::to_string(round.latency_us.size()) +
+                      R"(,"sent_us":)" + std::to_string(round.sent_us) + R"(,"latency_us":[)";
+    for (std::size_t i = 0; i < round.latency_us.size(); ++i) {
+      if (i) out += ',';
+      out += std::to_string(round.latency_us[i]);
+    }
+    out += "]}";
+    emit_line(out);
+    ++rounds_reported;
+    last_reported = std::max(last_reported, seq);
+  };
+  // Polls stdin every few milliseconds (it is not on the harness's epoll) and reports finished rounds.
+  auto tick = [&](std::int64_t now) -> std::int64_t {
+    char buf[512];
+    while (!quit) {
+      const ssize_t n = ::read(in_fd, buf, sizeof buf);
+      if (n > 0) {
+        in_buffer.append(buf, static_cast<std::size_t>(n));
+        if (in_buffer.size() > 1 << 16) quit = true;  // not a driver talking
+      } else {
+        if (n == 0 || (errno != EAGAIN && errno != EINTR)) quit = true;  // end of input: the driver is gone
+        break;
+      }
+    }
+    while (!quit && take_line(in_buffer, line)) {
+      const HoldCommand cmd = parse_hold_command(line);
+      if (cmd.kind == HoldCommandKind::quit) {
+        quit = true;
+      } else if (cmd.kind == HoldCommandKind::round) {
+        auto& round = rounds[cmd.seq];
+        if (round.announced) continue;
+        round.announced = true;
+        round.expected = run.h.ready_count();
+        round.deadline_us = now + seconds_us(run.o.round_timeout);
+        if (run.o.broadcaster) {
+          if (Connection* sender = run.broadcaster()) {
+            round.sent_us = now_us();
+            run.h.send_text(*sender, action_command("broadcast", cmd.seq, round.sent_us, run.pad));
+          }
+        }
+      } else {
+        run.progress("ignoring unknown command '%s'", line.c_str());
+      }
+    }
+    for (auto it = rounds.begin(); it != rounds.end();) {
+      HoldRound& round = it->second;
+      if (round.announced &&
+          (static_cast<std::int64_t>(round.latency_us.size()) >= round.expected || now >= round.deadline_us)) {
+        report_round(it->first, round);
+        it = rounds.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return now + 2'000;
+  };
+  run.h.run_until(run.deadline_us, [&] { return quit; }, tick);
+  if (in_flags >= 0) ::fcntl(in_fd, F_SETFL, in_flags);
+  Report& r = run.r;
+  r.set("rounds_reported", rounds_reported);
+  r.set("duplicates", duplicates);
+  r.set("late", late);
+  r.set("broadcast_results", results);
+  r.set("held", run.h.ready_count());
+  return quit;
+}
+
 }  // namespace
 
 RunResult run_scenario(const Options& options) {
@@ -417,7 +560,8 @@ RunResult run_scenario(const Options& options) {
   r.set("payload_bytes", o.payload_bytes);
   if (o.scenario == ScenarioKind::fanout) r.set("rounds", o.rounds);
   if (o.scenario == ScenarioKind::sustained) r.set("rate", o.rate);
-  if (o.scenario != ScenarioKind::fanout && o.scenario != ScenarioKind::storm) r.set("duration_s", o.duration);
+  if (o.scenario != ScenarioKind::fanout && o.scenario != ScenarioKind::storm && o.scenario != ScenarioKind::hold)
+    r.set("duration_s", o.duration);
 
   const long fd_limit = raise_fd_limit(static_cast<long>(o.clients) + 64);
   r.set("fd_limit", static_cast<std::int64_t>(fd_limit));
@@ -433,7 +577,11 @@ RunResult run_scenario(const Options& options) {
   // Connect phase (the measured phase for storm).
   const PhaseMeter connect_meter(o.server_pids);
   const double pacing_s = o.connect_rate > 0 ? o.clients / o.connect_rate : 0.0;
-  const std::int64_t connect_until = std::min(deadline, now_us() + seconds_us(pacing_s + 20));
+  // hold runs in several processes on one busy machine, where the servers may accept well below the
+  // paced rate: give them up to four times the pacing (its rounds come after, within --time-limit). Each
+  // handshake still times out on its own, so a server that does not answer ends this phase early.
+  const double connect_slack_s = o.scenario == ScenarioKind::hold ? std::max(20.0, 3 * pacing_s) : 20.0;
+  const std::int64_t connect_until = std::min(deadline, now_us() + seconds_us(pacing_s + connect_slack_s));
   const bool all_resolved = run.h.connect_all(connect_until);
   const std::int64_t connected_at = now_us();
   const int ready = run.h.ready_count();
@@ -466,6 +614,7 @@ RunResult run_scenario(const Options& options) {
       case ScenarioKind::sustained: finished = run_sustained(run) && finished; break;
       case ScenarioKind::echo: finished = run_echo(run) && finished; break;
       case ScenarioKind::idle: finished = run_idle(run, rss_before_kb) && finished; break;
+      case ScenarioKind::hold: finished = run_hold(run) && finished; break;
       case ScenarioKind::storm: break;
     }
     run.h.set_handler({});  // it refers to the scenario's locals, which are gone now

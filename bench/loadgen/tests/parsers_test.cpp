@@ -11,6 +11,7 @@
 #include "../src/cable_message.hpp"
 #include "../src/frame_codec.hpp"
 #include "../src/handshake.hpp"
+#include "../src/hold_command.hpp"
 #include "../src/inflate.hpp"
 #include "../src/json_scan.hpp"
 #include "../src/options.hpp"
@@ -279,6 +280,33 @@ void option_tests() {
   const std::string usage = usage_text();
   CHECK(usage.find("--port P[,P...]") != std::string::npos);
   CHECK(parse({"--port", "1", "--deflate"}).deflate && !parse({"--port", "1"}).deflate);
+  const Options hold = parse({"--port", "1,2", "--scenario", "hold", "--broadcaster"});
+  CHECK(hold.scenario == ScenarioKind::hold && hold.broadcaster && hold.ports.size() == 2);
+  CHECK(!parse({"--port", "1", "--scenario", "hold"}).broadcaster);
+  CHECK(parse({"--port", "1", "--max-pending", "500"}).max_pending == 500);
+  CHECK(parse({"--port", "1"}).max_pending == 0);
+  CHECK(rejected({"--port", "1", "--max-pending", "-1"}));
+}
+
+void hold_command_tests() {
+  HoldCommand c = parse_hold_command("round 7");
+  CHECK(c.kind == HoldCommandKind::round && c.seq == 7);
+  c = parse_hold_command("  round 0 \r");
+  CHECK(c.kind == HoldCommandKind::round && c.seq == 0);
+  CHECK(parse_hold_command("round 1000000000").seq == 1'000'000'000);
+  CHECK(parse_hold_command("quit").kind == HoldCommandKind::quit);
+  CHECK(parse_hold_command("quit\r").kind == HoldCommandKind::quit);
+  for (const char* bad : {"", "round", "round ", "round -1", "round 1x", "round 1000000001", "round 99999999999",
+                          "rounds 1", "Round 1", "quit now", "stop"})
+    CHECK(parse_hold_command(bad).kind == HoldCommandKind::invalid);
+
+  std::string buffer = "round 1\nquit\nrou";
+  std::string line;
+  CHECK(take_line(buffer, line) && line == "round 1");
+  CHECK(take_line(buffer, line) && line == "quit");
+  CHECK(!take_line(buffer, line) && buffer == "rou");
+  buffer += "nd 2\n";
+  CHECK(take_line(buffer, line) && line == "round 2" && buffer.empty());
 }
 
 }  // namespace
@@ -290,6 +318,7 @@ int main() {
   cable_tests();
   option_tests();
   deflate_tests();
+  hold_command_tests();
   if (failures) {
     std::fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
