@@ -14,7 +14,6 @@
 #include "http/upgrade_request.hpp"
 #include "json/writer.hpp"
 #include "net/loggable.hpp"
-#include "ws/utf8.hpp"
 
 namespace peercable::app {
 namespace bhttp = boost::beast::http;

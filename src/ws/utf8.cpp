@@ -1,5 +1,7 @@
 #include "ws/utf8.hpp"
 
+#include <simdjson.h>
+
 #include <cstring>
 
 namespace peercable::ws {
@@ -62,8 +64,7 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept
 }
 
 bool is_valid_utf8(std::string_view data) noexcept {
-  Utf8Validator v;
-  return v.feed(data) && v.complete();
+  return simdjson::validate_utf8(data.data(), data.size());
 }
 
 }  // namespace peercable::ws

@@ -1,5 +1,10 @@
 #pragma once
-// Incremental UTF-8 validation (RFC 3629), usable across WebSocket fragments (RFC 6455 §8.1).
+// UTF-8 validation (RFC 3629). Two validators, each for one kind of input:
+// - a whole buffer (a close reason, an inflated message) is checked at once by simdjson::validate_utf8,
+//   through is_valid_utf8();
+// - a text message that arrives in fragments is checked as it streams by Utf8Validator, which carries a
+//   split code point from one fragment to the next, so invalid UTF-8 fails at the fragment that breaks it
+//   (RFC 6455 §8.1 fail-fast) instead of after the whole message has been buffered.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -22,7 +27,7 @@ class Utf8Validator {
   bool failed_ = false;
 };
 
-/// True when `data` is entirely valid UTF-8.
+/// True when `data` is entirely valid UTF-8 (simdjson::validate_utf8).
 bool is_valid_utf8(std::string_view data) noexcept;
 
 /// The longest prefix of `s` of at most `max_bytes` that does not split a UTF-8 sequence.

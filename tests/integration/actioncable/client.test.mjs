@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import WebSocket from "ws";
 import { startPeercable, signToken, binary } from "../../lib/peercable.mjs";
+import { fenceTag, assertNothingBefore } from "../../lib/drain.mjs";
 
 // The browser globals the client expects (see docs: it captures WebSocket when the module is evaluated,
 // and ConnectionMonitor listens for visibilitychange on the global object).
@@ -26,7 +27,6 @@ globalThis.removeEventListener ??= () => {};
 const ActionCable = await import("@rails/actioncable");
 
 const WAIT_MS = 8000;
-const QUIET_MS = 300;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let server = null;
@@ -60,7 +60,7 @@ function consumerFor(token) {
 }
 
 /**
- * Subscribes with callbacks that record every event; returns { sub, events, next(pred, ms), quiet(pred) }.
+ * Subscribes with callbacks that record every event; returns { sub, events, next(pred, ms), quiet(pred, what, from) }.
  * Events: {kind:"connected", reconnected}, {kind:"rejected"}, {kind:"disconnected", willAttemptReconnect},
  * {kind:"received", data}.
  */
@@ -102,11 +102,27 @@ function subscribe(consumer, params) {
       waiters.add(check);
       check();
     });
-  /** Fails if an event matching `pred` arrives within QUIET_MS (or already sits after the cursor). */
-  const quiet = async (pred, what) => {
-    await sleep(QUIET_MS);
-    const bad = events.slice(cursor).filter(pred);
-    assert.deepEqual(bad, [], `expected no ${what}`);
+  /**
+   * Fails if an event matching `pred` sits after the cursor. The drain: `from` (a subscription in the same room,
+   * the one whose action is under test) speaks a sentinel after that action, and this subscription waits for
+   * it; whatever the action sent here came before it. The cursor stays where it was.
+   */
+  const quiet = async (pred, what, from) => {
+    const start = cursor;
+    const tag = fenceTag();
+    let end = -1;
+    await assertNothingBefore(async () => {
+      from.sub.perform("speak", { body: tag });
+      await new Promise((resolve, reject) => {
+        const check = () => {
+          end = events.findIndex((e, i) => i >= start && e.kind === "received" && e.data?.body === tag);
+          if (end >= 0) { clearTimeout(timer); waiters.delete(check); resolve(); }
+        };
+        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`the sentinel never arrived (${what})`)); }, WAIT_MS);
+        waiters.add(check);
+        check();
+      });
+    }, () => events.slice(start, end).filter(pred), what);
   };
   return { sub, events, next, quiet };
 }
@@ -183,7 +199,7 @@ test("direct and signal between two users reach only the right people", { skip, 
   assert.equal(got.data.to, bob.user.id);
   const copy = await a.next(received("direct"), WAIT_MS, "alice's copy of her direct");
   assert.equal(copy.data.id, got.data.id);
-  await c.quiet(received("direct"), "direct message at carol");
+  await c.quiet(received("direct"), "direct message at carol", a);
 
   const offer = { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" };
   a.sub.perform("signal", { to: bob.user.id, signal: offer });
@@ -192,8 +208,8 @@ test("direct and signal between two users reach only the right people", { skip, 
   assert.deepEqual(sig.data.from, { id: alice.user.id, name: "Alice" });
   assert.equal(sig.data.to, bob.user.id);
   assert.equal(sig.data.room, room);
-  await a.quiet(received("signal"), "signal echoed to the sender");
-  await c.quiet(received("signal"), "signal at carol");
+  await a.quiet(received("signal"), "signal echoed to the sender", a);
+  await c.quiet(received("signal"), "signal at carol", a);
 
   b.sub.perform("signal", { to: alice.user.id, signal: { type: "answer", sdp: "v=0\r\n" } });
   const ans = await a.next(received("signal"), WAIT_MS, "alice's answer");
@@ -206,7 +222,7 @@ test("direct and signal between two users reach only the right people", { skip, 
   a.sub.perform("speak", {});
   const err = await a.next(received("error"), WAIT_MS, "error for a speak without body");
   assert.equal(typeof err.data.code, "string");
-  await b.quiet(received("error"), "error at bob");
+  await b.quiet(received("error"), "error at bob", a);
   for (const x of [ca, cb, cc]) x.disconnect();
 });
 
@@ -218,6 +234,8 @@ test("without a token: unauthorized, and the client does not reconnect", { skip,
   assert.equal(d.willAttemptReconnect, false);
   assert.equal(c.connection.monitor.isRunning(), false, "monitor stopped");
   assert.ok(!s.events.some((e) => e.kind === "connected"), "never connected");
+  // Not a drain: a reconnect would come from the client's own ConnectionMonitor timer (stopped above), not
+  // from anything the server sends, so this waits on that timer's scale.
   await sleep(1500);
   assert.equal(sockets.length - before, 1, "exactly one WebSocket was opened");
   c.disconnect();

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { startPeercable, signToken, freePort } from "../../lib/peercable.mjs";
 import { open, welcomed, refused, lobbyUsers, sleep } from "./hook_client.mjs";
+import { until } from "../../lib/drain.mjs";
 
 const TIMEOUT_MS = 400; // --auth-timeout
 const TTL_S = 2; // --auth-cache-ttl and --auth-negative-cache-ttl
@@ -97,8 +98,9 @@ test("the app saying no, or not answering properly, is unauthorized every time",
 
 test("a slow app does not hold up the loop: others sign in meanwhile", async () => {
   let slowDone = false;
-  const slow = refused(server, { Cookie: `sid=slow; t=${uniq()}` }).then(() => (slowDone = true));
-  await sleep(50);
+  const slowCookie = `sid=slow; t=${uniq()}`;
+  const slow = refused(server, { Cookie: slowCookie }).then(() => (slowDone = true));
+  await until(() => app.hits(slowCookie) === 1, "the slow sign-in at the app");
   const other = await welcomed(server, {}, `?token=${signToken({ sub: "jwt-user", name: "Jay" })}`);
   const fast = await welcomed(server, { Cookie: `sid=good; t=${uniq()}` });
   assert.equal(slowDone, false, "the other sign-ins waited for the slow one");
@@ -195,13 +197,14 @@ test("the app being down is unauthorized, and the server keeps serving everyone 
 
 test("sign-ins still waiting for the app when the server stops do not hang or crash it", async () => {
   const s = await startPeercable(["--auth-url", app.url, "--auth-timeout", "10000"]);
-  const pending = [1, 2, 3].map(() => {
-    const c = open(s, { Cookie: `sid=slow; t=${uniq()}` });
+  const cookies = [1, 2, 3].map(() => `sid=slow; t=${uniq()}`);
+  const pending = cookies.map((cookie) => {
+    const c = open(s, { Cookie: cookie });
     c.opened.catch(() => {});
     return c;
   });
   await Promise.all(pending.map((c) => c.opened));
-  await sleep(100);
+  await until(() => cookies.every((cookie) => app.hits(cookie) === 1), "the three sign-ins at the app");
   assert.equal(await s.stop(), 0, s.logs());
   for (const c of pending) assert.ok(!c.inbox.some((m) => m.type === "welcome"));
 });

@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startPeercable, signToken, testSecret } from "../../lib/peercable.mjs";
+import { logLines, waitForLogLines } from "../../lib/drain.mjs";
 import { welcomed, refused, lobbyUsers, open, UNAUTHORIZED } from "./hook_client.mjs";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -58,9 +59,12 @@ test("tampered, malformed, alg none and missing tokens are refused; the log name
   const forged = `${h}.${Buffer.from(JSON.stringify(claims({ sub: "admin" }))).toString("base64url")}.${s}`;
   const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify(claims())).toString("base64url")}.`;
   const cases = [forged, none, "not-a-token", `${good}x`, "a.b.c"];
+  const refusal = /unauthorized connection from/;
+  const before = logLines(server, refusal);
   for (const token of cases) (await refusedWithQuery(q(encodeURIComponent(token)))).ws.terminate();
   (await refused(server, {})).ws.terminate();
-  await new Promise((r) => setTimeout(r, 200));
+  // Each refusal logs one line: once all are in, the log holds everything it will say about these tokens.
+  await waitForLogLines(server, refusal, before + cases.length + 1);
   const logs = server.logs();
   assert.match(logs, /unauthorized connection from 127\.0\.0\.1: jwt: bad token signature/);
   assert.match(logs, /jwt: token algorithm is not HS256/);

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { startPeercable, binary, repoRoot } from "../../lib/peercable.mjs";
+import { logLines, waitForLogLines } from "../../lib/drain.mjs";
 import { welcomed, refused, lobbyUsers } from "./hook_client.mjs";
 
 const script = join(repoRoot, "tests", "fixtures", "rails_cookie.rb");
@@ -109,6 +110,8 @@ test("expired, tampered, foreign, Marshal, signed-out and malformed cookies: una
       noSeparator: "bm90IGEgY29va2ll",
       badBase64: "!!!!--AAAAAAAAAAAAAAAA--AAAAAAAAAAAAAAAAAAAAAA%3D%3D",
     };
+    const refusal = /unauthorized connection from/;
+    const before = logLines(sha1, refusal);
     for (const [name, cookie] of Object.entries(bad)) {
       const c = await refused(sha1, sessionCookie(cookie)).catch((e) => { throw new Error(`${name}: ${e.message}`); });
       c.ws.terminate();
@@ -116,7 +119,8 @@ test("expired, tampered, foreign, Marshal, signed-out and malformed cookies: una
     // No session cookie at all: the chain has nothing to accept either.
     (await refused(sha1, { Cookie: "theme=dark" })).ws.terminate();
 
-    await new Promise((r) => setTimeout(r, 200));
+    // Each refusal logs one line: once all are in, the log holds everything it will say about these cookies.
+    await waitForLogLines(sha1, refusal, before + Object.keys(bad).length + 1);
     const logs = sha1.logs();
     for (const reason of ["rails-cookie: cookie expired", "rails-cookie: cookie failed to decrypt",
       "rails-cookie: cookie purpose mismatch", "rails-cookie: Marshal-serialized cookie",

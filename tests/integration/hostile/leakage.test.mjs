@@ -4,13 +4,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startPeercable } from "../../lib/peercable.mjs";
-import { exchange, openWs, closeOf, cmd, roomId, goodClient, signToken, sleep, frame, lastWords } from "./clients.mjs";
+import { fenceTag, waitForLogLines } from "../../lib/drain.mjs";
+import { exchange, openWs, closeOf, cmd, roomId, goodClient, signToken, frame, lastWords } from "./clients.mjs";
 
 const SECRET = "leak-check-secret-7f3a9c1e5b2d4068a1c3e5f7092b4d6f";
 const KEY = "leak-check-broadcast-key-93b1d7";
 const BOB_BODY = "BOB-PRIVATE-MESSAGE-5c1e";
 const A = "127.2.0.1";  // the attacker
 const B = "127.2.0.2";  // bob and carol, the other users
+const FENCE = "127.2.0.77";  // the sentinel sign-in that ends a log check
 
 let server;
 const replies = [];  // every error text a client was sent: [what, text]
@@ -23,6 +25,18 @@ before(async () => {
 after(async () => {
   if (server) assert.equal(await server.stop(), 0, `exit status after SIGTERM: ${lastWords(server.logs())}`);
 });
+
+/**
+ * The drain of a log check: one more sign-in, refused, from FENCE. Its log line is written after anything the
+ * requests before it logged, so once it is in, the log holds all they will ever put there.
+ */
+let fences = 0;
+async function logFence() {
+  const last = await openWs(server.port, { localAddress: FENCE, path: `/cable?token=${fenceTag("sentinel")}` });
+  assert.deepEqual(await last.reader.json(), { type: "disconnect", reason: "unauthorized", reconnect: false });
+  last.socket.destroy();
+  await waitForLogLines(server, /unauthorized connection from 127\.2\.0\.77\b/, ++fences);
+}
 
 const b64 = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
@@ -71,7 +85,8 @@ test("bad sign-ins by ?token=, Authorization and cookie: refused, and no token a
   tokensUsed.push(guestToken);
   const g = await goodClient(server.port, { sub: "guest", token: guestToken, localAddress: A });
   g.close();
-  await sleep(300);
+  await Promise.all([c.closed, g.closed]);
+  await logFence();
 
   const logs = server.logs();
   assert.match(logs, /unauthorized/i, "the refusals are logged (the check below is not vacuous)");
@@ -176,7 +191,7 @@ test("client-supplied text in the debug log cannot forge a log line", { timeout:
   c.send(cmd({ command: `x\n${forged}`, identifier: "{}" }));
   c.send(frame(0x89, "done"));
   await c.reader.until(0xa);
-  await sleep(200);
+  await logFence();
   c.socket.destroy();
   const lines = server.logs().split("\n");
   assert.deepEqual(lines.filter((l) => l.startsWith(forged)), [], "a newline from a client starts a new log line");

@@ -9,13 +9,13 @@ import { existsSync } from "node:fs";
 import { startPeercable, binary } from "../../lib/peercable.mjs";
 import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
 import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
+import { fenceTag } from "../../lib/drain.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
 const KEY = "cluster-test-broadcast-key";
 let redis;
 let nodes = [];
 const clients = [];
-const quiet = () => new Promise((r) => setTimeout(r, 300));
 
 before(async () => {
   if (skip) return;
@@ -32,11 +32,32 @@ async function connect(node, id, name = id) {
   return c;
 }
 
-/** Sends a sentinel on `room` from `from` and waits until every client in `to` has it: earlier frames are in. */
+/**
+ * Sends a sentinel on `room` from `from` and waits until every client in `to` has it. It goes through the same
+ * path as the messages under test (Redis PUBLISH, the node's subscriber connection, the loop's queue), sent
+ * after each of them had arrived somewhere: any extra copy they caused was delivered before it.
+ */
 async function fence(from, room, to) {
-  const tag = `fence-${Math.random().toString(36).slice(2)}`;
+  const tag = fenceTag();
   from.speak(room, tag);
   await Promise.all(to.map((c) => c.message(roomId(room), (m) => m.body === tag, tag)));
+}
+
+/**
+ * Presence changes are coalesced per window, so a chat message is no fence for them. A sentinel user joins
+ * `room` on `node` (where the changes under test were made, after them) and `observer` waits for the diff
+ * that lists it: an earlier change is in that diff or an earlier one. `check` runs then; the sentinel leaves
+ * and its leave is awaited, so later diffs and snapshots are as before.
+ */
+async function presenceFence(node, room, observer, check) {
+  const id = fenceTag("presence-fence");
+  const has = (list) => Array.isArray(list) && list.some((u) => u.id === id);
+  const sentinel = await connect(node, id);
+  await sentinel.join(room);
+  await observer.message(roomId(room), (m) => m.type === "presence_diff" && has(m.joined), "the sentinel's join");
+  await check();
+  await sentinel.close();
+  await observer.message(roomId(room), (m) => m.type === "presence_diff" && has(m.left), "the sentinel's leave");
 }
 
 test("every node reports the Redis broker as connected and names its connections like Rails", { skip }, async () => {
@@ -68,7 +89,6 @@ test("room messages cross nodes once per subscription, never echoed back", { ski
     await x.message(roomId(room), (m) => m.body === "hello from node 1");
   }
   await fence(c, room, [a, b, c]);
-  await quiet();
   for (const x of [a, b, c])
     for (const body of ["hello from node 0", "hello from node 1"])
       assert.equal(x.received(roomId(room), (m) => m.body === body).length, 1, `${x.user.id} got "${body}" once`);
@@ -80,7 +100,6 @@ test("room messages cross nodes once per subscription, never echoed back", { ski
   await a.message(roomId(room), (m) => m.body === "to both tabs");
   await a2.message(roomId(room), (m) => m.body === "to both tabs");
   await fence(b, room, [a, a2]);
-  await quiet();
   assert.equal(a.received(roomId(room), (m) => m.body === "to both tabs").length, 1);
   assert.equal(a2.received(roomId(room), (m) => m.body === "to both tabs").length, 1);
   assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 3);
@@ -101,7 +120,6 @@ test("direct messages reach a user connected to another node, and the sender's o
     assert.equal(m.from.id, "dora");
   }
   await fence(dora, room, [dora, eli, eli2, fay]);
-  await quiet();
   assert.equal(fay.received(roomId(room), (m) => m.type === "direct").length, 0, "a third user sees nothing");
   for (const x of [eli, eli2, dora])
     assert.equal(x.received(roomId(room), (m) => m.type === "direct").length, 1, `${x.user.id}: exactly one copy`);
@@ -125,10 +143,10 @@ test("presence is shared: one join and one leave per user across nodes (in coale
   const hal2 = await connect(nodes[2], "hal", "Hal");
   await hal2.join(room);
   await hal2.close();
-  await fence(gus, room, [gus, hal]);
-  await quiet();
-  assert.equal(gus.received(roomId(room), (m) => m.type === "presence_diff" && hasHal(m.joined)).length, 1);
-  assert.equal(gus.received(roomId(room), (m) => m.type === "presence_diff" && m.left.length > 0).length, 0);
+  await presenceFence(nodes[2], room, gus, async () => {
+    assert.equal(gus.received(roomId(room), (m) => m.type === "presence_diff" && hasHal(m.joined)).length, 1);
+    assert.equal(gus.received(roomId(room), (m) => m.type === "presence_diff" && m.left.length > 0).length, 0);
+  });
 
   hal.ws.terminate();  // an abrupt disconnect on node 1
   const left = await gus.message(roomId(room), (m) => m.type === "presence_diff" && hasHal(m.left));
@@ -221,7 +239,6 @@ test("POST /broadcast on one node reaches subscribers on every node", { skip, ti
     assert.equal(m.text, "from the API");
   }
   await fence(subs[0], room, subs);
-  await quiet();
   for (const c of subs) assert.equal(c.received(roomId(room), (m) => m.type === "announcement").length, 1);
   for (const c of subs) await c.close();
 });

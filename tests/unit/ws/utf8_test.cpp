@@ -44,3 +44,42 @@ TEST(Utf8, PrefixNeverSplitsASequence) {
   EXPECT_EQ(utf8_prefix("ab\xc3\xa9", 4), "ab\xc3\xa9");
   EXPECT_EQ(utf8_prefix("\xf0\x9f\x98\x80z", 3), "");
 }
+
+// The whole-buffer check (simdjson) and the streaming validator must agree on every input, wherever the
+// stream is cut.
+TEST(Utf8, WholeBufferAndStreamingAgree) {
+  const std::string_view cases[] = {
+      "",
+      "plain ascii text, longer than eight bytes",
+      "\xc3\xa9",
+      "\xe2\x82\xac",
+      "\xf0\x9f\x98\x80",
+      "\xf4\x8f\xbf\xbf",
+      "\xed\x9f\xbf",
+      "\xee\x80\x80",
+      "\xc0\xaf",
+      "\xc1\xbf",
+      "\xe0\x80\xaf",
+      "\xe0\x9f\xbf",
+      "\xed\xa0\x80",
+      "\xed\xbf\xbf",
+      "\xf0\x8f\xbf\xbf",
+      "\xf4\x90\x80\x80",
+      "\xf5\x80\x80\x80",
+      "\xff",
+      "\x80",
+      "\xc3",
+      "\xe2\x82",
+      "\xf0\x9f\x98",
+      "abcdefgh\xc3\xa9ijklmnop\xf0\x9f\x98\x80",
+      "abcdefgh\xed\xa0\x80ijklmnop",
+  };
+  for (std::string_view s : cases) {
+    const bool whole = is_valid_utf8(s);
+    for (std::size_t cut = 0; cut <= s.size(); ++cut) {
+      Utf8Validator v;
+      const bool ok = v.feed(s.substr(0, cut)) && v.feed(s.substr(cut)) && v.complete();
+      EXPECT_EQ(ok, whole) << "input of " << s.size() << " bytes cut at " << cut;
+    }
+  }
+}
