@@ -17,6 +17,7 @@ const dashboard = $("dashboard");
 const nodesBox = $("nodes");
 const live = $("live");
 const liveText = $("live-text");
+const liveTime = $("live-time");
 const signOutButton = $("sign-out");
 const template = $("node-template");
 
@@ -73,9 +74,10 @@ function showDashboard() {
   signOutButton.hidden = false;
 }
 
-function setLive(ok, text) {
+function setLive(ok, text, time = "") {
   live.classList.toggle("live--lost", !ok);
   liveText.textContent = text;
+  liveTime.textContent = time ? ` · ${time}` : "";
 }
 
 function field(root, name) {
@@ -103,12 +105,13 @@ function spark(view, name, value) {
   series.push(value);
   if (series.length > SPARK_POINTS) series.shift();
   const max = Math.max(1, ...series);
-  const step = 120 / (SPARK_POINTS - 1);
+  const step = 118 / (SPARK_POINTS - 1); // the last point stays inside the card
   const offset = (SPARK_POINTS - series.length) * step;
   const d = series
     .map((v, i) => `${i === 0 ? "M" : "L"}${(offset + i * step).toFixed(1)},${(30 - (v / max) * 28).toFixed(1)}`)
     .join(" ");
   view.root.querySelector(`[data-spark="${name}"]`).setAttribute("d", d);
+  view.root.querySelector(`[data-area="${name}"]`).setAttribute("d", `${d} L118,32 L${offset.toFixed(1)},32 Z`);
 }
 
 function renderStreams(root, streams) {
@@ -170,7 +173,6 @@ function renderNode(node) {
   setText(root, "bytes_out", bytes(node.bytes_out));
   setText(root, "p99", millis(node.latency.p99_ms));
   setText(root, "p50", millis(node.latency.p50_ms));
-  setText(root, "latency_count", integer.format(node.latency.count));
   setText(root, "slow_consumer_closes", integer.format(node.slow_consumer_closes));
   setText(root, "slow_consumer_closes_per_s", integer.format(node.slow_consumer_closes_per_s));
   field(root, "slow_card").classList.toggle("kpi--alert", node.slow_consumer_closes_per_s > 0);
@@ -195,9 +197,9 @@ async function poll() {
     }
     if (!body) throw new Error(`HTTP ${status}`);
     for (const node of body.nodes) renderNode(node);
-    setLive(true, `Live · ${new Date().toLocaleTimeString()}`);
+    setLive(true, "Live", new Date().toLocaleTimeString());
   } catch {
-    setLive(false, "Connection lost · retrying");
+    setLive(false, "Connection lost, retrying");
   }
   if (key) timer = setTimeout(poll, POLL_MS);
 }
