@@ -99,9 +99,9 @@ http::Response Admin::handle(std::string_view path, const http::Request& req) co
       return r;
     }
     std::string_view authz = req[bhttp::field::authorization];
-    std::string_view given =
-        authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ") ? authz.substr(7)
-                                                                                                  : std::string_view{};
+    std::string_view given = authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")
+                                 ? authz.substr(7)
+                                 : std::string_view{};
     if (given.empty() || !key_matches(given)) {
       auto r = json_response(401, http::json_error("missing or wrong admin key"));
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -282,8 +282,9 @@ std::string Admin::metrics_text() const {
   out += "# TYPE peercable_streams gauge\npeercable_streams " + std::to_string(streams) + "\n";
   out += "# TYPE peercable_stream_subscriptions gauge\npeercable_stream_subscriptions " +
          std::to_string(subscriptions) + "\n";
-  out += "# HELP peercable_broadcast_latency_seconds From a broadcast entering the node to its frames handed to the "
-         "sockets, once per broadcast per loop.\n";
+  out +=
+      "# HELP peercable_broadcast_latency_seconds From a broadcast entering the node to its frames handed to the "
+      "sockets, once per broadcast per loop.\n";
   out += "# TYPE peercable_broadcast_latency_seconds histogram\n";
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < kBuckets; ++i) {

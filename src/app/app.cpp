@@ -176,10 +176,10 @@ App::App(Config config)
     l->every(std::chrono::seconds(1), [set] { set->tick(); });
   }
   const char* history_kind = !store_redis.empty() && config_.history != "memory" ? "redis" : config_.history.c_str();
-  admin_ = std::make_unique<Admin>(AdminSources{raw, cable_.get(), store_worker_.get(), &files_, config_.node_id,
-                                                config_.port, history_kind, config_.redis_url.empty() ? "local" : "redis",
-                                                [this] { return draining(); }},
-                                   config_.admin_key);
+  admin_ = std::make_unique<Admin>(
+      AdminSources{raw, cable_.get(), store_worker_.get(), &files_, config_.node_id, config_.port, history_kind,
+                   config_.redis_url.empty() ? "local" : "redis", [this] { return draining(); }},
+      config_.admin_key);
   admin_->attach();
 }
 

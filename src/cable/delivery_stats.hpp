@@ -17,9 +17,8 @@ namespace peercable::cable {
 class Broadcast;
 
 /// Latency buckets in microseconds (upper bounds, inclusive); a last bucket above them is +Inf.
-inline constexpr std::array<std::uint64_t, 15> kLatencyBucketsUs = {100,    250,    500,    1000,    2500,
-                                                                    5000,   10000,  25000,  50000,   100000,
-                                                                    250000, 500000, 1000000, 2500000, 5000000};
+inline constexpr std::array<std::uint64_t, 15> kLatencyBucketsUs = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000};
 
 /// A histogram with one writer thread: increments are plain load+store (no locked instruction), readers on
 /// other threads see each counter whole.
