@@ -87,15 +87,17 @@ step "integration: hostile clients, every limit, information leakage (ASan+UBSan
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/hostile/
 step "integration: TLS, https and wss: handshake limits, large and compressed messages (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/tls/
+step "integration: the live view at /admin and the metrics' latency histogram (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/admin/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/
 fi
 step "build: ThreadSanitizer (server only)"
 scripts/build.sh tsan
-step "integration with two event loops under ThreadSanitizer: @rails/actioncable, P2P, Redis, hostile battery"
+step "integration with two event loops under ThreadSanitizer: @rails/actioncable, P2P, Redis, hostile battery, /admin"
 tsan_tests tests/integration/actioncable/ tests/integration/p2p/ tests/integration/redis/ \
-  tests/integration/hostile/battery.test.mjs
+  tests/integration/hostile/battery.test.mjs tests/integration/admin/
 step "conformance against Rails' own Action Cable"
 node_tests tests/conformance/
 step "end to end in headless Chromium"

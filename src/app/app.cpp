@@ -17,6 +17,7 @@
 #include <thread>
 #include <algorithm>
 
+#include "app/admin.hpp"
 #include "app/router.hpp"
 #include "auth/http_hook.hpp"
 #include "auth/rails_cookie.hpp"
@@ -174,6 +175,12 @@ App::App(Config config)
         *l, config_.host, config_.port, [this, set](auto socket) { accept(*set, std::move(socket)); }));
     l->every(std::chrono::seconds(1), [set] { set->tick(); });
   }
+  const char* history_kind = !store_redis.empty() && config_.history != "memory" ? "redis" : config_.history.c_str();
+  admin_ = std::make_unique<Admin>(
+      AdminSources{raw, cable_.get(), store_worker_.get(), &files_, config_.node_id, config_.port, history_kind,
+                   config_.redis_url.empty() ? "local" : "redis", [this] { return draining(); }},
+      config_.admin_key);
+  admin_->attach();
 }
 
 App::~App() = default;
@@ -378,6 +385,7 @@ std::string App::metrics_text() const {
   out += "# TYPE peercable_unauthorized_total counter\npeercable_unauthorized_total " + std::to_string(unauthorized) +
          "\n";
   if (hook_) out += hook_->metrics_text();
+  out += admin_->metrics_text();
   out += "# TYPE peercable_store_dropped_total counter\npeercable_store_dropped_total " +
          std::to_string(store_worker_->dropped()) + "\n";
   out += "# TYPE peercable_store_queue gauge\npeercable_store_queue " + std::to_string(store_worker_->depth()) + "\n";

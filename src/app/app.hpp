@@ -27,6 +27,8 @@ class P2PChannel;
 
 namespace peercable::app {
 
+class Admin;
+
 class App {
  public:
   explicit App(Config config);
@@ -50,6 +52,8 @@ class App {
   /// True from SIGTERM on: /health answers 503 and new WebSockets are refused while clients move away.
   bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
   std::string metrics_text() const;
+  /// The live view at /admin and the delivery figures of /metrics.
+  const Admin& admin() const noexcept { return *admin_; }
 
  private:
   void load_secret();
@@ -82,6 +86,7 @@ class App {
   std::vector<std::unique_ptr<http::ConnectionSet>> sets_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::atomic<bool> draining_{false};
+  std::unique_ptr<Admin> admin_;  // after the loops, the cable server and the stores it reads
 };
 
 }  // namespace peercable::app

@@ -103,6 +103,20 @@ void check_tls(const Config& c) {
 
 // Every URL has an ICE scheme, and TURN comes with its secret: a page handed a TURN URL it cannot sign in
 // to would only fail later, in the browser, with no word to the operator.
+// Reads --admin-key-file into admin_key and refuses a key short enough to guess.
+void check_admin(Config& c) {
+  if (!c.admin_key_file.empty()) {
+    if (!c.admin_key.empty()) die("--admin-key-file: give either --admin-key or --admin-key-file, not both");
+    std::ifstream in(c.admin_key_file);
+    if (!in || !std::getline(in, c.admin_key)) die("--admin-key-file: cannot read " + c.admin_key_file);
+    while (!c.admin_key.empty() && std::isspace(static_cast<unsigned char>(c.admin_key.back()))) c.admin_key.pop_back();
+  }
+  if (!c.admin_key.empty() && c.admin_key.size() < 16) die("--admin-key: use at least 16 characters");
+  for (char ch : c.admin_key)
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+      die("--admin-key: spaces and control characters cannot be sent in an Authorization header");
+}
+
 void check_ice(const Config& c) {
   for (const auto& url : split_list(c.stun_urls))
     if (url.rfind("stun:", 0) != 0 && url.rfind("stuns:", 0) != 0)
@@ -255,6 +269,10 @@ Config parse_config(int argc, char** argv) {
   add("drain-window", c.drain_window,
       "on SIGTERM, seconds over which clients are told to reconnect, spread at random (0 = all at once)")
       ->check(CLI::Range(0, 600));
+  // Live view
+  add("admin-key", c.admin_key, "bearer key of the live view at /admin, 16+ characters (empty: /admin is off)");
+  add("admin-key-file", c.admin_key_file, "file whose first line is the --admin-key (keeps it out of ps)");
+  add("node-id", c.node_id, "this node's name in /admin (default: <hostname>:<port>)");
   // TLS
   add("tls-cert", c.tls_cert, "PEM certificate chain: serve https:// and wss:// (needs --tls-key)");
   add("tls-key", c.tls_key, "PEM private key for --tls-cert");
@@ -305,6 +323,7 @@ Config parse_config(int argc, char** argv) {
     die("--store-redis-url: must start with redis://");
   check_tls(c);
   check_ice(c);
+  check_admin(c);
   std::string hook_error;
   if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
   if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error))

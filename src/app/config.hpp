@@ -90,6 +90,11 @@ struct Config {
   // Deploys
   unsigned drain_window = 5;  // seconds over which SIGTERM spreads the clients' reconnects (0: all at once)
 
+  // The live view at /admin (docs/operations.md); no key: /admin is off
+  std::string admin_key;
+  std::string admin_key_file;  // the key's first line is read from this file (keeps it off the command line)
+  std::string node_id;         // this node's name in /admin; empty: <hostname>:<port>
+
   // TLS
   std::string tls_cert;
   std::string tls_key;

@@ -7,6 +7,7 @@
 
 #include <ctime>
 
+#include "app/admin.hpp"
 #include "app/app.hpp"
 #include "auth/jwt.hpp"
 #include "auth/turn_credentials.hpp"
@@ -98,6 +99,10 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
   if (path == "/metrics") {
     result.response = json_response(200, app_.metrics_text());
     result.response.content_type = "text/plain; version=0.0.4";
+    return result;
+  }
+  if (Admin::owns(path)) {
+    result.response = app_.admin().handle(path, req);
     return result;
   }
   if (path == "/broadcast") {

@@ -1,6 +1,7 @@
 #pragma once
 // One broadcast on a stream: its payload, and its frames built once per distinct identifier (plain, and
 // compressed for permessage-deflate clients) and shared by every subscriber on every loop.
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@ class Broadcast {
   Broadcast(std::string stream, std::string payload) : stream_(std::move(stream)), payload_(std::move(payload)) {}
   const std::string& stream() const noexcept { return stream_; }
   const std::string& payload() const noexcept { return payload_; }
+  /// When the broadcast entered this node (published here or received from Redis), for the latency metric.
+  std::chrono::steady_clock::time_point entered() const noexcept { return entered_; }
 
   /// The text frame for subscribers whose identifier is `identifier`; built on first use. Thread-safe.
   ws::SharedFrame frame_for(std::string_view identifier) const;
@@ -37,6 +40,7 @@ class Broadcast {
 
   std::string stream_;
   std::string payload_;
+  std::chrono::steady_clock::time_point entered_ = std::chrono::steady_clock::now();
   mutable std::mutex mutex_;
   mutable std::vector<Frames> frames_;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "broker/broker.hpp"
+#include "cable/delivery_stats.hpp"
 #include "cable/hub.hpp"
 #include "net/loop.hpp"
 
@@ -25,9 +26,10 @@ struct SessionLimits {
 
 /// What one loop owns of the cable layer.
 struct LoopState {
-  LoopState(net::Loop& l, broker::Broker& b) : loop(l), hub(l.index(), b) {}
+  LoopState(net::Loop& l, broker::Broker& b) : loop(l), hub(l.index(), b), stats(l) { hub.set_stats(&stats); }
   net::Loop& loop;
   StreamHub hub;
+  DeliveryStats stats;  // for the live view and /metrics
   /// Welcomed sessions, in ping groups: group k is pinged at tick k of every 3-second cycle, so a loop with
   /// many connections never sends all its pings in one burst that would delay a broadcast behind it.
   static constexpr std::size_t kPingGroups = 30;

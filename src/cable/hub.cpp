@@ -1,6 +1,7 @@
 #include "cable/hub.hpp"
 
 #include "cable/broadcast.hpp"
+#include "cable/delivery_stats.hpp"
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
 
@@ -14,6 +15,7 @@ void StreamHub::add(Subscription& sub, const std::string& stream, broker::Broker
   Subscription::StreamRef ref{stream, st.entries.size(), &st.entries};
   st.entries.push_back({&sub, static_cast<std::uint32_t>(sub.stream_refs_.size())});
   sub.stream_refs_.push_back(std::move(ref));
+  if (stats_) stats_->on_subscribers(1, streams_.size());
   if (st.live) return ready();
   st.waiting.push_back(std::move(ready));
   if (inserted) {
@@ -38,6 +40,7 @@ void StreamHub::remove_all(Subscription& sub) {
       streams_.erase(ref.name);
       broker_.unsubscribe(loop_, ref.name);
     }
+    if (stats_) stats_->on_subscribers(-1, streams_.size());
   }
   sub.stream_refs_.clear();
 }
@@ -69,6 +72,7 @@ void StreamHub::deliver(const Broadcast& b) {
       conn.send_frame(frame);
     }
   }
+  if (stats_) stats_->on_deliver(b, it->second.entries.size());
 }
 
 }  // namespace peercable::cable

@@ -11,6 +11,7 @@
 namespace peercable::cable {
 
 class Broadcast;
+class DeliveryStats;
 class Subscription;
 
 class StreamHub {
@@ -25,6 +26,8 @@ class StreamHub {
   void deliver(const Broadcast& b);
 
   std::size_t stream_count() const noexcept { return streams_.size(); }
+  /// Where deliveries and subscriber counts are reported (the live view, /metrics); may stay unset.
+  void set_stats(DeliveryStats* stats) noexcept { stats_ = stats; }
 
   struct Entry {
     Subscription* sub;
@@ -41,6 +44,7 @@ class StreamHub {
   int loop_;
   broker::Broker& broker_;
   std::unordered_map<std::string, StreamState> streams_;
+  DeliveryStats* stats_ = nullptr;
 };
 
 }  // namespace peercable::cable

@@ -426,6 +426,7 @@ void Connection::flush() {
       return;
     }
     set_.loop().counters().frames_out.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
+    set_.loop().counters().bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
     consume(static_cast<std::size_t>(w));
     if (input_paused_) resume_input();
     if (static_cast<std::size_t>(w) < total) return wait_writable();
@@ -493,6 +494,7 @@ void Connection::flush_tls() {
       return;
     }
     tls_->sent(static_cast<std::size_t>(w));
+    set_.loop().counters().bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
     queued_bytes_ -= static_cast<std::size_t>(w);
     if (input_paused_) resume_input();
     if (static_cast<std::size_t>(w) < out.size()) return wait_writable();

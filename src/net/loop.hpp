@@ -52,6 +52,7 @@ struct LoopCounters {
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> ping_timeouts{0};
   std::atomic<std::uint64_t> frames_out{0};
+  std::atomic<std::uint64_t> bytes_out{0};  // handed to sockets (after TLS)
   std::atomic<std::uint64_t> unauthorized{0};
   std::atomic<std::uint64_t> refusals[static_cast<std::size_t>(Limit::kCount)]{};
 };

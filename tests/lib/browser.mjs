@@ -23,7 +23,8 @@ export function launchChromium(extraArgs = []) {
 
 /** Builds web/dist (npm ci first if needed) unless it is there already. */
 export function buildWebIfMissing() {
-  if (existsSync(join(distDir, "index.html")) && existsSync(join(distDir, "app.js"))) return;
+  if (existsSync(join(distDir, "index.html")) && existsSync(join(distDir, "app.js")) &&
+      existsSync(join(distDir, "admin", "index.html"))) return;
   if (!existsSync(join(webDir, "node_modules"))) {
     execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: webDir, stdio: "inherit" });
   }
