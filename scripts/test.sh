@@ -72,6 +72,8 @@ step "integration: hostile clients, every limit, information leakage (ASan+UBSan
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/hostile/
 step "integration: TLS, https and wss: handshake limits, large and compressed messages (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/tls/
+step "integration: behind Debian's nginx (X-Forwarded-For) and HAProxy (PROXY protocol v1/v2), default limits (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/proxy/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/

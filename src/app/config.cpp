@@ -17,6 +17,7 @@
 #include "app/erb_env.hpp"
 #include "auth/http_hook.hpp"
 #include "net/tls.hpp"
+#include "net/trusted_proxies.hpp"
 
 namespace peercable::app {
 namespace {
@@ -99,6 +100,14 @@ void check_tls(const Config& c) {
   } catch (const net::TlsSetupError& e) {
     die(std::string(e.file() == net::TlsSetupError::File::kKey ? "--tls-key: " : "--tls-cert: ") + e.what());
   }
+}
+
+// The trusted proxies parse, and the PROXY protocol has someone to come from.
+void check_proxies(const Config& c) {
+  std::string error;
+  if (!net::TrustedProxies::parse(c.trusted_proxies, error)) die("--trusted-proxies: " + error);
+  if (c.proxy_protocol && split_list(c.trusted_proxies).empty())
+    die("--proxy-protocol: needs --trusted-proxies (the load balancers allowed to send the header)");
 }
 
 // Every URL has an ICE scheme, and TURN comes with its secret: a page handed a TURN URL it cannot sign in
@@ -255,6 +264,16 @@ Config parse_config(int argc, char** argv) {
   add("drain-window", c.drain_window,
       "on SIGTERM, seconds over which clients are told to reconnect, spread at random (0 = all at once)")
       ->check(CLI::Range(0, 600));
+  // Behind load balancers
+  add("trusted-proxies", c.trusted_proxies,
+      "load balancers whose word on the client address is believed, comma separated addresses or CIDR blocks "
+      "(empty: nobody)");
+  add("forwarded-header", c.forwarded_header,
+      "header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239)")
+      ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}));
+  app.add_flag("--proxy-protocol,!--no-proxy-protocol", c.proxy_protocol,
+               "connections from --trusted-proxies start with a PROXY protocol v1/v2 header (default: off)")
+      ->envname("PEERCABLE_PROXY_PROTOCOL");
   // TLS
   add("tls-cert", c.tls_cert, "PEM certificate chain: serve https:// and wss:// (needs --tls-key)");
   add("tls-key", c.tls_key, "PEM private key for --tls-cert");
@@ -305,6 +324,7 @@ Config parse_config(int argc, char** argv) {
     die("--store-redis-url: must start with redis://");
   check_tls(c);
   check_ice(c);
+  check_proxies(c);
   std::string hook_error;
   if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
   if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error))

@@ -90,6 +90,11 @@ struct Config {
   // Deploys
   unsigned drain_window = 5;  // seconds over which SIGTERM spreads the clients' reconnects (0: all at once)
 
+  // Behind load balancers (docs/configuration.md, "Behind a proxy")
+  std::string trusted_proxies;                     // comma list of addresses/CIDR blocks; empty: trust nobody
+  std::string forwarded_header = "x-forwarded-for";  // which header trusted proxies set: x-forwarded-for, forwarded
+  bool proxy_protocol = false;                     // trusted peers start with a PROXY protocol v1/v2 header
+
   // TLS
   std::string tls_cert;
   std::string tls_key;
