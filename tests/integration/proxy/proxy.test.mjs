@@ -4,7 +4,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import { startPeercable, signToken } from "../../lib/peercable.mjs";
+import { connect as tlsConnect } from "node:tls";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startPeercable, signToken, binary, freePort, testSecret } from "../../lib/peercable.mjs";
 import { openInboxClient } from "../../lib/inbox_client.mjs";
 import { startNginx, startHaproxy, PROXY_ADDRESS } from "./proxies.mjs";
 
@@ -153,4 +158,46 @@ test("PROXY headers: refused when the option is off and from untrusted peers; re
   assert.ok(r.closed && r.data === "", "a malformed header: closed");
   r = await raw(on.port, "PROXY TCP4 198.51.1");
   assert.ok(r.closed && r.data === "", "half a header: closed by the header timeout");
+});
+
+/** GET /health over TLS from `localAddress`, after sending `preface` (a PROXY header) in clear; resolves with the
+ * answer's text ("" when the server closed without one). */
+function tlsHealth(port, localAddress, preface, ca) {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host: "127.0.0.1", localAddress }, () => {
+      if (preface) sock.write(preface);
+      const t = tlsConnect({ socket: sock, ca, servername: "localhost" }, () => t.write(health));
+      let data = "";
+      t.on("data", (d) => (data += d));
+      t.on("error", () => {});
+      t.on("close", () => resolve(data));
+    });
+    sock.on("error", () => resolve(""));
+  });
+}
+
+test("PROXY header on a TLS port: it comes first, then the handshake", { timeout: 60000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "peercable-proxy-tls-"));
+  const crt = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+  { stdio: "pipe" });
+  const ca = readFileSync(crt);
+  const port = await freePort();
+  const proc = spawn(binary, ["--host", "127.0.0.1", "--port", String(port), "--jwt-secret", testSecret, "--data-dir", dir,
+    "--log-level", "warn", "--drain-window", "0", "--tls-cert", crt, "--tls-key", key,
+    "--trusted-proxies", PROXY_ADDRESS, "--proxy-protocol", "--header-timeout", "2"], { stdio: "ignore" });
+  const exited = new Promise((resolve) => proc.on("exit", resolve));
+  stops.push(async () => { proc.kill("SIGTERM"); await exited; });
+  let direct = "";
+  for (let i = 0; i < 100 && !direct; i++) {  // ready once a direct client gets its answer
+    direct = await tlsHealth(port, "127.0.0.70", null, ca);
+    if (!direct) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(direct, /^HTTP\/1\.1 200 /, "a direct client speaks TLS at once");
+  assert.match(await tlsHealth(port, PROXY_ADDRESS, v1Header("198.51.100.1"), ca), /^HTTP\/1\.1 200 /, "version 1, then TLS");
+  const v2 = Buffer.concat([Buffer.from("\r\n\r\n\0\r\nQUIT\n", "latin1"), Buffer.from([0x21, 0x11, 0x00, 0x0c, 198, 51, 100, 1, 127, 0, 0, 1, 0x9c, 0x40, 0x01, 0xbb])]);
+  assert.match(await tlsHealth(port, PROXY_ADDRESS, v2, ca), /^HTTP\/1\.1 200 /, "version 2, then TLS");
+  assert.equal(await tlsHealth(port, PROXY_ADDRESS, null, ca), "", "a trusted peer without the header: closed");
 });
