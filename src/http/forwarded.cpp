@@ -170,12 +170,9 @@ ForwardedClient forwarded_client(const address& peer, std::span<const std::strin
   // From the right: hops through our own proxies are skipped; the first other address is the client.
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     Node node = *it == kBad ? Node{} : parse_node(*it);
-    if (node.kind == NodeKind::kBad) {
-      r.status = ForwardedStatus::kMalformed;
-      return r;
-    }
-    if (node.kind == NodeKind::kUnknown) {
-      r.status = ForwardedStatus::kUnknown;
+    if (node.kind != NodeKind::kAddress) {  // even past trusted hops: the peer stands in, as documented
+      r.address = peer;
+      r.status = node.kind == NodeKind::kBad ? ForwardedStatus::kMalformed : ForwardedStatus::kUnknown;
       return r;
     }
     r.address = node.addr;

@@ -87,6 +87,18 @@ TEST(Forwarded, MalformedFallsBackToThePeer) {
   }
 }
 
+TEST(Forwarded, MalformedPastTrustedHopsFallsBackToThePeer) {
+  auto r = xff("10.0.0.1", {"bogus, 10.0.0.7"});
+  EXPECT_EQ(r.status, ForwardedStatus::kMalformed);
+  EXPECT_EQ(r.address.to_string(), "10.0.0.1");
+  r = fwd("10.0.0.1", {"[2001:db8::7]:443", "for=\"10.0.0.9:4711\""});  // found by fuzzing
+  EXPECT_EQ(r.status, ForwardedStatus::kMalformed);
+  EXPECT_EQ(r.address.to_string(), "10.0.0.1");
+  r = xff("10.0.0.1", {"unknown, 10.0.0.7"});
+  EXPECT_EQ(r.status, ForwardedStatus::kUnknown);
+  EXPECT_EQ(r.address.to_string(), "10.0.0.1");
+}
+
 TEST(Forwarded, UnknownFallsBackToThePeer) {
   auto r = xff("10.0.0.1", {"198.51.100.1, unknown"});
   EXPECT_EQ(r.status, ForwardedStatus::kUnknown);
