@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 scripts/build.sh fuzz >/dev/null
-for t in frame_parser command jwt http_request json_writer rails_cookie signed_stream; do
+for t in frame_parser command jwt http_request json_writer rails_cookie signed_stream proxy_protocol forwarded; do
   work="build-fuzz/corpus/$t"
   mkdir -p "$work"
   cp -n fuzz/corpus/$t/* "$work/" 2>/dev/null || true

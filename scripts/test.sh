@@ -89,6 +89,8 @@ step "integration: TLS, https and wss: handshake limits, large and compressed me
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/tls/
 step "integration: the live view at /admin and the metrics' latency histogram (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/admin/
+step "integration: behind Debian's nginx (X-Forwarded-For) and HAProxy (PROXY protocol v1/v2), default limits (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/proxy/
 if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
   step "integration: Redis scale-out"
   node_tests tests/integration/redis/

@@ -159,6 +159,17 @@ App::App(Config config)
   limits.ws_pong_timeout = std::chrono::seconds(config_.ws_pong_timeout);
   limits.tcp_keepalive = std::chrono::seconds(config_.tcp_keepalive);
   limits.tcp_user_timeout = std::chrono::seconds(config_.tcp_user_timeout);
+  {
+    std::string error;  // checked by parse_config
+    auto trusted = net::TrustedProxies::parse(config_.trusted_proxies, error);
+    if (!trusted) throw std::runtime_error("--trusted-proxies: " + error);
+    trusted_proxies_ = std::make_shared<const net::TrustedProxies>(std::move(*trusted));
+  }
+  limits.trusted_proxies = trusted_proxies_;
+  limits.forwarded_header =
+      config_.forwarded_header == "forwarded" ? http::ForwardedHeader::kForwarded : http::ForwardedHeader::kXForwardedFor;
+  limits.proxy_protocol = config_.proxy_protocol;
+  limits.ip_limits = ip_limits_;
   if (!config_.tls_cert.empty())  // checked by parse_config; loaded once, shared by every loop
     limits.tls = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
   loops_.front()->every(std::chrono::seconds(1), [this] {
@@ -276,6 +287,8 @@ void App::accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket) 
     boost::system::error_code ec;
     auto peer = socket.remote_endpoint(ec);
     if (ec) return;  // gone already
+    // A trusted proxy's connection is admitted once its client is known (PROXY header, forwarding header).
+    if (trusted_proxies_->contains(peer.address())) return set.adopt(std::move(socket));
     auto admission = ip_limits_->admit(peer.address(), net::IpLimits::Clock::now());
     if (!admission.lease) {
       net::count_refusal(admission.refused);

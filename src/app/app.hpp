@@ -14,6 +14,7 @@
 #include "net/ip_limits.hpp"
 #include "net/listener.hpp"
 #include "net/loop.hpp"
+#include "net/trusted_proxies.hpp"
 #include "store/history.hpp"
 #include "store/presence.hpp"
 #include "store/store_worker.hpp"
@@ -73,6 +74,7 @@ class App {
   std::vector<std::string> allowed_origins_;
   std::shared_ptr<net::IpLimits> ip_limits_;
   std::shared_ptr<net::IpLimits> guest_limits_;
+  std::shared_ptr<const net::TrustedProxies> trusted_proxies_;  // load balancers believed about the client
   std::chrono::steady_clock::time_point started_;
   http::StaticFiles files_;
   std::vector<std::unique_ptr<net::Loop>> loops_;

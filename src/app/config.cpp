@@ -17,6 +17,7 @@
 #include "app/erb_env.hpp"
 #include "auth/http_hook.hpp"
 #include "net/tls.hpp"
+#include "net/trusted_proxies.hpp"
 
 namespace peercable::app {
 namespace {
@@ -101,8 +102,14 @@ void check_tls(const Config& c) {
   }
 }
 
-// Every URL has an ICE scheme, and TURN comes with its secret: a page handed a TURN URL it cannot sign in
-// to would only fail later, in the browser, with no word to the operator.
+// The trusted proxies parse, and the PROXY protocol has someone to come from.
+void check_proxies(const Config& c) {
+  std::string error;
+  if (!net::TrustedProxies::parse(c.trusted_proxies, error)) die("--trusted-proxies: " + error);
+  if (c.proxy_protocol && split_list(c.trusted_proxies).empty())
+    die("--proxy-protocol: needs --trusted-proxies (the load balancers allowed to send the header)");
+}
+
 // Reads --admin-key-file into admin_key and refuses a key short enough to guess.
 void check_admin(Config& c) {
   if (!c.admin_key_file.empty()) {
@@ -117,6 +124,8 @@ void check_admin(Config& c) {
       die("--admin-key: spaces and control characters cannot be sent in an Authorization header");
 }
 
+// Every URL has an ICE scheme, and TURN comes with its secret: a page handed a TURN URL it cannot sign in
+// to would only fail later, in the browser, with no word to the operator.
 void check_ice(const Config& c) {
   for (const auto& url : split_list(c.stun_urls))
     if (url.rfind("stun:", 0) != 0 && url.rfind("stuns:", 0) != 0)
@@ -273,6 +282,16 @@ Config parse_config(int argc, char** argv) {
   add("admin-key", c.admin_key, "bearer key of the live view at /admin, 16+ characters (empty: /admin is off)");
   add("admin-key-file", c.admin_key_file, "file whose first line is the --admin-key (keeps it out of ps)");
   add("node-id", c.node_id, "this node's name in /admin (default: <hostname>:<port>)");
+  // Behind load balancers
+  add("trusted-proxies", c.trusted_proxies,
+      "load balancers whose word on the client address is believed, comma separated addresses or CIDR blocks "
+      "(empty: nobody)");
+  add("forwarded-header", c.forwarded_header,
+      "header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239)")
+      ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}));
+  app.add_flag("--proxy-protocol,!--no-proxy-protocol", c.proxy_protocol,
+               "connections from --trusted-proxies start with a PROXY protocol v1/v2 header (default: off)")
+      ->envname("PEERCABLE_PROXY_PROTOCOL");
   // TLS
   add("tls-cert", c.tls_cert, "PEM certificate chain: serve https:// and wss:// (needs --tls-key)");
   add("tls-key", c.tls_key, "PEM private key for --tls-cert");
@@ -324,6 +343,7 @@ Config parse_config(int argc, char** argv) {
   check_tls(c);
   check_ice(c);
   check_admin(c);
+  check_proxies(c);
   std::string hook_error;
   if (!c.auth_url.empty() && !auth::parse_hook_url(c.auth_url, hook_error)) die("--auth-url: " + hook_error);
   if (!c.auth_url.empty() && !auth::parse_hook_headers(c.auth_headers, hook_error))

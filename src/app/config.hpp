@@ -95,6 +95,11 @@ struct Config {
   std::string admin_key_file;  // the key's first line is read from this file (keeps it off the command line)
   std::string node_id;         // this node's name in /admin; empty: <hostname>:<port>
 
+  // Behind load balancers (docs/configuration.md, "Behind a proxy")
+  std::string trusted_proxies;                     // comma list of addresses/CIDR blocks; empty: trust nobody
+  std::string forwarded_header = "x-forwarded-for";  // which header trusted proxies set: x-forwarded-for, forwarded
+  bool proxy_protocol = false;                     // trusted peers start with a PROXY protocol v1/v2 header
+
   // TLS
   std::string tls_cert;
   std::string tls_key;

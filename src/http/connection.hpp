@@ -11,10 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "http/forwarded.hpp"
 #include "net/frame_queue.hpp"
 #include "net/ip_limits.hpp"
 #include "net/loop.hpp"
 #include "net/tls.hpp"
+#include "net/trusted_proxies.hpp"
 #include "ws/frame_encoder.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/handshake.hpp"
@@ -51,6 +53,12 @@ struct Limits {
   std::chrono::seconds tcp_keepalive{30};
   std::chrono::seconds tcp_user_timeout{30};
   std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
+  // Behind load balancers: a connection from a trusted proxy is admitted to the per-address limits once its
+  // client is known (its PROXY header, or each request's forwarding header); others were admitted at accept.
+  std::shared_ptr<const net::TrustedProxies> trusted_proxies;  // null or empty: nobody is believed
+  ForwardedHeader forwarded_header = ForwardedHeader::kXForwardedFor;
+  bool proxy_protocol = false;  // trusted peers start with a PROXY protocol header, required
+  std::shared_ptr<net::IpLimits> ip_limits;  // null: no per-address limits
 };
 
 class Connection;
@@ -144,7 +152,10 @@ class Connection final : public net::Flushable,
   void close(std::uint16_t code, std::string_view reason = {});
   bool is_websocket_open() const noexcept { return state_ == State::kWebSocket; }
   const std::string& subprotocol() const noexcept { return subprotocol_; }
+  /// The client's address as text, for logs and per-address limits: the TCP peer, or the client a trusted
+  /// proxy named (PROXY header, X-Forwarded-For / Forwarded of the current request).
   std::string remote_address() const;
+  const asio::ip::address& client_address() const noexcept { return client_; }
   net::Loop& loop() noexcept { return set_.loop(); }
 
   void flush() override;
@@ -177,6 +188,10 @@ class Connection final : public net::Flushable,
   bool check_ping();
   void resume_input();
   void set_socket_options();
+  std::size_t on_proxy_bytes(const std::uint8_t* data, std::size_t n);
+  bool identify_client(const Request& req);
+  bool admit_client();
+  void refuse_client();
 
   // ws::FrameHandler
   void on_message(ws::Opcode op, std::string_view payload) override;
@@ -212,8 +227,15 @@ class Connection final : public net::Flushable,
   std::unique_ptr<ws::Deflater> own_deflater_;  // context takeover only, made on first use
   std::unique_ptr<WsSession> session_;
   std::string subprotocol_;
-  std::unique_ptr<net::IpLimits::Lease> lease_;
-  std::shared_ptr<Connection> paused_self_;  // while input is paused no read owns us  // frees the client address's slot when the connection ends
+  std::unique_ptr<net::IpLimits::Lease> lease_;  // frees the client address's slot when the connection ends
+  std::shared_ptr<Connection> paused_self_;      // while input is paused no read owns us
+  asio::ip::address peer_;    // the TCP peer, or the client its PROXY header named
+  asio::ip::address client_;  // peer_, or the client a trusted proxy's header names for the current request
+  asio::ip::address leased_;  // the address lease_ counts against
+  net::Limit refused_ = net::Limit::kCount;  // the per-address limit that refused the client
+  bool via_proxy_ = false;                   // peer_ is a trusted proxy: admission waits for the client's address
+  bool awaiting_proxy_header_ = false;
+  std::string proxy_header_;  // the PROXY header's bytes so far, while it is cut across reads
 };
 
 /// Serialises `r` as an HTTP/1.1 response.
