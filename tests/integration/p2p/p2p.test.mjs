@@ -104,7 +104,7 @@ test("invalid input gets an error on that subscription only, and nothing is broa
     assert.equal(err.code, code, JSON.stringify(data));
     assert.ok(err.message.length > 0);
   }
-  await b.none((m) => m.message && m.message.type !== "presence_diff" && m.message.type !== "presence");
+  await b.none((m) => m.identifier && m.message && m.message.type !== "presence_diff" && m.message.type !== "presence");
   a.act("valid", { action: "speak", body: "ok\u0001\u0007 fine\n\tline\u0085" });
   const m = (await b.take(b.msg("message"))).message;
   assert.equal(m.body, "ok fine\n\tline", "control characters other than newline and tab are removed");
