@@ -88,13 +88,23 @@ void CableServer::deliver(const std::string& stream, std::string payload) {
   if (log_) {
     auto b = std::make_shared<Broadcast>(stream, std::move(payload));
     std::shared_ptr<const Broadcast> shared = b;
-    // Posted to every loop (this one too) under the stream's lock: each loop then sees the stream's offsets
-    // in order, whichever threads publish on it.
-    auto lock = log_->append(*b, shared);
-    for (auto& ls : loops_) {
-      LoopState* state = ls.get();
-      state->loop.post([state, shared] { state->hub.deliver(shared); });
+    // Posted to the other loops under the stream's lock: each loop then sees the stream's offsets in order,
+    // whichever threads publish on it. This loop delivers at once (as without a log) unless an earlier
+    // offset of the stream still waits in its queue.
+    net::Loop* here = net::Loop::current();
+    LoopState* own = nullptr;
+    {
+      auto lock = log_->append(*b, shared);
+      for (auto& ls : loops_) {
+        LoopState* state = ls.get();
+        if (&state->loop == here && state->hub.in_order(*b)) {
+          own = state;
+          continue;
+        }
+        state->loop.post([state, shared] { state->hub.deliver(shared); });
+      }
     }
+    if (own) own->hub.deliver(shared);
     return;
   }
   auto b = std::make_shared<const Broadcast>(stream, std::move(payload));

@@ -43,10 +43,20 @@ void StreamHub::remove_all(Subscription& sub) {
   sub.stream_refs_.clear();
 }
 
+bool StreamHub::in_order(const Broadcast& b) const {
+  auto it = streams_.find(b.stream());
+  if (it == streams_.end()) return true;
+  return it->second.last_epoch == b.epoch().get() && it->second.last_offset + 1 == b.offset();
+}
+
 void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_t except) {
   const Broadcast& b = *bp;
   auto it = streams_.find(b.stream());
   if (it == streams_.end()) return;
+  if (b.epoch()) {
+    it->second.last_epoch = b.epoch().get();
+    it->second.last_offset = b.offset();
+  }
   // Subscribers of a stream nearly always share one identifier: reuse the frames while it matches. The
   // compressed frame is built (once per broadcast) only when a deflate subscriber is met.
   const std::string* last_id = nullptr;

@@ -26,6 +26,10 @@ class StreamHub {
   /// Queues `b` on every subscription of its stream on this loop (but session `except`'s).
   void deliver(const std::shared_ptr<const Broadcast>& b, std::uint64_t except = 0);
 
+  /// True when delivering `b` right now keeps its stream's offsets in order on this loop: nothing of the
+  /// stream is delivered here yet since its last offset before `b`'s (or nobody here streams it).
+  bool in_order(const Broadcast& b) const;
+
   std::size_t stream_count() const noexcept { return streams_.size(); }
 
   struct Entry {
@@ -39,6 +43,8 @@ class StreamHub {
     EntryList entries;
     bool live = false;                           // the broker confirmed the subscription
     std::vector<broker::Broker::Ready> waiting;  // readiness callbacks until then
+    const std::string* last_epoch = nullptr;     // position of the last broadcast delivered (compared only)
+    std::uint64_t last_offset = 0;
   };
   int loop_;
   broker::Broker& broker_;
