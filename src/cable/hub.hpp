@@ -2,6 +2,7 @@
 // The per-loop index stream → subscriptions. Adding and removing are O(1); a delivery walks one vector.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +13,7 @@ namespace peercable::cable {
 
 class Broadcast;
 class DeliveryStats;
+class CableSession;
 class Subscription;
 
 class StreamHub {
@@ -22,8 +24,12 @@ class StreamHub {
   void add(Subscription& sub, const std::string& stream, broker::Broker::Ready ready);
   /// Removes `sub` from every stream it is on.
   void remove_all(Subscription& sub);
-  /// Queues `b` on every subscription of its stream on this loop.
-  void deliver(const Broadcast& b);
+  /// Queues `b` on every subscription of its stream on this loop (but session `except`'s).
+  void deliver(const std::shared_ptr<const Broadcast>& b, std::uint64_t except = 0);
+
+  /// True when delivering `b` right now keeps its stream's offsets in order on this loop: nothing of the
+  /// stream is delivered here yet since its last offset before `b`'s (or nobody here streams it).
+  bool in_order(const Broadcast& b) const;
 
   std::size_t stream_count() const noexcept { return streams_.size(); }
   /// Where deliveries and subscriber counts are reported (the live view, /metrics); may stay unset.
@@ -40,6 +46,8 @@ class StreamHub {
     EntryList entries;
     bool live = false;                           // the broker confirmed the subscription
     std::vector<broker::Broker::Ready> waiting;  // readiness callbacks until then
+    const std::string* last_epoch = nullptr;     // position of the last broadcast delivered (compared only)
+    std::uint64_t last_offset = 0;
   };
   int loop_;
   broker::Broker& broker_;
