@@ -81,6 +81,8 @@ step "integration: P2PChannel routing, validation, presence, history (ASan+UBSan
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/p2p/
 step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/actioncable/
+step "integration: extended protocol, resumable sessions, stream history, unmodified @anycable/web (ASan+UBSan binary)"
+PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/resume/
 step "integration: sign-in through JWT, the Rails session cookie and the HTTP hook (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/auth/
 step "integration: hostile clients, every limit, information leakage (ASan+UBSan binary)"
@@ -93,8 +95,8 @@ if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
 fi
 step "build: ThreadSanitizer (server only)"
 scripts/build.sh tsan
-step "integration with two event loops under ThreadSanitizer: @rails/actioncable, P2P, Redis, hostile battery"
-tsan_tests tests/integration/actioncable/ tests/integration/p2p/ tests/integration/redis/ \
+step "integration with two event loops under ThreadSanitizer: @rails/actioncable, P2P, Redis, resume, hostile battery"
+tsan_tests tests/integration/actioncable/ tests/integration/p2p/ tests/integration/redis/ tests/integration/resume/ \
   tests/integration/hostile/battery.test.mjs
 step "conformance against Rails' own Action Cable"
 node_tests tests/conformance/

@@ -136,6 +136,11 @@ App::App(Config config)
   session_limits.subscriptions = config_.max_subscriptions;
   session_limits.identifier_bytes = config_.max_identifier;
   cable_->set_session_limits(session_limits);
+  cable::StreamLogOptions stream_log;
+  stream_log.limit = config_.stream_history_limit;
+  stream_log.ttl = std::chrono::seconds(config_.stream_history_ttl);
+  stream_log.max_streams = config_.stream_history_streams;
+  cable_->set_resume_options(stream_log, std::chrono::seconds(config_.session_ttl), config_.max_saved_sessions);
   auto p2p_channel = std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_, *store_worker_, *cable_);
   p2p_ = p2p_channel.get();
   cable_->add_channel(std::move(p2p_channel));

@@ -251,6 +251,20 @@ Config parse_config(int argc, char** argv) {
   add("store-queue", c.store_queue, "store jobs waiting before history writes are dropped (counted)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
   add("store-redis-url", c.store_redis_url, "Redis for history and presence (default: --redis-url)");
+  // Extended protocol
+  add("stream-history-limit", c.stream_history_limit,
+      "extended protocol: broadcasts kept per stream for clients that missed them (0 = no stream history)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  add("stream-history-ttl", c.stream_history_ttl, "extended protocol: seconds a kept broadcast stays")
+      ->check(CLI::Range(1u, 7u * 86400));
+  add("stream-history-streams", c.stream_history_streams,
+      "extended protocol: streams whose history is kept at once; the longest idle is dropped first")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{10000000}));
+  add("session-ttl", c.session_ttl,
+      "extended protocol: seconds a closed connection's session can be restored with its sid (0 = never)")
+      ->check(CLI::Range(0u, 7u * 86400));
+  add("max-saved-sessions", c.max_saved_sessions, "extended protocol: closed sessions kept at once; oldest go first")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
   // Deploys
   add("drain-window", c.drain_window,
       "on SIGTERM, seconds over which clients are told to reconnect, spread at random (0 = all at once)")

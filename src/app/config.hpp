@@ -87,6 +87,13 @@ struct Config {
   std::size_t store_queue = 10000;      // store jobs waiting before history writes are dropped
   std::string store_redis_url;          // Redis for history and presence (empty: --redis-url)
 
+  // Extended protocol (actioncable-v1-ext-json): stream history, resumable sessions (docs/protocol.md)
+  std::size_t stream_history_limit = 100;      // broadcasts kept per stream (0: no stream history)
+  unsigned stream_history_ttl = 300;           // seconds one is kept
+  std::size_t stream_history_streams = 10000;  // streams tracked at once
+  unsigned session_ttl = 300;                  // seconds a closed session can be restored (0: never)
+  std::size_t max_saved_sessions = 100000;     // closed sessions kept at once
+
   // Deploys
   unsigned drain_window = 5;  // seconds over which SIGTERM spreads the clients' reconnects (0: all at once)
 

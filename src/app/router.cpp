@@ -155,6 +155,10 @@ http::RouteResult AppRouter::route(http::Connection& conn, http::Request& req) {
   return result;
 }
 
+namespace {
+constexpr std::string_view kExtProtocol = "actioncable-v1-ext-json";
+}  // namespace
+
 http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, std::string_view query) {
   http::RouteResult result;
   if (app_.draining()) {
@@ -174,9 +178,10 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   }
   const ws::UpgradeRequest up = http::upgrade_request(req);
   // As Rails: the first offered protocol the server supports; none offered or none supported is no header.
+  // The extended protocol (AnyCable's) is one of them: its client offers it alone.
   auto select = [](const std::vector<std::string_view>& offered) -> std::string {
     for (auto p : offered)
-      if (p == "actioncable-v1-json" || p == "actioncable-unsupported") return std::string(p);
+      if (p == "actioncable-v1-json" || p == "actioncable-unsupported" || p == kExtProtocol) return std::string(p);
     return {};
   };
   const Config& cfg = app_.config();
@@ -212,6 +217,13 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   }
   credentials->remote_address = conn.remote_address();
   auto session = std::make_unique<cable::CableSession>(app_.cable(), loop_, conn);
+  if (hs.accept->subprotocol == kExtProtocol) {
+    // A session to take over: ?sid=, else the X-AnyCable-Restore-Sid header; an empty one is none.
+    std::string sid = query_param(query, "sid").value_or("");
+    if (sid.empty()) sid = std::string(req["X-AnyCable-Restore-Sid"]);
+    if (sid.size() > 64) sid.clear();
+    session->set_extended(std::move(sid));
+  }
   session->authenticate(app_.auth(), std::move(credentials));
   result.upgrade = std::move(hs.accept);
   result.session = std::move(session);

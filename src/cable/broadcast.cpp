@@ -15,23 +15,44 @@ std::string envelope(std::string_view identifier, std::string_view payload_json)
   return out;
 }
 
-Broadcast::Frames& Broadcast::frames_of(std::string_view identifier) const {
+std::string ext_envelope(std::string_view identifier, std::string_view payload_json, std::string_view stream,
+                         std::string_view epoch, std::uint64_t offset) {
+  std::string out;
+  out.reserve(identifier.size() + payload_json.size() + stream.size() + epoch.size() + 80);
+  out += "{\"identifier\":";
+  json::append_string(out, identifier);
+  out += ",\"message\":";
+  out += payload_json;
+  out += ",\"stream_id\":";
+  json::append_string(out, stream);
+  out += ",\"epoch\":";
+  json::append_string(out, epoch);
+  out += ",\"offset\":";
+  out += std::to_string(offset);
+  out += '}';
+  return out;
+}
+
+Broadcast::Frames& Broadcast::frames_of(std::string_view identifier, bool ext) const {
+  if (!epoch_) ext = false;  // no position to tell: the plain frame serves both
   for (auto& f : frames_)
-    if (f.identifier == identifier) return f;
+    if (f.ext == ext && f.identifier == identifier) return f;
   auto& f = frames_.emplace_back();
   f.identifier = identifier;
-  f.plain = ws::make_text_frame(envelope(identifier, payload_));
+  f.ext = ext;
+  f.plain = ws::make_text_frame(ext ? ext_envelope(identifier, payload_, stream_, *epoch_, offset_)
+                                    : envelope(identifier, payload_));
   return f;
 }
 
-ws::SharedFrame Broadcast::frame_for(std::string_view identifier) const {
+ws::SharedFrame Broadcast::frame_for(std::string_view identifier, bool ext) const {
   std::lock_guard lock(mutex_);
-  return frames_of(identifier).plain;
+  return frames_of(identifier, ext).plain;
 }
 
-ws::SharedFrame Broadcast::deflated_frame_for(std::string_view identifier, ws::SharedDeflate& z) const {
+ws::SharedFrame Broadcast::deflated_frame_for(std::string_view identifier, ws::SharedDeflate& z, bool ext) const {
   std::lock_guard lock(mutex_);
-  Frames& f = frames_of(identifier);
+  Frames& f = frames_of(identifier, ext);
   if (!f.deflate_tried) {
     f.deflate_tried = true;
     // The plain frame's payload is the envelope: compress that, without building it again.

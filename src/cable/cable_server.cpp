@@ -29,6 +29,17 @@ CableServer::CableServer(std::vector<net::Loop*> loops) {
   broker_ = std::make_unique<broker::LocalBroker>(*this);
   proxy_ = std::make_unique<BrokerProxy>(broker_);
   for (auto* l : loops) loops_.push_back(std::make_unique<LoopState>(*l, *proxy_));
+  set_resume_options(StreamLogOptions{}, std::chrono::seconds(300), 100000);
+}
+
+void CableServer::set_resume_options(const StreamLogOptions& log, std::chrono::seconds session_ttl,
+                                     std::size_t max_sessions) {
+  log_.reset();
+  if (log.limit != 0) {
+    // A new epoch per process run: offsets from an earlier run name other broadcasts.
+    log_ = std::make_unique<StreamLog>(log, SessionStore::new_sid().substr(0, 8));
+  }
+  sessions_ = std::make_unique<SessionStore>(session_ttl, max_sessions);
 }
 
 CableServer::~CableServer() = default;
@@ -60,21 +71,49 @@ void CableServer::start() {
       json::append_int(ping, static_cast<std::int64_t>(std::time(nullptr)));
       ping += '}';
       auto frame = ws::make_text_frame(ping);
-      for (auto* s : group) s->send_frame(frame);
+      for (auto* s : group) {
+        s->send_frame(frame);
+        s->tick();
+      }
     });
+  }
+  if (log_ && !loops_.empty()) {
+    // Idle streams let go of their expired broadcasts too (others trim as they go).
+    StreamLog* log = log_.get();
+    loops_.front()->loop.every(std::chrono::seconds(5), [log] { log->expire(); });
   }
 }
 
 void CableServer::deliver(const std::string& stream, std::string payload) {
+  if (log_) {
+    auto b = std::make_shared<Broadcast>(stream, std::move(payload));
+    std::shared_ptr<const Broadcast> shared = b;
+    // Posted to every loop (this one too) under the stream's lock: each loop then sees the stream's offsets
+    // in order, whichever threads publish on it.
+    auto lock = log_->append(*b, shared);
+    for (auto& ls : loops_) {
+      LoopState* state = ls.get();
+      state->loop.post([state, shared] { state->hub.deliver(shared); });
+    }
+    return;
+  }
   auto b = std::make_shared<const Broadcast>(stream, std::move(payload));
   net::Loop* here = net::Loop::current();
   for (auto& ls : loops_) {
     LoopState* state = ls.get();
     // The calling loop delivers at once (no queue hop: lower latency under load); others get it posted.
     if (&state->loop == here)
-      state->hub.deliver(*b);
+      state->hub.deliver(b);
     else
-      state->loop.post([state, b] { state->hub.deliver(*b); });
+      state->loop.post([state, b] { state->hub.deliver(b); });
+  }
+}
+
+void CableServer::whisper(const std::string& stream, std::string payload_json, std::uint64_t from) {
+  auto b = std::make_shared<const Broadcast>(stream, std::move(payload_json));
+  for (auto& ls : loops_) {
+    LoopState* state = ls.get();
+    state->loop.post([state, b, from] { state->hub.deliver(b, from); });
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The Action Cable server: channels, per-loop hubs and ping lists, and the broker that joins nodes.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -9,6 +10,8 @@
 
 #include "broker/broker.hpp"
 #include "cable/hub.hpp"
+#include "cable/session_store.hpp"
+#include "cable/stream_log.hpp"
 #include "net/loop.hpp"
 
 namespace peercable::cable {
@@ -45,6 +48,13 @@ class CableServer final : public broker::Sink {
   broker::Broker& broker() { return *broker_; }
   void add_channel(std::unique_ptr<Channel> c);
   void set_session_limits(const SessionLimits& l) { limits_ = l; }
+  /// Extended protocol: keeps recent broadcasts per stream (limit 0: none) and closed sessions for `session_ttl`
+  /// (before start).
+  void set_resume_options(const StreamLogOptions& log, std::chrono::seconds session_ttl, std::size_t max_sessions);
+  StreamLog* stream_log() noexcept { return log_.get(); }
+  SessionStore& sessions() noexcept { return *sessions_; }
+  /// Relays a whisper (`payload_json`) to `stream`'s subscribers on this node but session `from`'s; never kept.
+  void whisper(const std::string& stream, std::string payload_json, std::uint64_t from);
   const SessionLimits& session_limits() const noexcept { return limits_; }
   Channel* find_channel(std::string_view name) const;
   LoopState& loop_state(int index) { return *loops_[static_cast<std::size_t>(index)]; }
@@ -75,6 +85,8 @@ class CableServer final : public broker::Sink {
   std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
   std::atomic<std::uint64_t> session_ids_{1};
   SessionLimits limits_;
+  std::unique_ptr<StreamLog> log_;
+  std::unique_ptr<SessionStore> sessions_;
 };
 
 }  // namespace peercable::cable

@@ -2,6 +2,7 @@
 // A channel class, as in Action Cable: decides subscriptions and runs the actions sent to them.
 #include <simdjson.h>
 
+#include <string>
 #include <string_view>
 
 namespace peercable::cable {
@@ -19,6 +20,9 @@ class Channel {
   virtual void confirmed(Subscription&) {}
   /// Runs `action` with `data` (the decoded "data" object, "action" key included).
   virtual void perform(Subscription& sub, std::string_view action, simdjson::dom::object data) = 0;
+  /// The stream a whisper (extended protocol: a client-to-client message the server only relays) on `sub`
+  /// goes to; empty: this channel takes no whispers.
+  virtual std::string whisper_stream(Subscription&) { return {}; }
   /// The subscription ends (unsubscribe or disconnect); its streams are stopped right after.
   virtual void unsubscribed(Subscription&) {}
 };

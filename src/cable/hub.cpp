@@ -3,6 +3,7 @@
 #include "cable/broadcast.hpp"
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
+#include "http/connection.hpp"
 
 namespace peercable::cable {
 
@@ -42,7 +43,8 @@ void StreamHub::remove_all(Subscription& sub) {
   sub.stream_refs_.clear();
 }
 
-void StreamHub::deliver(const Broadcast& b) {
+void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_t except) {
+  const Broadcast& b = *bp;
   auto it = streams_.find(b.stream());
   if (it == streams_.end()) return;
   // Subscribers of a stream nearly always share one identifier: reuse the frames while it matches. The
@@ -50,8 +52,41 @@ void StreamHub::deliver(const Broadcast& b) {
   const std::string* last_id = nullptr;
   ws::SharedFrame frame, deflated;
   bool deflate_tried = false;
+  // The same for extended-protocol subscribers, whose frames carry the stream position.
+  const std::string* ext_last_id = nullptr;
+  ws::SharedFrame ext_frame, ext_deflated;
+  bool ext_deflate_tried = false;
+  std::vector<CableSession*> overflowed;
   for (const Entry& e : it->second.entries) {
     const std::string& id = e.sub->identifier();
+    CableSession& session = e.sub->session();
+    if (except != 0 && session.id() == except) continue;
+    if (session.extended() && b.epoch()) {
+      auto& ref = e.sub->stream_refs_[e.slot];
+      if (ref.held) {
+        if (!Subscription::hold(ref, bp) && (overflowed.empty() || overflowed.back() != &session))
+          overflowed.push_back(&session);
+        continue;
+      }
+      if (!Subscription::take_position(ref, b)) continue;  // replayed already
+      if (!ext_last_id || (ext_last_id != &id && *ext_last_id != id)) {
+        ext_frame = b.frame_for(id, true);
+        ext_deflated.reset();
+        ext_deflate_tried = false;
+        ext_last_id = &id;
+      }
+      http::Connection& conn = session.connection();
+      if (conn.takes_shared_deflate()) {
+        if (!ext_deflate_tried) {
+          ext_deflated = b.deflated_frame_for(id, conn.loop_deflate(), true);
+          ext_deflate_tried = true;
+        }
+        conn.send_frame(ext_deflated ? ext_deflated : ext_frame);
+      } else {
+        conn.send_frame(ext_frame);
+      }
+      continue;
+    }
     if (!last_id || (last_id != &id && *last_id != id)) {
       frame = b.frame_for(id);
       deflated.reset();
@@ -69,6 +104,9 @@ void StreamHub::deliver(const Broadcast& b) {
       conn.send_frame(frame);
     }
   }
+  // A client that let too many broadcasts pile up before asking for its history starts again: it reconnects,
+  // and its history request then covers them.
+  for (auto* s : overflowed) s->connection().close(ws::close_code::kGoingAway, "history request overdue");
 }
 
 }  // namespace peercable::cable

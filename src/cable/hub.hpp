@@ -2,6 +2,7 @@
 // The per-loop index stream → subscriptions. Adding and removing are O(1); a delivery walks one vector.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -11,6 +12,7 @@
 namespace peercable::cable {
 
 class Broadcast;
+class CableSession;
 class Subscription;
 
 class StreamHub {
@@ -21,8 +23,8 @@ class StreamHub {
   void add(Subscription& sub, const std::string& stream, broker::Broker::Ready ready);
   /// Removes `sub` from every stream it is on.
   void remove_all(Subscription& sub);
-  /// Queues `b` on every subscription of its stream on this loop.
-  void deliver(const Broadcast& b);
+  /// Queues `b` on every subscription of its stream on this loop (but session `except`'s).
+  void deliver(const std::shared_ptr<const Broadcast>& b, std::uint64_t except = 0);
 
   std::size_t stream_count() const noexcept { return streams_.size(); }
 

@@ -1,5 +1,6 @@
 #include "cable/session.hpp"
 
+#include <openssl/evp.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include "cable/cable_server.hpp"
 #include "cable/channel.hpp"
 #include "cable/command.hpp"
+#include "cable/stream_log.hpp"
 #include "cable/subscription.hpp"
 #include "json/writer.hpp"
 #include "net/loggable.hpp"
@@ -23,6 +25,20 @@ constexpr std::size_t kMaxHeld = 64;
 constexpr std::size_t kMaxHeldBytes = 256 * 1024;
 constexpr std::string_view kRateLimited = R"({"type":"disconnect","reason":"rate_limited","reconnect":true})";
 constexpr std::string_view kRestart = R"({"type":"disconnect","reason":"server_restart","reconnect":true})";
+
+constexpr std::size_t kMaxHeldBroadcasts = 4096;  // per stream of a subscription waiting for its history
+constexpr auto kHoldWindow = std::chrono::seconds(5);
+
+// What the sign-in material of a connection was, without keeping it: a restore needs the same.
+std::string digest_of(const auth::Credentials& c) {
+  std::string material = c.token;
+  material += '\0';
+  material += c.cookie_header;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(material.data(), material.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
 
 std::string reply(std::string_view identifier, std::string_view type) {
   std::string out = "{\"identifier\":";
@@ -42,6 +58,19 @@ CableSession::~CableSession() {
 }
 
 void CableSession::authenticate(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials) {
+  if (ext_) {
+    credentials_digest_ = digest_of(*credentials);
+    if (!restore_sid_.empty()) {
+      if (auto saved = server_.sessions().find(restore_sid_)) {
+        if (saved->credentials == credentials_digest_ && server_.sessions().take(restore_sid_)) {
+          restore_ = std::move(saved);
+          signed_in(restore_->user, "");
+          return;
+        }
+        candidate_ = std::move(saved);  // other sign-in material: restore only if it names the same user
+      }
+    }
+  }
   alive_ = std::make_shared<bool>(true);
   std::weak_ptr<bool> alive = alive_;
   chain.authenticate(std::move(credentials), [this, alive](std::optional<auth::Identity> who, std::string why) {
@@ -55,6 +84,11 @@ void CableSession::authenticate(const auth::AuthChain& chain, std::shared_ptr<co
 void CableSession::signed_in(std::optional<auth::Identity> who, const std::string& why) {
   if (auth_ != Auth::kPending) return;
   if (who) {
+    if (candidate_) {
+      // Another user's session id (or a stale one) gives a fresh session: nothing of it is shown or changed.
+      if (candidate_->user.id == who->id && server_.sessions().take(restore_sid_)) restore_ = std::move(candidate_);
+      candidate_.reset();
+    }
     user_ = std::move(who);
     auth_ = Auth::kAccepted;
   } else {
@@ -80,7 +114,7 @@ void CableSession::start() {
     return;
   }
   welcomed_ = true;
-  conn_.send_text(kWelcome);
+  welcome();
   server_.register_session(loop_, this);
   auto held = std::move(held_);
   held_bytes_ = 0;
@@ -88,6 +122,43 @@ void CableSession::start() {
     if (closed_) break;
     handle(command);
   }
+}
+
+void CableSession::welcome() {
+  if (!ext_) {
+    conn_.send_text(kWelcome);
+    return;
+  }
+  sid_ = SessionStore::new_sid();
+  std::string w = R"({"type":"welcome","sid":")";
+  w += sid_;
+  w += '"';
+  if (!restore_) {
+    w += '}';
+    conn_.send_text(w);
+    return;
+  }
+  // The saved subscriptions come back without their confirmations (the client has them); each holds its
+  // broadcasts back until the client's history request for it, so that nothing comes twice or out of order.
+  auto saved = std::move(*restore_);
+  restore_.reset();
+  std::vector<std::shared_ptr<Subscription>> back;
+  w += R"(,"restored":true,"restored_ids":[)";
+  for (const auto& identifier : saved.identifiers) {
+    auto sub = open(identifier, true);
+    if (!sub) continue;
+    if (!back.empty()) w += ',';
+    json::append_string(w, identifier);
+    back.push_back(std::move(sub));
+  }
+  w += "]}";
+  conn_.send_text(w);
+  if (!back.empty()) {
+    holding_ = true;
+    hold_until_ = std::chrono::steady_clock::now() + kHoldWindow;
+  }
+  spdlog::debug("session {}: restored {} of {} subscriptions", id_, back.size(), saved.identifiers.size());
+  for (auto& sub : back) sub->on_stream_ready();  // the guard open() left
 }
 
 void CableSession::on_shutdown() {
@@ -103,6 +174,12 @@ void CableSession::on_closed() {
   if (closed_) return;
   closed_ = true;
   if (welcomed_) server_.unregister_session(loop_, this);
+  if (ext_ && welcomed_ && !sid_.empty()) {
+    SavedSession saved{*user_, credentials_digest_, {}};
+    for (const auto& [identifier, sub] : subs_)
+      if (sub->confirmed_ && sub->active_) saved.identifiers.push_back(identifier);
+    server_.sessions().save(sid_, std::move(saved));
+  }
   auto subs = std::move(subs_);
   for (auto& [id, sub] : subs) remove(*sub);
 }
@@ -152,14 +229,24 @@ void CableSession::handle(std::string_view payload) {
     return;
   }
   auto& c = *parsed.command;
+  if (!ext_ && c.kind != Command::Kind::kSubscribe && c.kind != Command::Kind::kUnsubscribe &&
+      c.kind != Command::Kind::kMessage) {
+    spdlog::debug("session {}: ignored command: {}", id_, to_string(CommandError::kUnknownCommand));
+    return;  // history, whisper and pong are the extended protocol's
+  }
   switch (c.kind) {
-    case Command::Kind::kSubscribe: return subscribe(std::move(c.identifier));
+    case Command::Kind::kSubscribe:
+      if (!ext_) return subscribe(std::move(c.identifier));
+      return subscribe(std::move(c.identifier), std::move(c.history), c.history_malformed);
     case Command::Kind::kUnsubscribe: return unsubscribe(c.identifier);
     case Command::Kind::kMessage: return message(c.identifier, c.data);
+    case Command::Kind::kHistory: return history(c.identifier, std::move(c.history), c.history_malformed);
+    case Command::Kind::kWhisper: return whisper(c.identifier, c.data);
+    case Command::Kind::kPong: return;  // the client's answer to a ping: it is alive, nothing to say
   }
 }
 
-void CableSession::subscribe(std::string identifier) {
+void CableSession::subscribe(std::string identifier, std::optional<HistoryRequest> history, bool history_malformed) {
   // A repeated subscribe (the client re-sends until confirmed) is ignored, as in Rails.
   if (subs_.count(identifier)) return;
   const auto& limits = server_.session_limits();
@@ -173,37 +260,140 @@ void CableSession::subscribe(std::string identifier) {
     conn_.send_text(reply(identifier, "reject_subscription"));
     return;
   }
+  auto sub = open(identifier, false);
+  if (!sub) return;
+  if (history || history_malformed) {
+    // Served right after the confirmation; until then the subscription's broadcasts wait.
+    sub->history_ = std::move(history);
+    sub->history_malformed_ = history_malformed;
+    for (auto& ref : sub->stream_refs_) ref.held = true;
+  }
+  sub->on_stream_ready();
+}
+
+std::shared_ptr<Subscription> CableSession::open(const std::string& identifier, bool restored) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::object params;
   std::string_view channel_name;
   if (parser.parse(identifier).get(doc) || doc.get(params) || params["channel"].get(channel_name)) {
     spdlog::debug("session {}: subscribe with a bad identifier", id_);
-    return;
+    return nullptr;
   }
   Channel* channel = server_.find_channel(channel_name);
   if (!channel) {
     // Rails logs "Subscription class not found" and sends nothing (no reject).
     spdlog::debug("session {}: no channel {}", id_, net::loggable(channel_name, 100));
-    return;
+    return nullptr;
   }
   auto sub = std::make_shared<Subscription>(*this, identifier, *channel);
+  sub->restored_ = restored;
   subs_.emplace(identifier, sub);
-  sub->pending_ = 1;  // guard: no confirmation before subscribed() has returned
+  sub->pending_ = 1;  // guard: no confirmation before subscribed() has returned (the caller drops it)
   if (!channel->subscribed(*sub, params)) {
     subs_.erase(identifier);
     remove(*sub);
-    conn_.send_text(reply(identifier, "reject_subscription"));
-    return;
+    if (!restored) conn_.send_text(reply(identifier, "reject_subscription"));
+    return nullptr;
   }
-  sub->on_stream_ready();
+  if (restored)
+    for (auto& ref : sub->stream_refs_) ref.held = true;
+  return sub;
 }
 
 void CableSession::confirm(Subscription& sub) {
   if (sub.confirmed_ || !sub.active_) return;
   sub.confirmed_ = true;
-  conn_.send_text(reply(sub.identifier(), "confirm_subscription"));
+  if (!sub.restored_) conn_.send_text(reply(sub.identifier(), "confirm_subscription"));
   sub.channel().confirmed(sub);
+  if (!sub.active_) return;
+  if (sub.history_ || sub.history_malformed_) serve_history(sub);
+}
+
+// ---- Extended protocol: history, whisper ----------------------------------------------------------
+
+void CableSession::history(const std::string& identifier, std::optional<HistoryRequest> req, bool malformed) {
+  auto it = subs_.find(identifier);
+  if (it == subs_.end()) {
+    conn_.send_text(reply(identifier, "reject_history"));
+    return;
+  }
+  auto sub = it->second;
+  sub->history_ = std::move(req);
+  sub->history_malformed_ = malformed;
+  for (auto& ref : sub->stream_refs_) ref.held = true;
+  if (sub->confirmed_) serve_history(*sub);  // else once its streams are live
+}
+
+void CableSession::serve_history(Subscription& sub) {
+  auto req = std::move(sub.history_);
+  const bool malformed = sub.history_malformed_;
+  sub.history_.reset();
+  sub.history_malformed_ = false;
+  StreamLog* log = server_.stream_log();
+  // Only the streams this subscription is on: a request naming others learns nothing about them.
+  std::vector<std::vector<BroadcastPtr>> missed(sub.stream_refs_.size());
+  HistoryResult result = malformed ? HistoryResult::kUnknownStream : HistoryResult::kOk;
+  std::string_view failed;
+  for (std::size_t i = 0; req && result == HistoryResult::kOk && i < sub.stream_refs_.size(); ++i) {
+    const auto& ref = sub.stream_refs_[i];
+    const StreamPosition* pos = nullptr;
+    for (const auto& p : req->streams)
+      if (p.stream == ref.name) pos = &p;
+    if (pos) {
+      result = log ? log->after(ref.name, pos->epoch, pos->offset, missed[i]) : HistoryResult::kUnknownStream;
+      if (result != HistoryResult::kOk) failed = ref.name;
+    } else if (req->since && log) {
+      log->since(ref.name, *req->since, missed[i]);
+    }
+  }
+  if (result == HistoryResult::kOk) {
+    for (std::size_t i = 0; i < missed.size() && i < sub.stream_refs_.size(); ++i)
+      for (const auto& b : missed[i])
+        if (Subscription::take_position(sub.stream_refs_[i], *b)) send_broadcast(sub, *b);
+  } else if (malformed) {
+    spdlog::info("session {}: malformed history request refused", id_);
+  } else {
+    spdlog::info("session {}: history of {} refused: {}", id_, net::loggable(failed, 100), to_string(result));
+  }
+  release(sub);
+  conn_.send_text(reply(sub.identifier(), result == HistoryResult::kOk ? "confirm_history" : "reject_history"));
+}
+
+void CableSession::send_broadcast(Subscription& sub, const Broadcast& b) {
+  if (conn_.takes_shared_deflate()) {
+    if (auto z = b.deflated_frame_for(sub.identifier(), conn_.loop_deflate(), true)) return conn_.send_frame(z);
+  }
+  conn_.send_frame(b.frame_for(sub.identifier(), true));
+}
+
+void CableSession::release(Subscription& sub) {
+  for (auto& ref : sub.stream_refs_) {
+    ref.held = false;
+    auto pending = std::move(ref.pending);
+    ref.pending.clear();
+    for (const auto& b : pending)
+      if (Subscription::take_position(ref, *b)) send_broadcast(sub, *b);
+  }
+}
+
+void CableSession::release_overdue() {
+  if (std::chrono::steady_clock::now() < hold_until_) return;
+  holding_ = false;
+  for (auto& [identifier, sub] : subs_)
+    if (sub->restored_ && sub->confirmed_ && !sub->history_ && !sub->history_malformed_) release(*sub);
+}
+
+void CableSession::whisper(const std::string& identifier, const std::string& data) {
+  auto it = subs_.find(identifier);
+  if (it == subs_.end() || !it->second->confirmed_) return;
+  Subscription& sub = *it->second;
+  std::string stream = sub.channel().whisper_stream(sub);
+  if (stream.empty()) {
+    spdlog::debug("session {}: whisper refused: {} takes none", id_, sub.channel().name());
+    return;
+  }
+  server_.whisper(stream, data, id_);
 }
 
 void CableSession::unsubscribe(const std::string& identifier) {
@@ -250,6 +440,21 @@ void Subscription::stream_from(const std::string& stream) {
   session_.loop_state().hub.add(*this, stream, [weak] {
     if (auto s = weak.lock()) s->on_stream_ready();
   });
+}
+
+bool Subscription::take_position(StreamRef& ref, const Broadcast& b) {
+  if (!b.epoch()) return true;  // no log: nothing to tell apart
+  const bool same_epoch = ref.epoch && (ref.epoch == b.epoch() || *ref.epoch == *b.epoch());
+  if (same_epoch && b.offset() <= ref.sent) return false;
+  ref.epoch = b.epoch();
+  ref.sent = b.offset();
+  return true;
+}
+
+bool Subscription::hold(StreamRef& ref, std::shared_ptr<const Broadcast> b) {
+  if (ref.pending.size() >= kMaxHeldBroadcasts) return false;
+  ref.pending.push_back(std::move(b));
+  return true;
 }
 
 void Subscription::on_stream_ready() {

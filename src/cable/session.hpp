@@ -8,10 +8,13 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "cable/command.hpp"
+#include "cable/session_store.hpp"
 #include "http/connection.hpp"
 
 namespace peercable::cable {
 
+class Broadcast;
 class CableServer;
 struct LoopState;
 class Subscription;
@@ -22,8 +25,21 @@ class CableSession final : public http::WsSession {
   ~CableSession() override;
 
   /// Signs the connection in through `chain` (maybe asynchronously). Until it has answered, commands are
-  /// held; then the welcome and the held commands, or the refusal and the close.
+  /// held; then the welcome and the held commands, or the refusal and the close. An extended-protocol
+  /// connection with a saved session's id (`restore_sid`) gets that session back instead, when it comes with
+  /// the same sign-in material, or signs in as the same user.
   void authenticate(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials);
+
+  /// Speaks the extended protocol (actioncable-v1-ext-json); before authenticate().
+  void set_extended(std::string restore_sid) {
+    ext_ = true;
+    restore_sid_ = std::move(restore_sid);
+  }
+  bool extended() const noexcept { return ext_; }
+  /// Called at every ping: lets go of broadcasts held for a history request that did not come.
+  void tick() {
+    if (holding_) release_overdue();
+  }
 
   void on_open() override;
   void on_message(ws::Opcode op, std::string_view payload) override;
@@ -50,9 +66,18 @@ class CableSession final : public http::WsSession {
   std::size_t ping_index = 0;  // position in the loop's ping group
 
  private:
-  void subscribe(std::string identifier);
+  void subscribe(std::string identifier, std::optional<HistoryRequest> history = std::nullopt,
+                 bool history_malformed = false);
+  std::shared_ptr<Subscription> open(const std::string& identifier, bool restored);
   void unsubscribe(const std::string& identifier);
   void message(const std::string& identifier, const std::string& data);
+  void history(const std::string& identifier, std::optional<HistoryRequest> req, bool malformed);
+  void whisper(const std::string& identifier, const std::string& data);
+  void serve_history(Subscription& sub);
+  void send_broadcast(Subscription& sub, const Broadcast& b);
+  void release(Subscription& sub);
+  void release_overdue();
+  void welcome();
   void remove(Subscription& sub);
   void signed_in(std::optional<auth::Identity> who, const std::string& why);
   void start();
@@ -75,6 +100,15 @@ class CableSession final : public http::WsSession {
   std::chrono::steady_clock::time_point rate_refilled_{};
   std::shared_ptr<bool> alive_;  // while an authenticator may still call back
   std::map<std::string, std::shared_ptr<Subscription>, std::less<>> subs_;
+  // Extended protocol
+  bool ext_ = false;
+  bool holding_ = false;  // some restored subscription holds broadcasts back until its history request
+  std::chrono::steady_clock::time_point hold_until_{};
+  std::string sid_;
+  std::string restore_sid_;
+  std::string credentials_digest_;
+  std::optional<SavedSession> restore_;    // the session this connection takes over
+  std::optional<SavedSession> candidate_;  // one to take over if the sign-in names the same user
 };
 
 }  // namespace peercable::cable

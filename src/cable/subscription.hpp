@@ -1,14 +1,18 @@
 #pragma once
 // One subscription of one connection: (identifier, channel, streams). Owned by its session.
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "auth/jwt.hpp"
+#include "cable/command.hpp"
 
 namespace peercable::cable {
 
+class Broadcast;
 class Channel;
 class CableSession;
 class StreamHub;
@@ -32,6 +36,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
 
   bool confirmed() const noexcept { return confirmed_; }
   bool active() const noexcept { return active_; }
+  /// Brought back by a restored session (extended protocol): the client already had it, so there is no
+  /// confirm_subscription, and what it missed comes through its history request.
+  bool restored() const noexcept { return restored_; }
 
   /// Channel-specific state (the room of a P2PChannel subscription, for instance).
   std::string param;
@@ -43,8 +50,18 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
     std::string name;
     std::size_t index;  // position in the hub's entry list for `name`
     void* list;         // that entry list (StreamHub::EntryList*)
+    // Extended protocol: the last position sent on this connection (never send one twice), and broadcasts
+    // held back while a history replay for this stream is due.
+    std::shared_ptr<const std::string> epoch{};
+    std::uint64_t sent = 0;
+    bool held = false;
+    std::vector<std::shared_ptr<const Broadcast>> pending{};
   };
   void on_stream_ready();
+  /// Extended protocol: true when `b` is after what `ref` has sent (and records it as sent).
+  static bool take_position(StreamRef& ref, const Broadcast& b);
+  /// Holds `b` back until a history replay; false when too many wait already.
+  static bool hold(StreamRef& ref, std::shared_ptr<const Broadcast> b);
 
   CableSession& session_;
   std::string identifier_;
@@ -53,6 +70,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   int pending_ = 0;  // streams (plus one guard while subscribing) not yet live
   bool confirmed_ = false;
   bool active_ = true;
+  bool restored_ = false;
+  std::optional<HistoryRequest> history_;  // to serve once confirmed
+  bool history_malformed_ = false;
 };
 
 }  // namespace peercable::cable

@@ -132,6 +132,14 @@ void P2PChannel::confirmed(cable::Subscription& sub) {
   // in that order. Always queued: one per subscription, which the subscription limits bound.
   std::weak_ptr<cable::Subscription> weak = sub.weak_from_this();
   net::Loop& loop = sub.session().loop_state().loop;
+  if (sub.restored()) {
+    // A restored session (extended protocol): the client has the room already, and the presence changes
+    // and messages it missed come back through its stream history.
+    worker_.post([this, room, who = sub.user()] {
+      if (presence_.join(room, who)) feed_.joined(room, who);
+    });
+    return;
+  }
   worker_.post([this, room, who = sub.user(), weak, &loop] {
     if (presence_.join(room, who)) feed_.joined(room, who);
     std::string snapshot = feed_.snapshot(room);
@@ -154,6 +162,10 @@ void P2PChannel::confirmed(cable::Subscription& sub) {
       s->transmit(hist);
     });
   });
+}
+
+std::string P2PChannel::whisper_stream(cable::Subscription& sub) {
+  return room_stream(sub.param);
 }
 
 void P2PChannel::unsubscribed(cable::Subscription& sub) {

@@ -41,6 +41,8 @@ class P2PChannel final : public cable::Channel {
   void confirmed(cable::Subscription& sub) override;
   void perform(cable::Subscription& sub, std::string_view action, simdjson::dom::object data) override;
   void unsubscribed(cable::Subscription& sub) override;
+  /// Whispers (extended protocol) go to the room.
+  std::string whisper_stream(cable::Subscription& sub) override;
 
   /// Room names: 1 to `max_chars` characters of A-Za-z0-9_.:-
   static bool valid_room(std::string_view room, std::size_t max_chars = 64);

@@ -1,0 +1,111 @@
+// The unmodified @anycable/web client speaking the extended protocol (actioncable-v1-ext-json) to the real
+// server through a TCP proxy that the test cuts: broadcasts sent while the client is away come back exactly
+// once and in order (session restored, stream history replayed), and an offset the server no longer keeps is
+// refused with reject_history, which the client reports as the info event history_not_found.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { createCable } from "@anycable/web";
+import { startPeercable, signToken } from "../../lib/peercable.mjs";
+import { CutProxy } from "./proxy.mjs";
+
+const broadcastKey = "resume-test-key";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** An @anycable/web cable through `proxy`, signed in as `user`, reconnecting quickly after a cut. */
+function connectCable(proxy, user) {
+  const token = signToken({ sub: user, name: user });
+  return createCable(`ws://127.0.0.1:${proxy.port}/cable?token=${token}`, {
+    protocol: "actioncable-v1-ext-json",
+    websocketImplementation: WebSocket,
+    reconnectStrategy: (attempts) => Math.min(100 * 2 ** attempts, 500),  // ms; the default waits far longer
+    logLevel: "error",
+  });
+}
+
+/** POST /broadcast of `data` on `stream`. */
+async function publish(server, stream, data) {
+  const r = await fetch(`${server.url}/broadcast`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${broadcastKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ stream, data }),
+  });
+  assert.equal(r.status, 202, await r.text());
+}
+
+/** Resolves once `pred()` holds, checking every 20 ms; rejects after `ms` with `what`. */
+async function until(pred, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+test("500 numbered broadcasts, connection cut for 3 s: each arrives exactly once, in order", { timeout: 60000 }, async (t) => {
+  const server = await startPeercable(["--public-streams", "--broadcast-key", broadcastKey,
+    "--stream-history-limit", "1000"]);
+  const proxy = new CutProxy(server.port);
+  await proxy.listen();
+  const cable = connectCable(proxy, "alice");
+  t.after(async () => {
+    cable.disconnect();
+    await proxy.close();
+    await server.stop();
+  });
+  const got = [];
+  const connects = [];
+  cable.on("connect", (ev) => connects.push(ev));
+  const channel = cable.streamFrom("numbers");
+  channel.on("message", (m) => got.push(m.n));
+  await channel.ensureSubscribed();
+
+  const total = 500;
+  for (let n = 0; n < total; n++) {
+    if (n === 100) {
+      proxy.cut();
+      setTimeout(() => proxy.restore(), 3000);
+    }
+    await publish(server, "numbers", { n });
+    await sleep(10);
+  }
+  await until(() => got.length >= total && proxy.pairs.size > 0, `${total} messages (got ${got.length})`);
+  // A bounded drain: a duplicate would be on its way behind the last message; a round trip settles it.
+  await publish(server, "numbers", { n: total });
+  await until(() => got.includes(total), "the marker broadcast");
+  got.pop();
+  assert.deepEqual(got, Array.from({ length: total }, (_, i) => i));
+  assert.ok(proxy.accepted >= 2, "the client reconnected");
+  assert.ok(connects.some((c) => c.restored), `the session was restored: ${JSON.stringify(connects)}`);
+});
+
+test("an offset the server no longer keeps: reject_history reaches the app as history_not_found", { timeout: 60000 }, async (t) => {
+  const server = await startPeercable(["--public-streams", "--broadcast-key", broadcastKey,
+    "--stream-history-limit", "5"]);
+  const proxy = new CutProxy(server.port);
+  await proxy.listen();
+  const cable = connectCable(proxy, "bob");
+  t.after(async () => {
+    cable.disconnect();
+    await proxy.close();
+    await server.stop();
+  });
+  const got = [];
+  const infos = [];
+  const channel = cable.streamFrom("evicted");
+  channel.on("message", (m) => got.push(m.n));
+  channel.on("info", (i) => infos.push(i));
+  await channel.ensureSubscribed();
+  await publish(server, "evicted", { n: 0 });
+  await until(() => got.length === 1, "the first broadcast");
+
+  proxy.cut();
+  // Twenty broadcasts while away: the server keeps only the last five, so offset 1 + 1 is gone.
+  for (let n = 1; n <= 20; n++) await publish(server, "evicted", { n });
+  proxy.restore();
+  await until(() => infos.some((i) => i.type === "history_not_found"), "history_not_found");
+  // The subscription lives on: a broadcast after the refusal arrives.
+  await publish(server, "evicted", { n: 21 });
+  await until(() => got.includes(21), "the broadcast after the refusal");
+  assert.ok(!got.some((n) => n >= 1 && n <= 20), `nothing replayed from a refused history: ${got}`);
+});
