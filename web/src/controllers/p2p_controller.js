@@ -24,11 +24,11 @@ export const MAX_BODY_BYTES = 4096;
 export const MAX_DIRECT_BYTES = maxPlaintextBytes(MAX_BODY_BYTES);
 
 // Reconnect schedule after a drop: attempt n waits between RECONNECT_BASE_MS·2^n and twice that, ±50 %
-// jitter, never more than RECONNECT_MAX_MS, so a person is back within about two seconds of the network
+// jitter, never more than RECONNECT_MAX_MS, so a person is back within about a second and a half of the network
 // returning. (The library's default starts at the 3 s ping interval and doubles without a cap: 10–30 s after
 // a short cut.) A dead socket that does not close is noticed after two missed pings (6 s).
 export const RECONNECT_BASE_MS = 250;
-export const RECONNECT_MAX_MS = 2000;
+export const RECONNECT_MAX_MS = 1500;
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const COUNTER_FROM_BYTES = 3500;
