@@ -25,6 +25,7 @@
 #include "channels/p2p_channel.hpp"
 #include "channels/signed_stream_channel.hpp"
 #include "auth/signed_stream.hpp"
+#include "cable/broadcast.hpp"
 #include "json/writer.hpp"
 #include "net/tls.hpp"
 #include "store/redis_history.hpp"
@@ -141,6 +142,34 @@ App::App(Config config)
   stream_log.ttl = std::chrono::seconds(config_.stream_history_ttl);
   stream_log.max_streams = config_.stream_history_streams;
   cable_->set_resume_options(stream_log, std::chrono::seconds(config_.session_ttl), config_.max_saved_sessions);
+  if (config_.stream_history_store == "sqlite" && cable_->stream_log()) {
+    // Epochs and recent broadcasts outlive the process: read back now (no loop runs yet), written by the
+    // store worker as they come.
+    std::filesystem::create_directories(config_.data_dir);
+    auto db = (std::filesystem::path(config_.data_dir) / "streams.sqlite3").string();
+    stream_journal_ = std::make_unique<store::SqliteStreamJournal>(db, config_.stream_history_limit,
+                                                                   static_cast<std::int64_t>(config_.stream_history_ttl));
+    cable::StreamLog& log = *cable_->stream_log();
+    std::size_t streams = 0;
+    for (auto& js : stream_journal_->load()) {
+      std::vector<cable::StreamLog::Kept> kept;
+      kept.reserve(js.entries.size());
+      for (auto& e : js.entries) kept.push_back({e.offset, e.at, std::move(e.payload)});
+      log.restore(js.stream, js.epoch, js.head, std::move(kept));
+      ++streams;
+    }
+    spdlog::info("stream history: {} streams read back from {}", streams, db);
+    store::SqliteStreamJournal* journal = stream_journal_.get();
+    store::StoreWorker* worker = store_worker_.get();
+    log.set_journal([journal, worker](const cable::BroadcastPtr& b, std::int64_t at) {
+      worker->try_post([journal, b, at] { journal->append(b->stream(), *b->epoch(), b->offset(), at, b->payload()); },
+                       "stream history write");
+    });
+    worker->every(std::chrono::seconds(30), [journal] {
+      journal->expire(
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    });
+  }
   auto p2p_channel = std::make_unique<channels::P2PChannel>(p2p, *presence_, *history_, *store_worker_, *cable_);
   p2p_ = p2p_channel.get();
   cable_->add_channel(std::move(p2p_channel));
@@ -489,6 +518,10 @@ int App::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (auto& l : loops_) l->stop();
   for (auto& l : loops_) l->join();
+  if (stream_journal_) {
+    // A clean stop: the next run may trust the journal and keep every stream's epoch.
+    store_worker_->post([journal = stream_journal_.get(), heads = cable_->stream_log()->heads()] { journal->close(heads); });
+  }
   store_worker_->stop();  // history appends already queued are written
   spdlog::info("stopped");
   return 0;

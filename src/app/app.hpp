@@ -16,6 +16,7 @@
 #include "net/loop.hpp"
 #include "store/history.hpp"
 #include "store/presence.hpp"
+#include "store/sqlite_stream_journal.hpp"
 #include "store/store_worker.hpp"
 
 namespace peercable::auth {
@@ -75,6 +76,7 @@ class App {
   std::unique_ptr<store::PresenceStore> presence_;
   std::unique_ptr<store::HistoryStore> history_;
   std::unique_ptr<cable::CableServer> cable_;
+  std::unique_ptr<store::SqliteStreamJournal> stream_journal_;  // --stream-history-store sqlite
   // After cable_ and the stores: destroyed first, its last jobs still reach both.
   std::unique_ptr<store::StoreWorker> store_worker_;
   const channels::P2PChannel* p2p_ = nullptr;  // for /metrics

@@ -260,6 +260,9 @@ Config parse_config(int argc, char** argv) {
   add("stream-history-streams", c.stream_history_streams,
       "extended protocol: streams whose history is kept at once; the longest idle is dropped first")
       ->check(CLI::Range(std::size_t{16}, std::size_t{10000000}));
+  add("stream-history-store", c.stream_history_store,
+      "extended protocol: memory, or sqlite (streams.sqlite3 in --data-dir: epochs and history survive a restart)")
+      ->check(CLI::IsMember({"memory", "sqlite"}));
   add("session-ttl", c.session_ttl,
       "extended protocol: seconds a closed connection's session can be restored with its sid (0 = never)")
       ->check(CLI::Range(0u, 7u * 86400));

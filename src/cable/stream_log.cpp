@@ -77,7 +77,7 @@ std::unique_lock<std::mutex> StreamLog::append(Broadcast& b, const BroadcastPtr&
   b.set_position(++s.head, s.epoch);
   s.entries.push_back({s.head, now, keep});
   trim(s, now);
-  if (journal_) journal_(b, now);
+  if (journal_) journal_(keep, now);
   return lock;
 }
 

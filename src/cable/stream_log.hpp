@@ -50,7 +50,7 @@ class StreamLog {
 
   /// Called for every broadcast kept, under its stream's lock (so in offset order per stream), with its time
   /// in unix seconds: hands it to a journal that outlives the process. Must not block. Before any broadcast.
-  using Journal = std::function<void(const Broadcast& b, std::int64_t at)>;
+  using Journal = std::function<void(const BroadcastPtr& b, std::int64_t at)>;
   void set_journal(Journal j) { journal_ = std::move(j); }
   struct Kept {
     std::uint64_t offset;

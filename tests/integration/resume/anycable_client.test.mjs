@@ -79,6 +79,46 @@ test("500 numbered broadcasts, connection cut for 3 s: each arrives exactly once
   assert.ok(connects.some((c) => c.restored), `the session was restored: ${JSON.stringify(connects)}`);
 });
 
+test("a restart with --stream-history-store sqlite: epochs survive, the 500 arrive exactly once, in order", { timeout: 60000 }, async (t) => {
+  const args = ["--public-streams", "--broadcast-key", broadcastKey, "--stream-history-limit", "1000",
+    "--stream-history-store", "sqlite"];
+  let server = await startPeercable(args);
+  const { port, dataDir } = server;
+  const proxy = new CutProxy(port);
+  await proxy.listen();
+  const cable = connectCable(proxy, "carol");
+  t.after(async () => {
+    cable.disconnect();
+    await proxy.close();
+    await server.stop();
+  });
+  const got = [];
+  const epochs = new Set();
+  const channel = cable.streamFrom("restarts");
+  channel.on("message", (m, meta) => {
+    got.push(m.n);
+    if (meta?.epoch) epochs.add(meta.epoch);
+  });
+  await channel.ensureSubscribed();
+  const total = 500;
+  for (let n = 0; n < total; n++) {
+    if (n === 100) proxy.cut();  // 100..119 are sent while the client is away, then the server restarts
+    if (n === 120) {
+      assert.equal(await server.stop(), 0);
+      server = await startPeercable([...args, "--data-dir", dataDir], { port });
+      proxy.restore();
+    }
+    await publish(server, "restarts", { n });
+    await sleep(10);
+  }
+  await until(() => got.length >= total, `${total} messages (got ${got.length})`);
+  await publish(server, "restarts", { n: total });
+  await until(() => got.includes(total), "the marker broadcast");
+  got.pop();
+  assert.deepEqual(got, Array.from({ length: total }, (_, i) => i));
+  assert.equal(epochs.size, 1, `one epoch across the restart: ${[...epochs]}`);
+});
+
 test("an offset the server no longer keeps: reject_history reaches the app as history_not_found", { timeout: 60000 }, async (t) => {
   const server = await startPeercable(["--public-streams", "--broadcast-key", broadcastKey,
     "--stream-history-limit", "5"]);
