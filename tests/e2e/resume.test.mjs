@@ -119,6 +119,10 @@ function presenceNames(page) {
 async function assertAllNumbered(page, count) {
   const shown = (await bodies(page)).filter((b) => /^n \d+$/.test(b)).map((b) => Number(b.slice(2)));
   const want = Array.from({ length: count }, (_, i) => i + 1);
+  const missing = want.filter((n) => !shown.includes(n));
+  const twice = shown.filter((n, i) => shown.indexOf(n) !== i);
+  const outOfOrder = shown.filter((n, i) => i > 0 && n < shown[i - 1]);
+  assert.deepEqual({ missing, twice, outOfOrder }, { missing: [], twice: [], outOfOrder: [] });
   assert.deepEqual(shown, want, "every numbered message once, in order");
   assert.equal(await page.evaluate(() => window.notReloaded), true, "the page was not reloaded");
 }
@@ -212,7 +216,7 @@ test("a 3 s network cut: every message, a direct message and presence changes ar
 });
 
 test("a server restart (SQLite, same --data-dir and port) while the page is away: nothing lost", async (t) => {
-  const args = [...baseArgs, "--stream-history-limit", "1000"];
+  const args = [...baseArgs, "--stream-history-limit", "1000", "--stream-history-store", "sqlite"];
   let server = await startPeercable(args);
   const { port, dataDir } = server;
   const proxy = new CutProxy(port);
