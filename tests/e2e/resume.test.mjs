@@ -120,6 +120,10 @@ async function assertAllNumbered(page, count) {
   const shown = (await bodies(page)).filter((b) => /^n \d+$/.test(b)).map((b) => Number(b.slice(2)));
   const want = Array.from({ length: count }, (_, i) => i + 1);
   const missing = want.filter((n) => !shown.includes(n));
+  for (const n of missing.slice(0, 3)) {
+    const frames = page.framesReceived.filter((f) => f.includes(`"body":"n ${n}"`)).map((f) => f.slice(0, 300));
+    console.log(`n ${n} missing; frames carrying it: ${JSON.stringify(frames)}`);
+  }
   const twice = shown.filter((n, i) => shown.indexOf(n) !== i);
   const outOfOrder = shown.filter((n, i) => i > 0 && n < shown[i - 1]);
   assert.deepEqual({ missing, twice, outOfOrder }, { missing: [], twice: [], outOfOrder: [] });

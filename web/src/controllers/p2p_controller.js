@@ -55,6 +55,18 @@ function tokenClaims(token) {
   }
 }
 
+/**
+ * Whether shown message `a` belongs after message `b` (both as data attributes): by send time, then, for two
+ * messages of the same millisecond from one server (ids "<node>-<counter>"), by the counter.
+ */
+function comesAfter(a, b) {
+  const [ta, tb] = [Number(a.sentAt), Number(b.sentAt)];
+  if (ta !== tb) return ta > tb;
+  const [na, ca] = String(a.messageId).split("-");
+  const [nb, cb] = String(b.messageId).split("-");
+  return na === nb && Number(ca) > Number(cb);
+}
+
 export default class P2pController extends Controller {
   static values = {
     url: { type: String, default: "/cable" },
@@ -376,10 +388,10 @@ export default class P2pController extends Controller {
     return url.toString();
   }
 
-  enterRoom(room) {
+  enterRoom(room, { keepMessages = false } = {}) {
     this.leaveRoom();
     this.currentRoom = room;
-    this.resetRoomView(room);
+    this.resetRoomView(room, { keepMessages });
     if (this.hasRoomInputTarget && this.roomInputTarget.value !== room) this.roomInputTarget.value = room;
     this.dispatch("room", { detail: { room } });
     if (!room) {
@@ -502,9 +514,9 @@ export default class P2pController extends Controller {
 
   /**
    * The server could not replay what was missed (its history of the room was evicted, or it restarted without
-   * keeping it): say so, and load the room afresh on a new connection, whose subscription brings the
-   * room's recent messages and who is here. A new connection also forgets the stale stream positions, which
-   * the server would refuse again.
+   * keeping it): say so, and load the room afresh on a new connection, whose subscription brings the room's
+   * recent messages (merged with those shown, each once) and who is here. A new connection also forgets the
+   * stale stream positions, which the server would refuse again.
    */
   historyLost(room) {
     if (room !== this.currentRoom) return;
@@ -515,11 +527,11 @@ export default class P2pController extends Controller {
       this.historyReloadedAt = now;
       this.leaveRoom();
       this.closeConsumer();
-      this.enterRoom(room);
+      this.enterRoom(room, { keepMessages: true });
     }
     this.showHistoryNotice(
-      "Some messages from while you were disconnected could not be recovered: the server no longer keeps them. " +
-      "The room was reloaded with its latest messages and who is here now.");
+      "What happened while you were disconnected could not be recovered in full: the server no longer keeps it. " +
+      "The room was reloaded with its recent messages and who is here now; private messages sent meanwhile may be missing.");
     this.dispatch("history-lost", { detail: { room } });
   }
 
@@ -622,7 +634,7 @@ export default class P2pController extends Controller {
     const list = this.messagesTarget;
     const item = this.messageElement(message, fromHistory);
     let after = list.lastElementChild;
-    while (after && Number(after.dataset.sentAt) > Number(message.sent_at)) after = after.previousElementSibling;
+    while (after && comesAfter(after.dataset, item.dataset)) after = after.previousElementSibling;
     list.insertBefore(item, after ? after.nextElementSibling : list.firstElementChild);
     if (this.pinnedToBottom || message.from?.id === this.myId) {
       list.scrollTop = list.scrollHeight;
@@ -806,14 +818,14 @@ export default class P2pController extends Controller {
     }
   }
 
-  resetRoomView(room) {
-    this.seenIds = new Set();
+  resetRoomView(room, { keepMessages = false } = {}) {
+    if (!keepMessages) this.seenIds = new Set();
     this.users = new Map();
     this.peopleCount = 0;
     this.bigRoom = false;
     this.typingUsers = new Map();
     this.recipient = null;
-    if (this.hasMessagesTarget) this.messagesTarget.replaceChildren();
+    if (this.hasMessagesTarget && !keepMessages) this.messagesTarget.replaceChildren();
     if (this.hasRoomNameTarget) this.roomNameTarget.textContent = room ?? "";
     this.renderPresence();
     this.renderTyping();
