@@ -391,6 +391,7 @@ export default class P2pController extends Controller {
   enterRoom(room, { keepMessages = false } = {}) {
     this.leaveRoom();
     this.currentRoom = room;
+    this.catchingUp = false;
     this.resetRoomView(room, { keepMessages });
     if (this.hasRoomInputTarget && this.roomInputTarget.value !== room) this.roomInputTarget.value = room;
     this.dispatch("room", { detail: { room } });
@@ -408,7 +409,11 @@ export default class P2pController extends Controller {
     channel.on("connect", () => current() && this.subscribed());
     channel.on("close", (error) => current() && error && this.subscriptionClosed(room, error));
     channel.on("message", (data) => current() && this.received(data));
-    channel.on("info", (event) => current() && event?.type === "history_not_found" && this.historyLost(room));
+    channel.on("info", (event) => {
+      if (!current()) return;
+      if (event?.type === "history_received" || event?.type === "history_not_found") this.catchingUp = false;
+      if (event?.type === "history_not_found") this.historyLost(room);
+    });
     this.channel = channel;
   }
 
@@ -434,6 +439,7 @@ export default class P2pController extends Controller {
     this.stopPeer();
     this.stopCountdown();
     clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.catchUpTimer);
     if (this.channel) {
       const channel = this.channel;
       this.channel = null;
@@ -465,6 +471,9 @@ export default class P2pController extends Controller {
 
   subscribed() {
     this.stopCountdown();
+    // A server that never confirms a replay does not keep typing hidden for long.
+    clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = setTimeout(() => { this.catchingUp = false; }, 5000);
     this.setState("connected");
   }
 
@@ -472,6 +481,8 @@ export default class P2pController extends Controller {
   dropped() {
     if (this.state === "rejected" || this.state === "idle") return;
     this.clearTyping();
+    // Until the server confirms the replay of what was missed (or refuses it), what arrives is the past.
+    this.catchingUp = true;
     this.peer?.closeAll("the connection to the server was lost");
     if (navigator.onLine === false) {
       this.setState("offline", "Waiting for the network to come back.");
@@ -602,7 +613,8 @@ export default class P2pController extends Controller {
         this.applyPresenceDiff(data);
         break;
       case "typing":
-        this.startTyping(data.from);
+        // "Is typing" from the replay of a gap is stale: shown only live.
+        if (!this.catchingUp) this.startTyping(data.from);
         break;
       case "signal":
         this.peer?.signal(data.from, data.signal);
