@@ -204,6 +204,8 @@ test("a 3 s network cut: every message, a direct message and presence changes ar
     const dm = alice.locator("#messages .message--direct.message--encrypted", { hasText: "a secret sent during the gap" });
     assert.equal(await dm.count(), 1, "the direct message is shown once");
     assert.equal(await dm.locator(".message__tag").textContent(), "private to you");
+    await dm.scrollIntoViewIfNeeded();
+    await shot(alice, "02-cut-direct-message");
 
     await alice.waitForFunction(() => {
       const names = [...document.querySelectorAll("#chat .person .person__name")].map((el) => el.textContent);
@@ -212,7 +214,7 @@ test("a 3 s network cut: every message, a direct message and presence changes ar
     assert.deepEqual((await presenceNames(alice)).sort(), ["Alice (you)", "Bob", "Carol", "Dan"]);
     assert.ok(await alice.locator("#history-notice").isHidden(), "no history-lost notice after a short cut");
     await alice.locator("#messages").evaluate((list) => { list.scrollTop = list.scrollHeight; });
-    await shot(alice, "02-cut-back");
+    await shot(alice, "03-cut-back");
     await alice.context().close();
     await bob.context().close();
   } finally {
@@ -256,7 +258,7 @@ test("a server restart (SQLite, same --data-dir and port) while the page is away
     await assertAllNumbered(alice, MESSAGES);
     assertNoDuplicateFrames(alice);
     assert.ok(await alice.locator("#history-notice").isHidden(), "no history-lost notice: the server kept its history");
-    await shot(alice, "03-restart-back");
+    await shot(alice, "04-restart-back");
     await alice.context().close();
   } finally {
     await carol?.close();
@@ -296,7 +298,7 @@ test("an evicted offset: the page says history was lost and reloads the room", a
     await alice.waitForFunction(() => [...document.querySelectorAll("#chat .person .person__name")]
       .some((el) => el.textContent === "Dan"));
     await expectStatus(alice, "Connected");
-    await shot(alice, "04-history-lost");
+    await shot(alice, "05-history-lost");
 
     await alice.locator("#history-notice button").click();
     await alice.locator("#history-notice").waitFor({ state: "hidden" });
