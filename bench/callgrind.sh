@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per delivered message, counted by callgrind (repeatable on a noisy machine).
-# usage: bench/callgrind.sh [path/to/peercable] [clients]
+# usage: bench/callgrind.sh [path/to/peercable] [clients]   (PEERCABLE_EXTRA_ARGS: more server options)
 # Runs the server under callgrind twice, with fan-out of R1 and R2 rounds to the same clients, and divides the
 # difference in instructions by the difference in deliveries, so start-up and connection set-up cancel out.
 set -euo pipefail
@@ -16,7 +16,7 @@ measure() {
   out=$(mktemp /tmp/peercable-cg.XXXXXX)
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" --port "$port" --threads 1 --jwt-secret "$secret" \
     --data-dir "$(mktemp -d)" --history memory --log-level warn --max-connections-per-ip 0 \
-    --max-new-connections-per-ip 0 --max-commands-per-second 0 >/dev/null 2>&1 &
+    --max-new-connections-per-ip 0 --max-commands-per-second 0 ${PEERCABLE_EXTRA_ARGS:-} >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
   "$loadgen" --port "$port" --path "/cable?token=$token" --scenario fanout --clients "$clients" --rounds "$rounds" \

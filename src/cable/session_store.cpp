@@ -18,10 +18,13 @@ std::string SessionStore::new_sid() {
 }
 
 void SessionStore::prune(Clock::time_point now) {
-  while (!order_.empty() && (order_.front().first <= now || sessions_.size() > max_)) {
+  while (!order_.empty() && (order_.front().first <= now || sessions_.size() > max_ || bytes_ > kMaxBytes)) {
     auto it = sessions_.find(order_.front().second);
     // The entry may have been taken already, or saved again later (then it expires later).
-    if (it != sessions_.end() && it->second.expires == order_.front().first) sessions_.erase(it);
+    if (it != sessions_.end() && it->second.expires == order_.front().first) {
+      bytes_ -= it->second.bytes;
+      sessions_.erase(it);
+    }
     order_.pop_front();
   }
 }
@@ -30,8 +33,14 @@ void SessionStore::save(const std::string& sid, SavedSession s) {
   if (max_ == 0 || ttl_.count() == 0) return;
   const auto now = Clock::now();
   const auto expires = now + ttl_;
+  std::size_t bytes = sid.size() + s.user.id.size() + s.user.name.size() + s.credentials.size() + 128;
+  for (const auto& r : s.user.rooms) bytes += r.size() + 32;
+  for (const auto& i : s.identifiers) bytes += i.size() + 32;
   std::lock_guard lock(mutex_);
-  sessions_[sid] = Kept{std::move(s), expires};
+  auto [it, inserted] = sessions_.try_emplace(sid);
+  if (!inserted) bytes_ -= it->second.bytes;
+  it->second = Kept{std::move(s), expires, bytes};
+  bytes_ += bytes;
   order_.emplace_back(expires, sid);
   prune(now);
 }
@@ -47,7 +56,11 @@ std::optional<SavedSession> SessionStore::find(const std::string& sid) {
 
 bool SessionStore::take(const std::string& sid) {
   std::lock_guard lock(mutex_);
-  return sessions_.erase(sid) != 0;
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end()) return false;
+  bytes_ -= it->second.bytes;
+  sessions_.erase(it);
+  return true;
 }
 
 std::size_t SessionStore::size() {

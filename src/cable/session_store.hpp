@@ -42,13 +42,16 @@ class SessionStore {
   struct Kept {
     SavedSession session;
     Clock::time_point expires;
+    std::size_t bytes;
   };
+  static constexpr std::size_t kMaxBytes = 64u << 20;  // what all kept sessions may hold, roughly
   void prune(Clock::time_point now);  // mutex_ held
 
   std::chrono::seconds ttl_;
   std::size_t max_;
   std::mutex mutex_;
   std::unordered_map<std::string, Kept> sessions_;
+  std::size_t bytes_ = 0;
   std::deque<std::pair<Clock::time_point, std::string>> order_;  // by expiry (the TTL is one for all)
 };
 

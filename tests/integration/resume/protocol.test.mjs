@@ -211,3 +211,31 @@ test("sessions: restored by sid; another user's, expired, unknown or empty sids 
   await new Promise((r) => setTimeout(r, 2100));
   fresh((await open("amy", { query: `&sid=${sid2}` })).welcome);
 });
+
+test("whisper: relayed as is to the room's other subscribers, never to the sender, never kept", async () => {
+  const a = await open("wanda");
+  const b = await open("walt");
+  const identifier = JSON.stringify({ channel: "P2PChannel", room: "whispers" });
+  for (const c of [a, b]) {
+    c.send({ command: "subscribe", identifier });
+    await c.next((m) => m.type === "confirm_subscription", "confirm_subscription");
+  }
+  a.send({ command: "whisper", identifier, data: { event: "typing", who: "wanda" } });
+  assert.deepEqual(await b.next((m) => m.message?.event === "typing", "the whisper"),
+    { identifier, message: { event: "typing", who: "wanda" } });
+  // The sender: the next thing on its subscription after the whisper is a later room broadcast, not the whisper.
+  await publish("p2p:whispers", { marker: 1 });
+  const next = await a.next((m) => m.message?.event === "typing" || m.message?.marker, "the marker");
+  assert.deepEqual(next.message, { marker: 1 });
+  // Not kept: a history request since long ago brings back the marker only.
+  a.send({ command: "history", identifier, history: { since: 0 } });
+  const replayed = await a.next((m) => m.type === "confirm_history" || m.message?.event === "typing", "confirm_history");
+  assert.equal(replayed.type, "confirm_history");
+  // A channel that takes no whispers ignores them; a plain client's whisper is an unknown command.
+  const id = await subscribe(a, "nowhisper");
+  a.send({ command: "whisper", identifier: id, data: { x: 1 } });
+  await publish("nowhisper", { after: 1 });
+  assert.deepEqual((await a.next((m) => m.identifier === id && m.message)).message, { after: 1 });
+  await a.close();
+  await b.close();
+});
