@@ -18,6 +18,7 @@ import { backoffWithJitter } from "@anycable/core";
 import { PeerSession } from "../peer/peer_session.js";
 import { PeerView } from "../peer/peer_view.js";
 import { isCiphertext, maxPlaintextBytes } from "../peer/e2e_keys.js";
+import { comesAfter } from "../message_order.js";
 
 export const MAX_BODY_BYTES = 4096;
 // A direct message is encrypted: its plaintext must leave room for the IV, the tag and base64.
@@ -53,18 +54,6 @@ function tokenClaims(token) {
   } catch {
     return {};
   }
-}
-
-/**
- * Whether shown message `a` belongs after message `b` (both as data attributes): by send time, then, for two
- * messages of the same millisecond from one server (ids "<node>-<counter>"), by the counter.
- */
-function comesAfter(a, b) {
-  const [ta, tb] = [Number(a.sentAt), Number(b.sentAt)];
-  if (ta !== tb) return ta > tb;
-  const [na, ca] = String(a.messageId).split("-");
-  const [nb, cb] = String(b.messageId).split("-");
-  return na === nb && Number(ca) > Number(cb);
 }
 
 export default class P2pController extends Controller {
