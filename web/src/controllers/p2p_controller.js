@@ -388,7 +388,10 @@ export default class P2pController extends Controller {
       this.setState("rejected", "Type a room name to join.", "invalid_room");
       return;
     }
-    this.cable ??= this.openCable();
+    // A room entered anew gets a new connection: the client's stream positions from an earlier visit to a
+    // room would ask the server to replay (or refuse) a past the room's own history already covers.
+    this.closeConsumer();
+    this.cable = this.openCable();
     this.startPeer();
     this.setState("connecting");
     const params = { room };
