@@ -1,4 +1,7 @@
-// p2p_controller: one chat room over Action Cable, on an unmodified @rails/actioncable consumer.
+// p2p_controller: one chat room over AnyCable's extended Action Cable protocol (actioncable-v1-ext-json), on
+// the unmodified @anycable/web client, so a dropped connection or a restarted server loses nothing: the
+// client resumes its session or resubscribes from the last stream offsets it saw, and the server replays what
+// was missed (docs/p2p.md, "Reconnecting"). Plain Action Cable servers are not its target.
 //
 // Values (data attributes): url (cable URL, default "/cable"), room, token (JWT, sent as ?token=),
 // userId (optional; taken from the token's `sub` claim when absent), signedRoom (optional: the room name signed by
@@ -7,25 +10,26 @@
 // iceUrl: where the ICE server list is fetched (GET, Authorization: Bearer <token>); the page's URL
 // parameter ?ice=relay forces relay-only ICE (TURN), for testing a TURN server.
 // Events dispatched on the element: p2p:status {state, label, detail, reason}, p2p:room {room},
-// p2p:left {room}, p2p:signal {from, signal} (also handled here: files, calls and message keys, docs/p2p.md).
+// p2p:left {room}, p2p:history-lost {room}, p2p:signal {from, signal} (also handled here: files, calls and
+// message keys, docs/p2p.md).
 import { Controller } from "@hotwired/stimulus";
-import { createConsumer } from "@rails/actioncable";
+import { createCable } from "@anycable/web";
+import { backoffWithJitter } from "@anycable/core";
 import { PeerSession } from "../peer/peer_session.js";
 import { PeerView } from "../peer/peer_view.js";
 import { isCiphertext, maxPlaintextBytes } from "../peer/e2e_keys.js";
+import { comesAfter } from "../message_order.js";
 
 export const MAX_BODY_BYTES = 4096;
 // A direct message is encrypted: its plaintext must leave room for the IV, the tag and base64.
 export const MAX_DIRECT_BYTES = maxPlaintextBytes(MAX_BODY_BYTES);
 
-// Our own reconnect schedule. The consumer's ConnectionMonitor only notices a dead socket after its
-// stale threshold (6 s, then longer), so after a drop we reopen sooner ourselves and count down to the
-// next attempt; whichever of the two reopens first wins, Connection#open ignores the other.
-const RETRY_FIRST_MS = 1000;
-const RETRY_MAX_MS = 30000;
-const RETRY_JITTER = 0.25;
-// A first connection that shows no sign of life within this time is treated like a dropped one.
-const FIRST_CONNECT_GRACE_MS = 4000;
+// Reconnect schedule after a drop: attempt n waits between RECONNECT_BASE_MS·2^n and twice that, ±50 %
+// jitter, never more than RECONNECT_MAX_MS, so a person is back within about a second and a half of the network
+// returning. (The library's default starts at the 3 s ping interval and doubles without a cap: 10–30 s after
+// a short cut.) A dead socket that does not close is noticed after two missed pings (6 s).
+export const RECONNECT_BASE_MS = 250;
+export const RECONNECT_MAX_MS = 1500;
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOW_MS = 4000;
 const COUNTER_FROM_BYTES = 3500;
@@ -65,7 +69,7 @@ export default class P2pController extends Controller {
   static targets = [
     "status", "statusDetail", "messages", "input", "error", "counter", "typing",
     "presence", "presenceCount", "roomInput", "roomName", "recipient", "recipientName",
-    "transfers", "call", "peerNotice", "e2e", "keyWarning", "keyWarningText", "fileInput",
+    "transfers", "call", "peerNotice", "e2e", "keyWarning", "keyWarningText", "fileInput", "historyNotice", "historyNoticeText",
   ];
 
   connect() {
@@ -74,7 +78,7 @@ export default class P2pController extends Controller {
     this.onOnline = () => this.networkReturned();
     this.onOffline = () => {
       if (["connecting", "connected", "reconnecting"].includes(this.state)) {
-        this.stopRetrying();
+        this.stopCountdown();
         this.setState("offline", "Waiting for the network to come back.");
       }
     };
@@ -145,7 +149,7 @@ export default class P2pController extends Controller {
       this.sendEncrypted(this.recipient, body);
       return;
     }
-    const sent = this.subscription.perform("speak", { body });
+    const sent = this.perform("speak", { body });
     if (!sent) {
       this.showError("Not connected, so the message was not sent. It is still in the box: send it again once connected.");
       return;
@@ -166,7 +170,7 @@ export default class P2pController extends Controller {
       this.showError(error.message, "cannot_encrypt");
       return;
     }
-    if (!this.subscription?.perform("direct", { to: recipient.id, body: ciphertext })) {
+    if (!this.perform("direct", { to: recipient.id, body: ciphertext })) {
       this.showError("Not connected, so the message was not sent. It is still in the box: send it again once connected.");
       return;
     }
@@ -190,7 +194,7 @@ export default class P2pController extends Controller {
     const now = Date.now();
     if (this.state === "connected" && this.inputTarget.value.trim() && now - (this.lastTypingSentAt || 0) > TYPING_SEND_EVERY_MS) {
       this.lastTypingSentAt = now;
-      this.subscription.perform("typing", {});
+      this.perform("typing", {});
     }
   }
 
@@ -324,7 +328,7 @@ export default class P2pController extends Controller {
       myId: this.myId,
       iceConfig: this.iceConfig(),
       view,
-      sendSignal: (to, signal) => Boolean(this.subscription?.perform("signal", { to, signal })),
+      sendSignal: (to, signal) => this.perform("signal", { to, signal }),
     });
     view.session = this.peer;
   }
@@ -373,50 +377,74 @@ export default class P2pController extends Controller {
     return url.toString();
   }
 
-  enterRoom(room) {
+  enterRoom(room, { keepMessages = false } = {}) {
     this.leaveRoom();
     this.currentRoom = room;
-    this.resetRoomView(room);
+    this.catchingUp = false;
+    this.resetRoomView(room, { keepMessages });
     if (this.hasRoomInputTarget && this.roomInputTarget.value !== room) this.roomInputTarget.value = room;
     this.dispatch("room", { detail: { room } });
     if (!room) {
       this.setState("rejected", "Type a room name to join.", "invalid_room");
       return;
     }
-    this.consumer ??= createConsumer(this.cableUrl());
+    // A room entered anew gets a new connection: the client's stream positions from an earlier visit to a
+    // room would ask the server to replay (or refuse) a past the room's own history already covers.
+    this.closeConsumer();
+    this.cable = this.openCable();
     this.startPeer();
     this.setState("connecting");
-    const params = { channel: "P2PChannel", room };
+    const params = { room };
     if (this.signedRoomValue && room === this.roomValue) params.signed_room = this.signedRoomValue;
-    const subscription = this.consumer.subscriptions.create(params, {
-      connected: () => this.isCurrent(subscription) && this.subscribed(),
-      disconnected: ({ willAttemptReconnect } = {}) => this.isCurrent(subscription) && this.dropped(willAttemptReconnect),
-      rejected: () => this.isCurrent(subscription) && this.refused(room),
-      received: (data) => this.isCurrent(subscription) && this.received(data),
+    const channel = this.cable.subscribeTo("P2PChannel", params);
+    const current = () => this.started && this.channel === channel;
+    channel.on("connect", () => current() && this.subscribed());
+    channel.on("close", (error) => current() && error && this.subscriptionClosed(room, error));
+    channel.on("message", (data) => current() && this.received(data));
+    channel.on("info", (event) => {
+      if (!current()) return;
+      if (event?.type === "history_received" || event?.type === "history_not_found") this.catchingUp = false;
+      if (event?.type === "history_not_found") this.historyLost(room);
     });
-    this.subscription = subscription;
-    // A server that cannot be reached gives the consumer no event at all: watch for it ourselves.
-    this.graceTimer = setTimeout(() => {
-      if (this.state === "connecting" && this.isCurrent(subscription)) this.startRetrying();
-    }, FIRST_CONNECT_GRACE_MS);
+    this.channel = channel;
+  }
+
+  /** One cable per controller; its status events drive the page's status (the channel's only say "subscribed"). */
+  openCable() {
+    const backoff = backoffWithJitter(RECONNECT_BASE_MS, { maxInterval: RECONNECT_MAX_MS });
+    const cable = createCable(this.cableUrl(), {
+      protocol: "actioncable-v1-ext-json",
+      logLevel: "error",
+      // The delay of each attempt is also shown to the person as a countdown.
+      reconnectStrategy: (attempts) => {
+        const delay = backoff(attempts);
+        if (this.cable === cable) this.nextAttemptAt = Date.now() + delay;
+        return delay;
+      },
+    });
+    cable.on("disconnect", () => this.cable === cable && this.dropped());
+    cable.on("close", (error) => this.cable === cable && error && this.closedByServer(error));
+    return cable;
   }
 
   leaveRoom() {
     this.stopPeer();
-    this.stopRetrying();
-    clearTimeout(this.graceTimer);
-    if (this.subscription) {
-      const subscription = this.subscription;
-      this.subscription = null;
-      subscription.unsubscribe();
+    this.stopCountdown();
+    clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.catchUpTimer);
+    if (this.channel) {
+      const channel = this.channel;
+      this.channel = null;
+      channel.disconnect();
     }
     this.currentRoom = null;
   }
 
   closeConsumer() {
-    if (!this.consumer) return;
-    this.consumer.disconnect();
-    this.consumer = null;
+    if (!this.cable) return;
+    const cable = this.cable;
+    this.cable = null;
+    cable.disconnect();
   }
 
   restart() {
@@ -426,31 +454,60 @@ export default class P2pController extends Controller {
     this.enterRoom(room);
   }
 
-  isCurrent(subscription) {
-    return this.started && this.subscription === subscription;
+  /** Sends an action on the room's subscription; false (nothing sent) when not connected. */
+  perform(action, data) {
+    if (!this.channel || this.state !== "connected" || this.cable?.state !== "connected") return false;
+    this.channel.perform(action, data).catch(() => {});
+    return true;
   }
 
   subscribed() {
-    this.stopRetrying();
-    clearTimeout(this.graceTimer);
+    this.stopCountdown();
+    // A server that never confirms a replay does not keep typing hidden for long.
+    clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = setTimeout(() => { this.catchingUp = false; }, 5000);
     this.setState("connected");
   }
 
-  dropped(willAttemptReconnect) {
-    if (!willAttemptReconnect) {
-      // The server closed with reconnect:false: Action Cable's answer to a missing or bad token.
-      this.stopRetrying();
-      this.setState("rejected", "Not signed in, or the sign-in has expired. Sign in again to chat.", "unauthorized");
+  /** The connection dropped; the cable reconnects on its own schedule, which the status counts down. */
+  dropped() {
+    if (this.state === "rejected" || this.state === "idle") return;
+    this.clearTyping();
+    // Until the server confirms the replay of what was missed (or refuses it), what arrives is the past.
+    this.catchingUp = true;
+    this.peer?.closeAll("the connection to the server was lost");
+    if (navigator.onLine === false) {
+      this.setState("offline", "Waiting for the network to come back.");
       return;
     }
-    this.clearTyping();
-    this.peer?.closeAll("the connection to the server was lost");
-    this.startRetrying();
+    this.setState("reconnecting", this.countdownText(), "connection_lost");
+    clearInterval(this.countdownTimer);
+    this.countdownTimer = setInterval(() => this.renderCountdown(), 250);
+  }
+
+  /** The server closed with reconnect:false: Action Cable's answer to a missing or bad token. */
+  closedByServer(error) {
+    this.stopCountdown();
+    this.peer?.closeAll("the connection to the server was closed");
+    const why = error?.reason === "unauthorized" || !error?.reason
+      ? "Not signed in, or the sign-in has expired. Sign in again to chat."
+      : `The server closed the connection (${error.reason}). Sign in again to chat.`;
+    this.setState("rejected", why, "unauthorized");
+  }
+
+  /** The server refused the subscription, or it failed otherwise (then it is tried again, as after a drop). */
+  subscriptionClosed(room, error) {
+    if (error.message === "Rejected") {
+      this.refused(room);
+      return;
+    }
+    this.setState("reconnecting", "Trying now…", "subscribe_failed");
+    clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = setTimeout(() => this.currentRoom === room && this.restart(), RECONNECT_MAX_MS);
   }
 
   refused(room) {
-    this.stopRetrying();
-    clearTimeout(this.graceTimer);
+    this.stopCountdown();
     // The server does not say why: the name may be invalid (1–64 letters, digits or . _ : -), or the room private.
     const why = /^[A-Za-z0-9_.:-]{1,64}$/.test(room)
       ? "It is a private room you have not been invited to."
@@ -458,53 +515,58 @@ export default class P2pController extends Controller {
     this.setState("rejected", `The server refused room “${room}”. ${why}`, "invalid_room");
   }
 
-  networkReturned() {
-    if (this.state !== "offline") return;
-    if (this.consumer?.connection.isOpen() && this.subscription) {
-      this.setState("connected");
-    } else {
-      this.retryAttempts = 0;
-      this.attemptReconnect();
+  /**
+   * The server could not replay what was missed (its history of the room was evicted, or it restarted without
+   * keeping it): say so, and load the room afresh on a new connection, whose subscription brings the room's
+   * recent messages (merged with those shown, each once) and who is here. A new connection also forgets the
+   * stale stream positions, which the server would refuse again.
+   */
+  historyLost(room) {
+    if (room !== this.currentRoom) return;
+    // At most one reload a minute: a server that keeps refusing gets the notice, not a reconnect loop.
+    const now = Date.now();
+    const reload = !(now - (this.historyReloadedAt ?? -Infinity) < 60000);
+    if (reload) {
+      this.historyReloadedAt = now;
+      this.leaveRoom();
+      this.closeConsumer();
+      this.enterRoom(room, { keepMessages: true });
     }
+    this.showHistoryNotice(
+      "What happened while you were disconnected could not be recovered in full: the server no longer keeps it. " +
+      "The room was reloaded with its recent messages and who is here now; private messages sent meanwhile may be missing.");
+    this.dispatch("history-lost", { detail: { room } });
   }
 
-  startRetrying() {
-    if (this.retryTimer || this.state === "rejected") return;
-    this.retryAttempts = 0;
-    this.scheduleRetry();
-  }
-
-  scheduleRetry() {
-    clearTimeout(this.retryTimer);
-    if (navigator.onLine === false) {
-      this.retryTimer = null;
-      this.setState("offline", "Waiting for the network to come back.");
+  showHistoryNotice(text) {
+    if (!this.hasHistoryNoticeTarget) {
+      this.showError(text, "history_not_found");
       return;
     }
-    const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.retryAttempts);
-    const delay = Math.round(base * (1 + RETRY_JITTER * Math.random()));
-    this.nextAttemptAt = Date.now() + delay;
-    this.retryTimer = setTimeout(() => this.attemptReconnect(), delay);
-    this.setState("reconnecting", this.countdownText(), "connection_lost");
-    clearInterval(this.countdownTimer);
-    this.countdownTimer = setInterval(() => this.renderCountdown(), 1000);
+    (this.hasHistoryNoticeTextTarget ? this.historyNoticeTextTarget : this.historyNoticeTarget).textContent = text;
+    this.historyNoticeTarget.hidden = false;
   }
 
-  attemptReconnect() {
-    if (!this.consumer || !this.subscription) return;
-    this.retryAttempts = (this.retryAttempts || 0) + 1;
-    this.nextAttemptAt = null;
-    // Connection#open is a no-op while a socket is open or opening, so this never doubles a socket;
-    // on welcome the consumer resubscribes its subscriptions itself.
-    this.consumer.connect();
-    this.scheduleRetry();
-    this.renderCountdown();
+  hideHistoryNotice() {
+    if (!this.hasHistoryNoticeTarget) return;
+    if (this.hasHistoryNoticeTextTarget) this.historyNoticeTextTarget.textContent = "";
+    this.historyNoticeTarget.hidden = true;
   }
 
-  stopRetrying() {
-    clearTimeout(this.retryTimer);
+  dismissHistoryNotice(event) {
+    event?.preventDefault();
+    this.hideHistoryNotice();
+  }
+
+  networkReturned() {
+    if (this.state !== "offline") return;
+    // The socket may have survived the outage; otherwise the cable reconnects on "online" itself.
+    if (this.cable?.state === "connected" && this.channel?.state === "connected") this.setState("connected");
+    else this.setState("reconnecting", this.countdownText(), "connection_lost");
+  }
+
+  stopCountdown() {
     clearInterval(this.countdownTimer);
-    this.retryTimer = null;
     this.countdownTimer = null;
     this.nextAttemptAt = null;
   }
@@ -543,7 +605,8 @@ export default class P2pController extends Controller {
         this.applyPresenceDiff(data);
         break;
       case "typing":
-        this.startTyping(data.from);
+        // "Is typing" from the replay of a gap is stale: shown only live.
+        if (!this.catchingUp) this.startTyping(data.from);
         break;
       case "signal":
         this.peer?.signal(data.from, data.signal);
@@ -575,7 +638,7 @@ export default class P2pController extends Controller {
     const list = this.messagesTarget;
     const item = this.messageElement(message, fromHistory);
     let after = list.lastElementChild;
-    while (after && Number(after.dataset.sentAt) > Number(message.sent_at)) after = after.previousElementSibling;
+    while (after && comesAfter(after.dataset, item.dataset)) after = after.previousElementSibling;
     list.insertBefore(item, after ? after.nextElementSibling : list.firstElementChild);
     if (this.pinnedToBottom || message.from?.id === this.myId) {
       list.scrollTop = list.scrollHeight;
@@ -696,7 +759,7 @@ export default class P2pController extends Controller {
     if (!Array.isArray(data.joined)) {
       this.bigRoom = true;
     } else if (this.bigRoom) {
-      this.subscription?.perform("members", {});  // the room became small: fetch the full list once
+      this.perform("members", {});  // the room became small: fetch the full list once
     } else {
       for (const user of data.joined) this.users.set(user.id, user);
       for (const user of data.left || []) {
@@ -759,19 +822,20 @@ export default class P2pController extends Controller {
     }
   }
 
-  resetRoomView(room) {
-    this.seenIds = new Set();
+  resetRoomView(room, { keepMessages = false } = {}) {
+    if (!keepMessages) this.seenIds = new Set();
     this.users = new Map();
     this.peopleCount = 0;
     this.bigRoom = false;
     this.typingUsers = new Map();
     this.recipient = null;
-    if (this.hasMessagesTarget) this.messagesTarget.replaceChildren();
+    if (this.hasMessagesTarget && !keepMessages) this.messagesTarget.replaceChildren();
     if (this.hasRoomNameTarget) this.roomNameTarget.textContent = room ?? "";
     this.renderPresence();
     this.renderTyping();
     this.renderRecipient();
     this.clearError();
+    this.hideHistoryNotice();
   }
 
   // ---- input checks and feedback ---------------------------------------------------------------
@@ -786,8 +850,8 @@ export default class P2pController extends Controller {
     }
     if (forTyping) return null;
     if (!body) return "Nothing to send: type a message first.";
-    if (!this.subscription || this.state !== "connected") {
-      return this.state === "idle" || !this.subscription
+    if (!this.channel || this.state !== "connected") {
+      return this.state === "idle" || !this.channel
         ? "Join a room first."
         : "Not connected, so the message was not sent. It is still in the box: send it again once connected.";
     }
