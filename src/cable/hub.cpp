@@ -117,7 +117,7 @@ void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_
       conn.send_frame(frame);
     }
   }
-  if (stats_) stats_->on_deliver(*b, it->second.entries.size());
+  if (stats_) stats_->on_deliver(b, it->second.entries.size());
   // A client that let too many broadcasts pile up before asking for its history starts again: it reconnects,
   // and its history request then covers them.
   for (auto* s : overflowed) s->connection().close(ws::close_code::kGoingAway, "history request overdue");
