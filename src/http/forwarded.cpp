@@ -1,10 +1,11 @@
 #include "http/forwarded.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "ws/header_text.hpp"
 
 namespace peercable::http {
 
@@ -14,18 +15,8 @@ using boost::asio::ip::address;
 
 constexpr std::string_view kBad{"\x01", 1};  // stands for an element that is not well formed
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
+using ws::iequals;
+using ws::trim_ows;
 
 bool digits(std::string_view s) {
   if (s.empty() || s.size() > 5) return false;
@@ -98,7 +89,7 @@ Node parse_node(std::string_view s) {
 void split_x_forwarded_for(std::string_view value, std::vector<std::string_view>& out) {
   for (;;) {
     auto comma = value.find(',');
-    out.push_back(trim(value.substr(0, comma)));
+    out.push_back(trim_ows(value.substr(0, comma)));
     if (comma == std::string_view::npos) return;
     value.remove_prefix(comma + 1);
   }
@@ -117,7 +108,7 @@ void split_forwarded(std::string_view value, std::vector<std::string_view>& out)
       while (i < n && (value[i] == ' ' || value[i] == '\t')) ++i;
       const std::size_t name_start = i;
       while (i < n && value[i] != '=' && value[i] != ';' && value[i] != ',') ++i;
-      std::string_view name = trim(value.substr(name_start, i - name_start));
+      std::string_view name = trim_ows(value.substr(name_start, i - name_start));
       std::string_view v;
       if (i < n && value[i] == '=') {
         ++i;
@@ -131,7 +122,7 @@ void split_forwarded(std::string_view value, std::vector<std::string_view>& out)
         } else {
           const std::size_t start = i;
           while (i < n && value[i] != ';' && value[i] != ',') ++i;
-          v = trim(value.substr(start, i - start));
+          v = trim_ows(value.substr(start, i - start));
         }
         while (i < n && (value[i] == ' ' || value[i] == '\t')) ++i;
       } else if (!name.empty()) {
