@@ -108,7 +108,7 @@ step "end to end in headless Chromium"
 node_tests tests/e2e/
 
 step "fuzzing every parser"
-scripts/fuzz.sh "${PEERCABLE_FUZZ_SECONDS:-20}"
+scripts/fuzz.sh "${PEERCABLE_FUZZ_SECONDS:-10}"
 if [ -x bench/run ]; then
   step "benchmark smoke run"
   bench/run --smoke
