@@ -15,12 +15,20 @@
 #include <unordered_set>
 
 #include "broker/redis_channels.hpp"
-#include "broker/redis_connection.hpp"
-#include "broker/redis_sync.hpp"
-#include "broker/redis_url.hpp"
+#include "redis/redis_connection.hpp"
+#include "redis/redis_sync.hpp"
+#include "redis/redis_url.hpp"
 #include "json/writer.hpp"
 
 namespace peercable::broker {
+namespace asio = boost::asio;
+using redis::RedisConnection;
+using redis::RedisEndpoint;
+using redis::redis_client_name;
+using redis::redis_command;
+using redis::redis_connect_sync;
+using redis::parse_redis_url;
+using redis::redacted_url;
 namespace {
 
 // Publishes handed to the broker thread and not yet written: beyond this they are dropped, so a stalled

@@ -7,13 +7,11 @@
 
 #include "broker/broker.hpp"
 #include "net/loop.hpp"
+#include "redis/redis_url.hpp"
 
 namespace peercable::broker {
 
-struct RedisOptions {
-  std::string url;             // redis://[user:password@]host:port/db
-  std::string channel_prefix;  // Rails' channel_prefix; empty: none
-};
+using redis::RedisOptions;
 
 /// Checks the server (AUTH, SELECT) and starts the broker's own thread with its two connections. Throws
 /// std::runtime_error with a one-line message on a bad URL or when the server refuses the credentials or

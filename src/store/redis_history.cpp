@@ -18,14 +18,14 @@
 #include <thread>
 #include <vector>
 
-#include "broker/redis_sync.hpp"
-#include "broker/redis_url.hpp"
+#include "redis/redis_sync.hpp"
+#include "redis/redis_url.hpp"
 
 namespace peercable::store {
 namespace {
 
 using namespace std::chrono_literals;
-using broker::RedisContextPtr;
+using redis::RedisContextPtr;
 
 constexpr auto kTimeout = 300ms;                       // connect and each command: a loop never waits longer on Redis
 constexpr std::chrono::milliseconds kFirstRetry{100};  // reconnect attempts while Redis is away: doubling
@@ -47,7 +47,7 @@ WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, s
                          std::string_view ttl_ms, std::string& error) {
   std::size_t queued = 0;
   auto queue = [&](std::initializer_list<std::string_view> args) {
-    if (!broker::redis_append(c, args)) return false;
+    if (!redis::redis_append(c, args)) return false;
     ++queued;
     return true;
   };
@@ -67,7 +67,7 @@ WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, s
     error.assign(r->str, r->len);
   };
   for (std::size_t i = 0; i < queued; ++i) {
-    auto r = broker::redis_reply(c);
+    auto r = redis::redis_reply(c);
     if (!r) return WriteOutcome::kLost;
     if (r->type == REDIS_REPLY_ERROR) {
       refuse(r.get());
@@ -84,10 +84,10 @@ WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, s
 
 class RedisHistory final : public HistoryStore {
  public:
-  RedisHistory(broker::RedisEndpoint ep, const std::string& prefix, std::size_t per_room, std::chrono::milliseconds ttl,
-               broker::RedisSyncConnect initial)
+  RedisHistory(redis::RedisEndpoint ep, const std::string& prefix, std::size_t per_room, std::chrono::milliseconds ttl,
+               redis::RedisSyncConnect initial)
       : ep_(std::move(ep)),
-        url_(broker::redacted_url(ep_)),
+        url_(redis::redacted_url(ep_)),
         ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:history:"),
         per_room_(per_room),
         keep_("-" + std::to_string(per_room)),
@@ -135,9 +135,9 @@ class RedisHistory final : public HistoryStore {
     if (ctx_) {
       // From the end: a node configured with a smaller --history-size than another still gets its own count.
       // A join counts as activity: the list lives on while people come, even if nobody speaks.
-      auto r = broker::redis_command(ctx_.get(), {"LRANGE", key(room), keep_, "-1"});
+      auto r = redis::redis_command(ctx_.get(), {"LRANGE", key(room), keep_, "-1"});
       if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-          !broker::redis_command(ctx_.get(), {"PEXPIRE", key(room), ttl_ms_}))
+          !redis::redis_command(ctx_.get(), {"PEXPIRE", key(room), ttl_ms_}))
         r.reset();
       if (!r) {
         lost_locked();
@@ -259,7 +259,7 @@ class RedisHistory final : public HistoryStore {
         lost_locked("connection closed");
       }
       lock.unlock();  // connecting may take the whole timeout: loops keep working meanwhile
-      auto attempt = broker::redis_connect_sync(ep_, kTimeout, broker::redis_client_name());
+      auto attempt = redis::redis_connect_sync(ep_, kTimeout, redis::redis_client_name());
       std::size_t written = 0;
       bool back = attempt.context && write_back(attempt.context, written);
       lock.lock();
@@ -274,7 +274,7 @@ class RedisHistory final : public HistoryStore {
     }
   }
 
-  broker::RedisEndpoint ep_;
+  redis::RedisEndpoint ep_;
   std::string url_;
   std::string ns_;
   std::size_t per_room_;
@@ -292,14 +292,14 @@ class RedisHistory final : public HistoryStore {
 
 }  // namespace
 
-std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room,
+std::unique_ptr<HistoryStore> make_redis_history(const redis::RedisOptions& opts, std::size_t per_room,
                                                  std::chrono::milliseconds ttl) {
-  auto parsed = broker::parse_redis_url(opts.url);
+  auto parsed = redis::parse_redis_url(opts.url);
   if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
   if (per_room == 0) return std::make_unique<MemoryHistory>(0);  // history is off: no connection to keep
-  auto attempt = broker::redis_connect_sync(*parsed.endpoint, kTimeout, broker::redis_client_name());
+  auto attempt = redis::redis_connect_sync(*parsed.endpoint, kTimeout, redis::redis_client_name());
   if (attempt.rejected)
-    throw std::runtime_error("redis " + broker::redacted_url(*parsed.endpoint) +
+    throw std::runtime_error("redis " + redis::redacted_url(*parsed.endpoint) +
                              " refused the history store: " + attempt.error);
   return std::make_unique<RedisHistory>(*parsed.endpoint, opts.channel_prefix, per_room, ttl, std::move(attempt));
 }

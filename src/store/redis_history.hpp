@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "broker/redis_broker.hpp"
+#include "redis/redis_url.hpp"
 #include "store/history.hpp"
 
 namespace peercable::store {
@@ -14,7 +14,7 @@ namespace peercable::store {
 /// away, appends are kept in this node's memory (at most `per_room` per room), served from there, and written to Redis
 /// when it returns. Calls block the caller (the store worker) at most a short timeout. With `per_room` 0 history is off
 /// and Redis is not used. Throws std::runtime_error on a bad URL or refused credentials.
-std::unique_ptr<HistoryStore> make_redis_history(const broker::RedisOptions& opts, std::size_t per_room,
+std::unique_ptr<HistoryStore> make_redis_history(const redis::RedisOptions& opts, std::size_t per_room,
                                                  std::chrono::milliseconds ttl);
 
 }  // namespace peercable::store

@@ -14,15 +14,15 @@
 #include <thread>
 #include <vector>
 
-#include "broker/redis_sync.hpp"
-#include "broker/redis_url.hpp"
+#include "redis/redis_sync.hpp"
+#include "redis/redis_url.hpp"
 
 namespace peercable::store {
 namespace {
 
 using namespace std::chrono_literals;
-using broker::redis_command;
-using broker::RedisContextPtr;
+using redis::redis_command;
+using redis::RedisContextPtr;
 
 constexpr auto kTimeout = 300ms;                       // connect and each command: a loop never waits longer on Redis
 constexpr auto kHeartbeat = 5s;                        // liveness refresh
@@ -85,9 +85,9 @@ std::string random_node_id() {
 
 class RedisPresence final : public PresenceStore {
  public:
-  RedisPresence(broker::RedisEndpoint ep, const std::string& prefix, RedisContextPtr initial)
+  RedisPresence(redis::RedisEndpoint ep, const std::string& prefix, RedisContextPtr initial)
       : ep_(std::move(ep)),
-        url_(broker::redacted_url(ep_)),
+        url_(redis::redacted_url(ep_)),
         ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:presence:"),
         node_(random_node_id()),
         node_key_(ns_ + "node:" + node_),
@@ -173,7 +173,7 @@ class RedisPresence final : public PresenceStore {
   std::string room_key(const std::string& room) const { return ns_ + "room:" + room; }
 
   // Runs the script; null (and Redis marked away) when the connection failed.
-  broker::RedisReplyPtr eval_locked(const char* op, const std::string& room, const auth::Identity& who) {
+  redis::RedisReplyPtr eval_locked(const char* op, const std::string& room, const auth::Identity& who) {
     auto r = redis_command(ctx_.get(), {"EVAL", kScript, "3", room_key(room), node_key_, nodes_key_, op, node_, who.id,
                                         who.name, ns_ + "node:", kNodeTtlMs});
     if (!r) {
@@ -238,7 +238,7 @@ class RedisPresence final : public PresenceStore {
     while (!stopping_) {
       if (!ctx_) {
         lock.unlock();  // connecting may take the whole timeout: loops keep working meanwhile
-        auto attempt = broker::redis_connect_sync(ep_, kTimeout, broker::redis_client_name());
+        auto attempt = redis::redis_connect_sync(ep_, kTimeout, redis::redis_client_name());
         lock.lock();
         if (attempt.context && !stopping_) {
           ctx_ = std::move(attempt.context);
@@ -265,7 +265,7 @@ class RedisPresence final : public PresenceStore {
     }
   }
 
-  broker::RedisEndpoint ep_;
+  redis::RedisEndpoint ep_;
   std::string url_;
   std::string ns_;
   std::string node_;
@@ -283,12 +283,12 @@ class RedisPresence final : public PresenceStore {
 
 }  // namespace
 
-std::unique_ptr<PresenceStore> make_redis_presence(const broker::RedisOptions& opts) {
-  auto parsed = broker::parse_redis_url(opts.url);
+std::unique_ptr<PresenceStore> make_redis_presence(const redis::RedisOptions& opts) {
+  auto parsed = redis::parse_redis_url(opts.url);
   if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
-  auto attempt = broker::redis_connect_sync(*parsed.endpoint, kTimeout, broker::redis_client_name());
+  auto attempt = redis::redis_connect_sync(*parsed.endpoint, kTimeout, redis::redis_client_name());
   if (attempt.rejected)
-    throw std::runtime_error("redis " + broker::redacted_url(*parsed.endpoint) +
+    throw std::runtime_error("redis " + redis::redacted_url(*parsed.endpoint) +
                              " refused the presence store: " + attempt.error);
   return std::make_unique<RedisPresence>(*parsed.endpoint, opts.channel_prefix, std::move(attempt.context));
 }

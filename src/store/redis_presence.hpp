@@ -2,7 +2,7 @@
 // Presence shared by every node through Redis; this node's own view stays in memory as the fallback.
 #include <memory>
 
-#include "broker/redis_broker.hpp"
+#include "redis/redis_url.hpp"
 #include "store/presence.hpp"
 
 namespace peercable::store {
@@ -12,6 +12,6 @@ namespace peercable::store {
 /// node vanish within seconds. While Redis is away, answers come from this node's memory and Redis is brought up to
 /// date when it returns. Calls block at most a short timeout. Throws std::runtime_error on a bad URL or refused
 /// credentials.
-std::unique_ptr<PresenceStore> make_redis_presence(const broker::RedisOptions& opts);
+std::unique_ptr<PresenceStore> make_redis_presence(const redis::RedisOptions& opts);
 
 }  // namespace peercable::store

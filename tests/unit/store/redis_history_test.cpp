@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-using peercable::broker::RedisOptions;
+using peercable::redis::RedisOptions;
 using peercable::store::make_redis_history;
 
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace peercable::broker {
+namespace peercable::redis {
 
 /// Where a Redis server is and how to sign in to it.
 struct RedisEndpoint {
@@ -15,6 +15,12 @@ struct RedisEndpoint {
   int db = 0;
 
   bool operator==(const RedisEndpoint&) const = default;
+};
+
+/// Where Redis is and the prefix every channel and key of this deployment starts with.
+struct RedisOptions {
+  std::string url;             // redis://[user:password@]host:port/db
+  std::string channel_prefix;  // Rails' channel_prefix; empty: none
 };
 
 struct RedisUrlResult {
@@ -29,4 +35,4 @@ RedisUrlResult parse_redis_url(std::string_view url);
 /// The endpoint as a URL safe to log: the password replaced by "***".
 std::string redacted_url(const RedisEndpoint& ep);
 
-}  // namespace peercable::broker
+}  // namespace peercable::redis

@@ -1,11 +1,11 @@
-#include "broker/redis_sync.hpp"
+#include "redis/redis_sync.hpp"
 
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <vector>
 
-namespace peercable::broker {
+namespace peercable::redis {
 namespace {
 
 timeval to_timeval(std::chrono::milliseconds ms) {
@@ -107,4 +107,4 @@ RedisSyncConnect redis_connect_sync(const RedisEndpoint& ep, std::chrono::millis
   return out;
 }
 
-}  // namespace peercable::broker
+}  // namespace peercable::redis

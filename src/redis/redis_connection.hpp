@@ -10,9 +10,9 @@
 #include <random>
 #include <string>
 
-#include "broker/redis_url.hpp"
+#include "redis/redis_url.hpp"
 
-namespace peercable::broker {
+namespace peercable::redis {
 
 namespace asio = boost::asio;
 
@@ -69,4 +69,4 @@ class RedisConnection {
   std::minstd_rand jitter_;
 };
 
-}  // namespace peercable::broker
+}  // namespace peercable::redis

@@ -1,4 +1,4 @@
-#include "broker/redis_connection.hpp"
+#include "redis/redis_connection.hpp"
 
 #include <hiredis/sds.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <memory>
 
-namespace peercable::broker {
+namespace peercable::redis {
 namespace {
 
 // ---- hiredis event hooks on Asio --------------------------------------------------------------------
@@ -214,4 +214,4 @@ void RedisConnection::on_handshake_reply(redisAsyncContext* ac, void* reply, voi
   if (self->handlers_.ready) self->handlers_.ready();
 }
 
-}  // namespace peercable::broker
+}  // namespace peercable::redis

@@ -1,8 +1,8 @@
-#include "broker/redis_url.hpp"
+#include "redis/redis_url.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace peercable::broker;
+using namespace peercable::redis;
 
 namespace {
 RedisEndpoint ok(std::string_view url) {

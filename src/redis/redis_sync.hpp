@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "broker/redis_url.hpp"
+#include "redis/redis_url.hpp"
 
-namespace peercable::broker {
+namespace peercable::redis {
 
 struct RedisContextFree {
   void operator()(redisContext* c) const noexcept {
@@ -52,4 +52,4 @@ RedisReplyPtr redis_reply(redisContext* c);
 /// "peercable-PID-<pid>", the name every connection of this process gives itself (CLIENT SETNAME).
 std::string redis_client_name();
 
-}  // namespace peercable::broker
+}  // namespace peercable::redis

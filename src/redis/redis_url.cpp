@@ -1,8 +1,8 @@
-#include "broker/redis_url.hpp"
+#include "redis/redis_url.hpp"
 
 #include <charconv>
 
-namespace peercable::broker {
+namespace peercable::redis {
 namespace {
 
 RedisUrlResult fail(std::string why) {
@@ -131,4 +131,4 @@ std::string redacted_url(const RedisEndpoint& ep) {
   return out;
 }
 
-}  // namespace peercable::broker
+}  // namespace peercable::redis
