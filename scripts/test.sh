@@ -54,17 +54,38 @@ unit_tests() {
   return "$rc"
 }
 
+# The ThreadSanitizer server and the fuzz targets build in the background, on one core at low priority, while the
+# ASan+UBSan suites run (those mostly wait on the network); wait_background_builds collects them before use.
+background_builds() {
+  rm -f build-background.log
+  (
+    for flavour in tsan fuzz; do
+      echo "==> build: $flavour" >>build-background.log
+      PEERCABLE_BUILD_JOBS=1 PEERCABLE_NO_WEB=1 nice -n 10 scripts/build.sh "$flavour" >>build-background.log 2>&1
+    done
+  ) &
+  background_pid=$!
+}
+wait_background_builds() {
+  if ! wait "$background_pid"; then
+    cat build-background.log >&2
+    echo "the background build failed (above)" >&2
+    return 1
+  fi
+}
+
 step "setup (Debian and npm packages)"
 scripts/setup.sh
-step "build: release"
-scripts/build.sh release
+step "build: release (the server and the load generator; the unit tests run in the ASan+UBSan build)"
+scripts/build.sh release peercable peercable-loadgen peercable-loadgen-test
 step "lint: clang-format and clang-tidy on the lines the last commit changed"
 scripts/lint.sh "${LINT_BASE:-HEAD~1}"
 step "build: ASan+UBSan"
 scripts/build.sh asan
+background_builds
 
-step "unit tests (release)"
-unit_tests build
+step "unit tests: the load generator's parsers (release)"
+build/bench/loadgen/peercable-loadgen-test
 step "packaging: cmake --install, the Debian package, the systemd unit"
 node_tests tests/packaging/
 step "unit tests (ASan+UBSan)"
@@ -78,7 +99,7 @@ PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/ws/
 step "integration: Python websockets client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable /usr/bin/python3 -m unittest discover -s tests/integration/ws -p 'test_*.py'
 step "integration: P2PChannel routing, validation, presence, history (ASan+UBSan binary)"
-PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/p2p/
+PEERCABLE_BIN=build-asan/peercable node_tests $(ls tests/integration/p2p/*.test.mjs | grep -v /rooms.test.mjs)
 step "integration: unmodified @rails/actioncable client (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/actioncable/
 step "integration: extended protocol, resumable sessions, stream history, unmodified @anycable/web (ASan+UBSan binary)"
@@ -93,15 +114,14 @@ step "integration: the live view at /admin and the metrics' latency histogram (A
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/admin/
 step "integration: behind Debian's nginx (X-Forwarded-For) and HAProxy (PROXY protocol v1/v2), default limits (ASan+UBSan binary)"
 PEERCABLE_BIN=build-asan/peercable node_tests tests/integration/proxy/
-if ls tests/integration/redis/*.test.mjs >/dev/null 2>&1; then
-  step "integration: Redis scale-out"
-  node_tests tests/integration/redis/
-fi
-step "build: ThreadSanitizer (server only)"
-scripts/build.sh tsan
+step "integration: Redis scale-out (release binary); 100,000 rooms expiring from memory, SQLite and Redis"
+node_tests tests/integration/redis/ tests/integration/p2p/rooms.test.mjs
+step "build: ThreadSanitizer server and fuzz targets (waiting for the background build)"
+wait_background_builds
 step "integration with two event loops under ThreadSanitizer: @rails/actioncable, P2P, Redis, resume, hostile battery, /admin"
-tsan_tests tests/integration/actioncable/ tests/integration/p2p/ tests/integration/redis/ tests/integration/resume/ \
-  tests/integration/hostile/battery.test.mjs tests/integration/admin/
+# The 100,000-room tests are about memory, not threads: they run once, above.
+tsan_tests tests/integration/actioncable/ $(ls tests/integration/p2p/*.test.mjs tests/integration/redis/*.test.mjs | grep -v /rooms.test.mjs) \
+  tests/integration/resume/ tests/integration/hostile/battery.test.mjs tests/integration/admin/
 step "conformance against Rails' own Action Cable"
 node_tests tests/conformance/
 step "end to end in headless Chromium"
