@@ -65,7 +65,7 @@ function signedPubsub(stream) {
 
 /** Resolves once `node` lists `id` with a snapshot taken at least `seconds` after the one listed now. */
 async function fresherSnapshots(node, id, seconds) {
-  const from = listed(await stats(node), id).time;
+  const from = listed(await statsUntil(node, (b) => listed(b, id), `${id} listed on ${node.url}`), id).time;
   await statsUntil(node, (b) => listed(b, id)?.time >= from + seconds && !listed(b, id).stale,
     `${seconds} s of newer snapshots of ${id} on ${node.url}`);
 }
