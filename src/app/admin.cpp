@@ -69,10 +69,11 @@ Admin::Admin(AdminSources sources, std::string_view key)
   }
   std::random_device random;
   instance_ = fmt::format("{:08x}{:08x}", random(), random());
-  others_ = std::make_unique<NodeTable>(src_.node_id, instance_);
+  others_ = std::make_shared<NodeTable>(src_.node_id, instance_);
   last_ = read_totals();
-  // Reserved even with the live view off here: other nodes' figures must not reach this node's clients.
-  NodeTable* table = enabled_ ? others_.get() : nullptr;
+  // Reserved even with the live view off here: other nodes' figures must not reach this node's clients. The
+  // sink owns the table too: the broker's thread may still deliver after this object is gone.
+  std::shared_ptr<NodeTable> table = enabled_ ? others_ : nullptr;
   src_.cable->set_internal_stream(std::string(kNodesStream), [table](std::string payload) {
     if (table) table->offer(payload, Clock::now());
   });
@@ -253,8 +254,10 @@ void Admin::sample() {
     const bool is_stale = at - e.seen >= NodeTable::kStaleAfter;
     out += ',';
     add(e.figures, false, is_stale, std::chrono::duration_cast<std::chrono::seconds>(at - e.seen).count());
-    if (is_stale) ++stale;
-    else live.push_back(&e.figures);
+    if (is_stale)
+      ++stale;
+    else
+      live.push_back(&e.figures);
   }
   out += "],\"total\":";
   write_total(out, live, stale);

@@ -83,7 +83,7 @@ class Admin {
   std::string instance_;
   std::array<unsigned char, 32> key_digest_{};
   Totals last_;  // sampling thread (loop 0) only
-  std::unique_ptr<NodeTable> others_;
+  std::shared_ptr<NodeTable> others_;  // shared with the cable server's sink, which may outlive this
   mutable std::mutex mutex_;
   std::string stats_json_;  // the latest sample
 };

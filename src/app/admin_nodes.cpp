@@ -250,8 +250,10 @@ NodeTable::Offer NodeTable::offer(std::string_view json, Clock::time_point now) 
   auto n = parse_node_json(json);
   if (!n) {
     // What the broker carries is data from the network: said once, then only at debug.
-    if (!refusal_logged_.exchange(true)) spdlog::warn("admin: ignored a node snapshot that is not one ({} bytes)", json.size());
-    else spdlog::debug("admin: ignored a node snapshot that is not one ({} bytes)", json.size());
+    if (!refusal_logged_.exchange(true))
+      spdlog::warn("admin: ignored a node snapshot that is not one ({} bytes)", json.size());
+    else
+      spdlog::debug("admin: ignored a node snapshot that is not one ({} bytes)", json.size());
     return Offer::kRefused;
   }
   if (n->id == own_id_) {
@@ -274,7 +276,8 @@ NodeTable::Offer NodeTable::offer(std::string_view json, Clock::time_point now) 
       return Offer::kKept;
     }
   }
-  if (!full_logged_.exchange(true)) spdlog::warn("admin: more than {} nodes report; the others are not listed", kMaxNodes);
+  if (!full_logged_.exchange(true))
+    spdlog::warn("admin: more than {} nodes report; the others are not listed", kMaxNodes);
   return Offer::kFull;
 }
 

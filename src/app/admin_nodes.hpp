@@ -45,11 +45,11 @@ struct NodeFigures {
 /// What one node's figures may hold, so that a snapshot from the network stays small.
 struct NodeLimits {
   static constexpr std::size_t kSnapshotBytes = 64 * 1024;
-  static constexpr std::size_t kIdBytes = 256;
-  static constexpr std::size_t kWordBytes = 64;  // version, instance, kinds and states
+  static constexpr std::size_t kIdBytes = 512;
+  static constexpr std::size_t kWordBytes = 64;     // version, instance, kinds and states
   static constexpr std::size_t kStreamBytes = 256;  // a longer stream name is cut (UTF-8 safe) and ends in "…"
   static constexpr std::size_t kStreams = 10;
-  static constexpr std::size_t kLoops = 256;
+  static constexpr std::size_t kLoops = 1024;
   static constexpr std::int64_t kMaxCount = std::int64_t{1} << 53;
   static constexpr double kMaxRate = 1e15;
 };

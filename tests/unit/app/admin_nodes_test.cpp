@@ -92,8 +92,8 @@ TEST(AdminNodes, WhatIsNotASnapshotIsRefused) {
 }
 
 TEST(AdminNodes, SizesAreBounded) {
-  EXPECT_FALSE(parse_node_json(with("\"id\":\"node-a\"", "\"id\":\"" + std::string(257, 'x') + "\"")));
-  EXPECT_TRUE(parse_node_json(with("\"id\":\"node-a\"", "\"id\":\"" + std::string(256, 'x') + "\"")));
+  EXPECT_FALSE(parse_node_json(with("\"id\":\"node-a\"", "\"id\":\"" + std::string(513, 'x') + "\"")));
+  EXPECT_TRUE(parse_node_json(with("\"id\":\"node-a\"", "\"id\":\"" + std::string(512, 'x') + "\"")));
   std::string many = "\"busiest_streams\":[";
   for (int i = 0; i < 10; ++i) many += "{\"stream\":\"s\",\"deliveries\":1},";
   EXPECT_FALSE(parse_node_json(with("\"busiest_streams\":[", many)));  // 12 streams
