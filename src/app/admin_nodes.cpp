@@ -17,6 +17,34 @@ void append_rate(std::string& out, double v) {
   json::append_double(out, std::round(v * 10) / 10);
 }
 
+// The figures of traffic, shared by a node and the total: rates over the last second and counts since start.
+void write_traffic(json::ObjectWriter& w, std::string& out, const NodeFigures& n) {
+  w.key("deliveries_per_s");
+  append_rate(out, n.deliveries_per_s);
+  w.key("broadcasts_per_s");
+  append_rate(out, n.broadcasts_per_s);
+  w.key("bytes_out_per_s");
+  append_rate(out, n.bytes_out_per_s);
+  w.key("frames_out_per_s");
+  append_rate(out, n.frames_out_per_s);
+  w.key("deliveries").num(n.deliveries).key("broadcasts").num(n.broadcasts).key("bytes_out").num(n.bytes_out);
+  w.key("accepted").num(n.accepted).key("slow_consumer_closes").num(n.slow_consumer_closes);
+  w.key("slow_consumer_closes_per_s");
+  append_rate(out, n.slow_consumer_closes_per_s);
+}
+
+void write_streams(json::ObjectWriter& w, std::string& out, const std::vector<NodeFigures::Stream>& streams) {
+  w.key("busiest_streams");
+  out += '[';
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    if (i) out += ',';
+    json::ObjectWriter sw(out);
+    sw.key("stream").str(streams[i].stream).key("deliveries").num(streams[i].deliveries);
+    sw.end();
+  }
+  out += ']';
+}
+
 // ---- reading: every field present with its type, every string and list within NodeLimits -------------
 
 using simdjson::dom::array;
@@ -104,18 +132,7 @@ void write_node_fields(json::ObjectWriter& w, std::string& out, const NodeFigure
     lw.end();
   }
   out += ']';
-  w.key("deliveries_per_s");
-  append_rate(out, n.deliveries_per_s);
-  w.key("broadcasts_per_s");
-  append_rate(out, n.broadcasts_per_s);
-  w.key("bytes_out_per_s");
-  append_rate(out, n.bytes_out_per_s);
-  w.key("frames_out_per_s");
-  append_rate(out, n.frames_out_per_s);
-  w.key("deliveries").num(n.deliveries).key("broadcasts").num(n.broadcasts).key("bytes_out").num(n.bytes_out);
-  w.key("accepted").num(n.accepted).key("slow_consumer_closes").num(n.slow_consumer_closes);
-  w.key("slow_consumer_closes_per_s");
-  append_rate(out, n.slow_consumer_closes_per_s);
+  write_traffic(w, out, n);
   w.key("latency");
   {
     json::ObjectWriter lw(out);
@@ -125,15 +142,7 @@ void write_node_fields(json::ObjectWriter& w, std::string& out, const NodeFigure
     json::append_double(out, n.latency_p99_ms);
     lw.end();
   }
-  w.key("busiest_streams");
-  out += '[';
-  for (std::size_t i = 0; i < n.busiest_streams.size(); ++i) {
-    if (i) out += ',';
-    json::ObjectWriter sw(out);
-    sw.key("stream").str(n.busiest_streams[i].stream).key("deliveries").num(n.busiest_streams[i].deliveries);
-    sw.end();
-  }
-  out += ']';
+  write_streams(w, out, n.busiest_streams);
   w.key("broker");
   {
     json::ObjectWriter bw(out);
@@ -211,32 +220,14 @@ void write_total(std::string& out, const std::vector<const NodeFigures*>& live, 
   // Busiest first; a tie by name, so that the list does not flicker between samples.
   std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   if (top.size() > NodeLimits::kStreams) top.resize(NodeLimits::kStreams);
+  for (const auto& [stream, deliveries] : top) t.busiest_streams.push_back({std::string(stream), deliveries});
 
   json::ObjectWriter w(out);
   w.key("nodes").num(static_cast<std::int64_t>(live.size() + stale)).key("stale").num(static_cast<std::int64_t>(stale));
   w.key("draining").num(draining).key("connections").num(t.connections).key("websockets").num(t.websockets);
   w.key("subscriptions").num(t.subscriptions);
-  w.key("deliveries_per_s");
-  append_rate(out, t.deliveries_per_s);
-  w.key("broadcasts_per_s");
-  append_rate(out, t.broadcasts_per_s);
-  w.key("bytes_out_per_s");
-  append_rate(out, t.bytes_out_per_s);
-  w.key("frames_out_per_s");
-  append_rate(out, t.frames_out_per_s);
-  w.key("deliveries").num(t.deliveries).key("broadcasts").num(t.broadcasts).key("bytes_out").num(t.bytes_out);
-  w.key("accepted").num(t.accepted).key("slow_consumer_closes").num(t.slow_consumer_closes);
-  w.key("slow_consumer_closes_per_s");
-  append_rate(out, t.slow_consumer_closes_per_s);
-  w.key("busiest_streams");
-  out += '[';
-  for (std::size_t i = 0; i < top.size(); ++i) {
-    if (i) out += ',';
-    json::ObjectWriter sw(out);
-    sw.key("stream").str(top[i].first).key("deliveries").num(top[i].second);
-    sw.end();
-  }
-  out += ']';
+  write_traffic(w, out, t);
+  write_streams(w, out, t.busiest_streams);
   w.end();
 }
 
