@@ -74,7 +74,7 @@ Admin::Admin(AdminSources sources, std::string_view key)
   // Reserved even with the live view off here: other nodes' figures must not reach this node's clients. The
   // sink owns the table too: the broker's thread may still deliver after this object is gone.
   std::shared_ptr<NodeTable> table = enabled_ ? others_ : nullptr;
-  src_.cable->set_internal_stream(std::string(kNodesStream), [table](std::string payload) {
+  src_.cable->set_internal_stream(std::string(kNodesStream), [table](const std::string& payload) {
     if (table) table->offer(payload, Clock::now());
   });
 }
