@@ -222,12 +222,12 @@ function renderLoops(root, loops) {
   field(root, "loops").replaceChildren(...rows);
 }
 
-function renderNode(node) {
+function renderNode(node, several) {
   const view = viewFor(node);
   const root = view.root;
   root.classList.toggle("node--stale", node.stale);
   setText(root, "id", node.id);
-  field(root, "self").hidden = !node.self;
+  field(root, "self").hidden = !(node.self && several); // with one node, it goes without saying
   const stale = field(root, "stale");
   stale.hidden = !node.stale;
   stale.textContent = node.stale ? `stale: nothing for ${integer.format(node.age_s)} s` : "";
@@ -276,7 +276,7 @@ async function poll() {
     }
     if (!body) throw new Error(`HTTP ${status}`);
     renderCluster(body);
-    for (const node of body.nodes) renderNode(node);
+    for (const node of body.nodes) renderNode(node, body.nodes.length > 1);
     // Nodes no longer listed (forgotten by the server) leave the page; the others keep the server's order.
     const ids = new Set(body.nodes.map((n) => n.id));
     for (const [id, view] of views) {
