@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <random>
 
 #include "cable/cable_server.hpp"
 #include "cable/delivery_stats.hpp"
@@ -41,11 +42,6 @@ http::Response json_response(unsigned status, std::string body) {
   return r;
 }
 
-// One decimal is plenty for a rate on a dashboard, and keeps the JSON short.
-void append_rate(std::string& out, double v) {
-  json::append_double(out, std::round(v * 10) / 10);
-}
-
 // The upper bound, in milliseconds, of the bucket holding quantile `q` of `counts`; -1 when it is +Inf,
 // 0 when there is nothing.
 double quantile_ms(const std::array<std::uint64_t, kBuckets>& counts, double q) {
@@ -63,14 +59,24 @@ double quantile_ms(const std::array<std::uint64_t, kBuckets>& counts, double q) 
 
 }  // namespace
 
-Admin::Admin(AdminSources sources, std::string_view key) : src_(std::move(sources)), enabled_(!key.empty()) {
+Admin::Admin(AdminSources sources, std::string_view key)
+    : src_(std::move(sources)), enabled_(!key.empty()), shared_broker_(src_.broker_kind != "local") {
   if (enabled_) key_digest_ = sha256(key);
   if (src_.node_id.empty()) {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "localhost");
     src_.node_id = std::string(host) + ":" + std::to_string(src_.port);
   }
+  std::random_device random;
+  instance_ = fmt::format("{:08x}{:08x}", random(), random());
+  others_ = std::make_shared<NodeTable>(src_.node_id, instance_);
   last_ = read_totals();
+  // Reserved even with the live view off here: other nodes' figures must not reach this node's clients. The
+  // sink owns the table too: the broker's thread may still deliver after this object is gone.
+  std::shared_ptr<NodeTable> table = enabled_ ? others_ : nullptr;
+  src_.cable->set_internal_stream(std::string(kNodesStream), [table](const std::string& payload) {
+    if (table) table->offer(payload, Clock::now());
+  });
 }
 
 void Admin::attach() {
@@ -78,7 +84,12 @@ void Admin::attach() {
     auto& stats = src_.cable->loop_state(loop->index()).stats;
     loop->every(std::chrono::seconds(1), [&stats] { stats.roll(); });
   }
-  if (enabled_) src_.loops.front()->every(std::chrono::seconds(1), [this] { sample(); });
+  if (!enabled_) return;
+  net::Loop* first = src_.loops.front();
+  first->every(std::chrono::seconds(1), [this] { sample(); });
+  // The broker takes subscriptions on the loop's own thread; nothing waits for it to be ready.
+  if (shared_broker_)
+    first->post([this, first] { src_.cable->broker().subscribe(first->index(), std::string(kNodesStream), [] {}); });
 }
 
 // Both sides are hashed first, so the comparison takes the same time whatever the length or the content of
@@ -107,13 +118,7 @@ http::Response Admin::handle(std::string_view path, const http::Request& req) co
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
-    std::string body = "{\"nodes\":[";
-    {
-      std::lock_guard lock(mutex_);
-      body += node_json_.empty() ? "{}" : node_json_;
-    }
-    body += "]}";
-    return json_response(200, std::move(body));
+    return json_response(200, stats_json());
   }
   if (method != bhttp::verb::get && method != bhttp::verb::head) {
     auto r = json_response(405, http::json_error("method not allowed; use GET, HEAD"));
@@ -159,110 +164,112 @@ Admin::Totals Admin::read_totals() const {
   return t;
 }
 
-// Once a second on the first loop: rates over the last second, the busiest streams of the last window of
-// every loop, and the state of the back ends. A few hundred bytes of JSON, kept for the page to fetch.
-void Admin::sample() {
-  const Totals now = read_totals();
+// This node's figures: rates over the last second, the busiest streams of the last window of every loop,
+// and the state of the back ends.
+NodeFigures Admin::sample_node(const Totals& now) const {
   const double dt = std::max(1e-3, std::chrono::duration<double>(now.at - last_.at).count());
   auto rate = [&](std::uint64_t a, std::uint64_t b) { return static_cast<double>(a - b) / dt; };
+  auto count = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
 
-  std::string out;
-  json::ObjectWriter w(out);
-  w.key("id").str(src_.node_id).key("version").str("0.1.0");
-  w.key("time").num(static_cast<std::int64_t>(std::time(nullptr)));
-  w.key("draining").boolean(src_.draining && src_.draining());
-
-  std::int64_t connections = 0, websockets = 0, streams = 0, subscriptions = 0;
-  std::string loops = "[";
+  NodeFigures n;
+  n.id = src_.node_id;
+  n.instance = instance_;
+  n.version = "0.1.0";
+  n.time = static_cast<std::int64_t>(std::time(nullptr));
+  n.draining = src_.draining && src_.draining();
   std::map<std::string, std::uint64_t> busiest;
   for (auto* loop : src_.loops) {
     auto& c = loop->counters();
     const auto& s = src_.cable->loop_state(loop->index()).stats;
-    const auto conns = c.connections.load(std::memory_order_relaxed);
-    const auto ws = c.websockets.load(std::memory_order_relaxed);
-    connections += conns;
-    websockets += ws;
-    streams += s.streams();
-    subscriptions += s.stream_subscriptions();
-    if (loops.size() > 1) loops += ',';
-    json::ObjectWriter l(loops);
-    l.key("loop").num(loop->index()).key("connections").num(conns).key("websockets").num(ws);
-    l.key("streams").num(s.streams()).key("subscriptions").num(s.stream_subscriptions());
-    l.end();
+    NodeFigures::Loop l;
+    l.loop = loop->index();
+    l.connections = c.connections.load(std::memory_order_relaxed);
+    l.websockets = c.websockets.load(std::memory_order_relaxed);
+    l.streams = s.streams();
+    l.subscriptions = s.stream_subscriptions();
+    n.connections += l.connections;
+    n.websockets += l.websockets;
+    n.streams += l.streams;
+    n.subscriptions += l.subscriptions;
+    n.loops.push_back(l);
     for (auto& sc : s.top_streams()) busiest[sc.stream] += sc.deliveries;
   }
-  loops += ']';
-  w.key("connections").num(connections).key("websockets").num(websockets);
-  w.key("streams").num(streams).key("subscriptions").num(subscriptions);
-  w.key("loops").raw(loops);
-
-  w.key("deliveries_per_s");
-  append_rate(out, rate(now.deliveries, last_.deliveries));
-  w.key("broadcasts_per_s");
-  append_rate(out, rate(now.broadcasts, last_.broadcasts));
-  w.key("bytes_out_per_s");
-  append_rate(out, rate(now.bytes_out, last_.bytes_out));
-  w.key("frames_out_per_s");
-  append_rate(out, rate(now.frames_out, last_.frames_out));
-  w.key("deliveries").num(static_cast<std::int64_t>(now.deliveries));
-  w.key("broadcasts").num(static_cast<std::int64_t>(now.broadcasts));
-  w.key("bytes_out").num(static_cast<std::int64_t>(now.bytes_out));
-  w.key("accepted").num(static_cast<std::int64_t>(now.accepted));
-  w.key("slow_consumer_closes").num(static_cast<std::int64_t>(now.slow_closes));
-  w.key("slow_consumer_closes_per_s");
-  append_rate(out, rate(now.slow_closes, last_.slow_closes));
+  n.deliveries_per_s = rate(now.deliveries, last_.deliveries);
+  n.broadcasts_per_s = rate(now.broadcasts, last_.broadcasts);
+  n.bytes_out_per_s = rate(now.bytes_out, last_.bytes_out);
+  n.frames_out_per_s = rate(now.frames_out, last_.frames_out);
+  n.deliveries = count(now.deliveries);
+  n.broadcasts = count(now.broadcasts);
+  n.bytes_out = count(now.bytes_out);
+  n.accepted = count(now.accepted);
+  n.slow_consumer_closes = count(now.slow_closes);
+  n.slow_consumer_closes_per_s = rate(now.slow_closes, last_.slow_closes);
 
   std::array<std::uint64_t, kBuckets> window{};
-  for (std::size_t i = 0; i < kBuckets; ++i) window[i] = now.latency[i] - last_.latency[i];
-  w.key("latency");
-  {
-    json::ObjectWriter l(out);
-    std::uint64_t n = 0;
-    for (auto c : window) n += c;
-    l.key("count").num(static_cast<std::int64_t>(n));
-    l.key("p50_ms");
-    json::append_double(out, quantile_ms(window, 0.5));
-    l.key("p99_ms");
-    json::append_double(out, quantile_ms(window, 0.99));
-    l.end();
+  std::uint64_t in_window = 0;
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    window[i] = now.latency[i] - last_.latency[i];
+    in_window += window[i];
   }
+  n.latency_count = count(in_window);
+  n.latency_p50_ms = quantile_ms(window, 0.5);
+  n.latency_p99_ms = quantile_ms(window, 0.99);
 
   std::vector<std::pair<std::string, std::uint64_t>> top(busiest.begin(), busiest.end());
   std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   if (top.size() > kBusiestStreams) top.resize(kBusiestStreams);
-  w.key("busiest_streams");
-  out += '[';
-  for (std::size_t i = 0; i < top.size(); ++i) {
-    if (i) out += ',';
-    json::ObjectWriter s(out);
-    s.key("stream").str(top[i].first).key("deliveries").num(static_cast<std::int64_t>(top[i].second));
-    s.end();
-  }
-  out += ']';
+  // Names come from clients (up to an identifier's size): cut, so that a snapshot stays small.
+  for (auto& [stream, deliveries] : top) n.busiest_streams.push_back({cut_stream_name(stream), count(deliveries)});
 
-  w.key("broker");
-  {
-    json::ObjectWriter b(out);
-    b.key("kind").str(src_.broker_kind).key("state").str(src_.cable->broker().state());
-    b.end();
-  }
-  w.key("history");
-  {
-    json::ObjectWriter h(out);
-    h.key("kind").str(src_.history_kind);
-    h.key("queue").num(static_cast<std::int64_t>(src_.store->depth()));
-    h.key("dropped").num(static_cast<std::int64_t>(src_.store->dropped()));
-    h.end();
-  }
-  w.end();
-  last_ = now;
-  std::lock_guard lock(mutex_);
-  node_json_.swap(out);
+  n.broker_kind = src_.broker_kind;
+  n.broker_state = src_.cable->broker().state();
+  n.history_kind = src_.history_kind;
+  n.history_queue = count(src_.store->depth());
+  n.history_dropped = count(src_.store->dropped());
+  return n;
 }
 
-std::string Admin::node_json() const {
+// Once a second on the first loop: this node's figures, published for the other nodes when they share a
+// broker, and the answer of /admin/api/stats (this node first, then every other one by id, then the total),
+// kept for the page to fetch: answering a request only copies it.
+void Admin::sample() {
+  const Totals now = read_totals();
+  const NodeFigures own = sample_node(now);
+  last_ = now;
+  if (shared_broker_) src_.cable->broker().publish(std::string(kNodesStream), node_json(own));
+
+  const auto at = Clock::now();
+  const auto others = others_->current(at);
+  std::vector<const NodeFigures*> live{&own};
+  std::size_t stale = 0;
+  std::string out = "{\"nodes\":[";
+  auto add = [&out](const NodeFigures& n, bool self, bool is_stale, std::int64_t age_s) {
+    json::ObjectWriter w(out);
+    write_node_fields(w, out, n);
+    w.key("self").boolean(self).key("stale").boolean(is_stale).key("age_s").num(age_s);
+    w.end();
+  };
+  add(own, true, false, 0);
+  for (const auto& e : others) {
+    const bool is_stale = at - e.seen >= NodeTable::kStaleAfter;
+    out += ',';
+    add(e.figures, false, is_stale, std::chrono::duration_cast<std::chrono::seconds>(at - e.seen).count());
+    if (is_stale)
+      ++stale;
+    else
+      live.push_back(&e.figures);
+  }
+  out += "],\"total\":";
+  write_total(out, live, stale);
+  out += '}';
   std::lock_guard lock(mutex_);
-  return node_json_;
+  stats_json_.swap(out);
+}
+
+std::string Admin::stats_json() const {
+  std::lock_guard lock(mutex_);
+  // Before the first sample: no node yet.
+  return stats_json_.empty() ? std::string("{\"nodes\":[]}") : stats_json_;
 }
 
 std::string Admin::metrics_text() const {

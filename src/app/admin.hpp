@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/admin_nodes.hpp"
 #include "http/connection.hpp"
 #include "http/static_files.hpp"
 
@@ -42,12 +44,17 @@ struct AdminSources {
 class Admin {
  public:
   /// Streams listed per node.
-  static constexpr std::size_t kBusiestStreams = 10;
+  static constexpr std::size_t kBusiestStreams = NodeLimits::kStreams;
+  /// The broker stream on which nodes share their figures once a second. Reserved: no client receives it
+  /// or publishes on it (CableServer::set_internal_stream).
+  static constexpr std::string_view kNodesStream = "peercable:admin:nodes";
 
-  /// `key` empty: the live view is off and every /admin path answers 404.
+  /// `key` empty: the live view is off and every /admin path answers 404. Reserves kNodesStream on the
+  /// cable server (before it starts).
   Admin(AdminSources sources, std::string_view key);
 
-  /// Starts the once-a-second sampling on the loops (before they run).
+  /// Starts the once-a-second sampling on the loops (before they run); with a shared broker, also the
+  /// exchange of figures with the other nodes.
   void attach();
   /// True for /admin and paths under it.
   static bool owns(std::string_view path) { return path == "/admin" || path.starts_with("/admin/"); }
@@ -55,8 +62,9 @@ class Admin {
   http::Response handle(std::string_view path, const http::Request& req) const;
   /// The delivery figures for /metrics (Prometheus text).
   std::string metrics_text() const;
-  /// This node's figures, as /admin/api/stats lists them; the latest sample (at most a second old).
-  std::string node_json() const;
+  /// What /admin/api/stats answers: every node's figures and their total; the latest sample (at most a
+  /// second old).
+  std::string stats_json() const;
 
  private:
   struct Totals {
@@ -66,14 +74,18 @@ class Admin {
   };
   Totals read_totals() const;
   void sample();
+  NodeFigures sample_node(const Totals& now) const;
   bool key_matches(std::string_view given) const;
 
   AdminSources src_;
   bool enabled_ = false;
+  bool shared_broker_ = false;  // other nodes may report through it
+  std::string instance_;
   std::array<unsigned char, 32> key_digest_{};
   Totals last_;  // sampling thread (loop 0) only
+  std::shared_ptr<NodeTable> others_;  // shared with the cable server's sink, which may outlive this
   mutable std::mutex mutex_;
-  std::string node_json_;  // the latest sample
+  std::string stats_json_;  // the latest sample
 };
 
 }  // namespace peercable::app

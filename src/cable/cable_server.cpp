@@ -10,24 +10,33 @@
 
 namespace peercable::cable {
 
-// The broker is replaced before any loop runs, so the hubs may keep a reference to the proxy below.
+// The broker is replaced before any loop runs, so the hubs may keep a reference to the proxy below. The hubs'
+// subscriptions to the internal stream stay here: its owner's subscription is the only one, so a client
+// leaving it cannot end it.
 namespace {
 class BrokerProxy final : public broker::Broker {
  public:
-  explicit BrokerProxy(std::unique_ptr<broker::Broker>& target) : target_(target) {}
-  void subscribe(int loop, const std::string& s, Ready r) override { target_->subscribe(loop, s, std::move(r)); }
-  void unsubscribe(int loop, const std::string& s) override { target_->unsubscribe(loop, s); }
+  BrokerProxy(std::unique_ptr<broker::Broker>& target, const std::string& internal)
+      : target_(target), internal_(internal) {}
+  void subscribe(int loop, const std::string& s, Ready r) override {
+    if (!internal_.empty() && s == internal_) return r();
+    target_->subscribe(loop, s, std::move(r));
+  }
+  void unsubscribe(int loop, const std::string& s) override {
+    if (internal_.empty() || s != internal_) target_->unsubscribe(loop, s);
+  }
   void publish(const std::string& s, std::string p) override { target_->publish(s, std::move(p)); }
   std::string state() const override { return target_->state(); }
 
  private:
   std::unique_ptr<broker::Broker>& target_;
+  const std::string& internal_;
 };
 }  // namespace
 
 CableServer::CableServer(std::vector<net::Loop*> loops) {
   broker_ = std::make_unique<broker::LocalBroker>(*this);
-  proxy_ = std::make_unique<BrokerProxy>(broker_);
+  proxy_ = std::make_unique<BrokerProxy>(broker_, internal_stream_);
   for (auto* l : loops) loops_.push_back(std::make_unique<LoopState>(*l, *proxy_));
   set_resume_options(StreamLogOptions{}, std::chrono::seconds(300), 100000);
 }
@@ -46,6 +55,11 @@ CableServer::~CableServer() = default;
 
 void CableServer::set_broker(std::unique_ptr<broker::Broker> b) {
   broker_ = std::move(b);
+}
+
+void CableServer::set_internal_stream(std::string stream, std::function<void(std::string)> sink) {
+  internal_stream_ = std::move(stream);
+  internal_sink_ = std::move(sink);
 }
 
 void CableServer::add_channel(std::unique_ptr<Channel> c) {
@@ -85,6 +99,10 @@ void CableServer::start() {
 }
 
 void CableServer::deliver(const std::string& stream, std::string payload) {
+  if (is_internal(stream)) {
+    if (internal_sink_) internal_sink_(std::move(payload));
+    return;
+  }
   if (log_) {
     auto b = std::make_shared<Broadcast>(stream, std::move(payload));
     std::shared_ptr<const Broadcast> shared = b;

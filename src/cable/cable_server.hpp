@@ -2,6 +2,7 @@
 // The Action Cable server: channels, per-loop hubs and ping lists, and the broker that joins nodes.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -63,9 +64,17 @@ class CableServer final : public broker::Sink {
 
   /// Starts the 3-second ping timer on every loop.
   void start();
-  /// Publishes on `stream` through the broker.
+  /// Publishes on `stream` through the broker (never on the internal stream).
   void broadcast(const std::string& stream, std::string payload_json) {
+    if (is_internal(stream)) return;
     broker_->publish(stream, std::move(payload_json));
+  }
+  /// Reserves `stream` for the server itself (before start): what arrives on it goes to `sink` (on any thread),
+  /// never to subscribers; a client subscribing to it is confirmed and gets nothing, and broadcast() drops
+  /// what is sent to it. Whoever owns it subscribes and publishes through broker() directly.
+  void set_internal_stream(std::string stream, std::function<void(std::string)> sink);
+  bool is_internal(const std::string& stream) const noexcept {
+    return !internal_stream_.empty() && stream == internal_stream_;
   }
 
   /// Drain step `step` of `steps`: every loop tells its share of the welcomed sessions (those whose id, mixed
@@ -83,7 +92,9 @@ class CableServer final : public broker::Sink {
  private:
   std::vector<std::unique_ptr<LoopState>> loops_;
   std::unique_ptr<broker::Broker> broker_;
-  std::unique_ptr<broker::Broker> proxy_;  // what the hubs hold; forwards to broker_
+  std::unique_ptr<broker::Broker> proxy_;  // what the hubs hold; forwards to broker_ (but the internal stream)
+  std::string internal_stream_;
+  std::function<void(std::string)> internal_sink_;
   std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
   std::atomic<std::uint64_t> session_ids_{1};
   SessionLimits limits_;

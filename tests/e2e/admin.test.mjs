@@ -1,7 +1,8 @@
 // The operators' live view in headless Chromium: a wrong admin key is refused in the page (no figures
 // shown); with the right one, while real Action Cable clients subscribe and broadcasts flow, the figures on
-// the page move (connections, deliveries per second, the busiest stream). Screenshots on a desktop and a
-// phone: tests/e2e/artifacts/admin-*.png.
+// the page move (connections, deliveries per second, the busiest stream). Then two nodes on a real Redis:
+// the page on one node shows both, with their total, and the other node's figures move with its traffic.
+// Screenshots on a desktop and a phone: tests/e2e/artifacts/admin-*.png.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { launchChromium, buildWebIfMissing } from "../lib/browser.mjs";
 import { startPeercable, repoRoot, signToken } from "../lib/peercable.mjs";
+import { startRedis, redisMissing } from "../integration/redis/redis.mjs";
 
 const ADMIN_KEY = "e2e-admin-key-0123456789abcdef";
 const BROADCAST_KEY = "e2e-broadcast-key-0123456789";
@@ -32,10 +34,10 @@ after(async () => {
   await server?.stop();
 });
 
-/** A real Action Cable client subscribed to `stream`; resolves once the subscription is confirmed. */
-function subscribe(stream, n) {
+/** A real Action Cable client subscribed to `stream` (on `node`); resolves once the subscription is confirmed. */
+function subscribe(stream, n, node = server) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${server.wsUrl}?token=${signToken({ sub: `viewer-${n}` })}`, "actioncable-v1-json");
+    const ws = new WebSocket(`${node.wsUrl}?token=${signToken({ sub: `viewer-${n}` })}`, "actioncable-v1-json");
     sockets.push(ws);
     const identifier = JSON.stringify({ channel: "$pubsub", stream_name: stream });
     ws.on("error", reject);
@@ -47,8 +49,8 @@ function subscribe(stream, n) {
   });
 }
 
-async function broadcast(stream, data) {
-  const r = await fetch(`${server.url}/broadcast`, {
+async function broadcast(stream, data, node = server) {
+  const r = await fetch(`${node.url}/broadcast`, {
     method: "POST",
     headers: { Authorization: `Bearer ${BROADCAST_KEY}`, "Content-Type": "application/json" },
     body: JSON.stringify({ stream, data }),
@@ -95,6 +97,7 @@ test("a wrong key is refused; with traffic running the figures on the page move"
     assert.ok(shown, "the page never showed the deliveries");
     assert.notEqual(await text(page, '[data-f="bytes_out_per_s"]'), "0 B");
     assert.match(await text(page, '[data-f="broker"]'), /local/);
+    assert.equal(await page.locator("#cluster").isVisible(), false);  // one node: no cluster table
     await page.screenshot({ path: join(artifacts, `admin-${name}.png`), fullPage: true });
 
     // Signing out forgets the key: a reload asks for it again.
@@ -103,5 +106,72 @@ test("a wrong key is refused; with traffic running the figures on the page move"
     await page.locator("#sign-in").waitFor({ state: "visible" });
     for (const ws of joined) ws.close();
     await context.close();
+  }
+});
+
+const number = (t) => Number(t.replace(/,/g, ""));
+
+test("two nodes on Redis: the page on one shows both, their total, and the other's traffic", {
+  skip: redisMissing() ?? false, timeout: 90000 }, async () => {
+  const redis = await startRedis();
+  const common = ["--redis-url", `redis://127.0.0.1:${redis.port}/0`, "--admin-key", ADMIN_KEY, "--broadcast-key",
+    BROADCAST_KEY, "--public-streams", "--threads", "1"];
+  const [a, b] = await Promise.all([startPeercable([...common, "--node-id", "edge-a"]),
+    startPeercable([...common, "--node-id", "edge-b"])]);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${a.url}/admin`);
+    await page.locator("#admin-key").fill(ADMIN_KEY);
+    await page.locator("#sign-in-button").click();
+    await page.locator("#cluster").waitFor({ state: "visible" });
+    await page.waitForFunction(() => document.querySelectorAll("#cluster-rows tr").length === 2, null, { timeout: 10000 });
+    const ids = await page.locator("#cluster-rows .cluster-row__id").allTextContents();
+    assert.deepEqual(ids, ["edge-a (this node)", "edge-b"]);
+    assert.deepEqual(await page.locator('.node [data-f="id"]').allTextContents(), ["edge-a", "edge-b"]);
+
+    // Clients on node B only; broadcasts into A reach them through Redis. A's page shows B's row move.
+    const joined = await Promise.all(Array.from({ length: 6 }, (_, i) => subscribe(STREAM, `cluster-${i}`, b)));
+    const rowB = page.locator("#cluster-rows tr").nth(1);
+    await page.waitForFunction(() => {
+      const cells = document.querySelectorAll("#cluster-rows tr")[1]?.querySelectorAll("td");
+      return cells && Number(cells[2].textContent.replace(/,/g, "")) >= 6;
+    }, null, { timeout: 10000 });
+    // Traffic runs (bounded) until the page has shown it and been photographed.
+    let done = false;
+    const traffic = (async () => {
+      for (let round = 0; round < 400 && !done; round++) {
+        await Promise.all([broadcast(STREAM, { round, a: 1 }, a), broadcast(STREAM, { round, b: 2 }, a)]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      await page.waitForFunction((stream) => {
+        const cells = document.querySelectorAll("#cluster-rows tr")[1].querySelectorAll("td");
+        const top = document.querySelector("#cluster-streams .stream__name");
+        return Number(cells[4].textContent.replace(/,/g, "")) > 0 && top?.textContent === stream;
+      }, STREAM, { timeout: 20000 });
+      await page.screenshot({ path: join(artifacts, "admin-cluster.png"), fullPage: true });
+      const total = await page.locator("#cluster-total td").allTextContents();
+      assert.ok(number(total[1]) >= 6, `total WebSockets: ${total}`);
+      assert.match(await text(page, "#cluster-summary"), /2 nodes · 2 reporting/);
+      assert.equal(await rowB.locator("td").nth(1).textContent(), "live");
+    } finally {
+      done = true;
+      await traffic;
+    }
+    for (const ws of joined) ws.close();
+
+    // Node B crashes: A's page marks it stale and leaves its figures out of the total.
+    await b.stop("SIGKILL");
+    await page.waitForFunction(() => /stale/.test(document.querySelectorAll("#cluster-rows tr")[1]?.textContent ?? ""),
+      null, { timeout: 10000 });
+    assert.match(await text(page, "#cluster-summary"), /1 stale/);
+    assert.equal(await page.locator(".node--stale").count(), 1);
+    await page.screenshot({ path: join(artifacts, "admin-cluster-stale.png") });
+  } finally {
+    await context.close();
+    await Promise.all([a.stop(), b.stop()]);
+    await redis.kill();
   }
 });

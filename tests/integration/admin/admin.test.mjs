@@ -68,8 +68,8 @@ async function statsUntil(server, ok, what) {
   while (Date.now() < until) {
     const r = await stats(server, ADMIN_KEY);
     assert.equal(r.status, 200);
-    node = (await r.json()).nodes[0];
-    if (node.id && ok(node)) return node;
+    node = (await r.json()).nodes[0];  // none before the first sample
+    if (node && ok(node)) return node;
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.fail(`${what}; last figures: ${JSON.stringify(node)}`);
@@ -137,6 +137,9 @@ test("the right key gets live figures; the latency histogram counts real broadca
   assert.equal(node0.history.kind, "sqlite");
   assert.equal(node0.history.dropped, 0);
   assert.equal(node0.loops.length, 2);
+  assert.equal(node0.self, true);
+  assert.equal(node0.stale, false);
+  assert.equal((await (await stats(server, ADMIN_KEY)).json()).total.nodes, 1);
   assert.equal(node0.loops.reduce((a, l) => a + l.websockets, 0), node0.websockets);
   assert.ok(node0.streams >= 2);
 

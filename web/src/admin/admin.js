@@ -1,5 +1,6 @@
 // The operators' live view: asks /admin/api/stats once a second with the admin key (Authorization: Bearer)
-// and draws each node's figures. The key is kept in sessionStorage: this tab only, gone when it closes.
+// and draws every node's figures: with several nodes on one broker, a table of the nodes with their total
+// (those that stopped reporting marked stale), then each node's cards. The key is kept in sessionStorage: this tab only, gone when it closes.
 import "./admin.css";
 
 const STATS_URL = "/admin/api/stats";
@@ -20,6 +21,12 @@ const liveText = $("live-text");
 const liveTime = $("live-time");
 const signOutButton = $("sign-out");
 const template = $("node-template");
+const cluster = $("cluster");
+const clusterSummary = $("cluster-summary");
+const clusterRows = $("cluster-rows");
+const clusterTotal = $("cluster-total");
+const clusterStreams = $("cluster-streams");
+const clusterStreamsEmpty = $("cluster-streams-empty");
 
 let key = sessionStorage.getItem(KEY_STORAGE) || "";
 let timer = null;
@@ -114,8 +121,9 @@ function spark(view, name, value) {
   view.root.querySelector(`[data-area="${name}"]`).setAttribute("d", `${d} L118,32 L${offset.toFixed(1)},32 Z`);
 }
 
-function renderStreams(root, streams) {
-  const list = field(root, "streams_list");
+// Every text below comes from the servers (stream names from clients, node ids from other nodes): it is set
+// as text, never as markup.
+function renderStreams(list, empty, streams) {
   const top = streams.length ? streams[0].deliveries : 1;
   const items = streams.map((s) => {
     const li = document.createElement("li");
@@ -134,7 +142,71 @@ function renderStreams(root, streams) {
     return li;
   });
   list.replaceChildren(...items);
-  field(root, "streams_empty").hidden = streams.length > 0;
+  empty.hidden = streams.length > 0;
+}
+
+function stateOf(node) {
+  if (node.stale) return { text: `stale · ${integer.format(node.age_s)} s`, pill: "pill--bad" };
+  if (node.draining) return { text: "draining", pill: "pill--warn" };
+  return { text: "live", pill: "pill--ok" };
+}
+
+function brokerText(node) {
+  return node.broker.kind === "local" ? "local" : `Redis: ${node.broker.state}`;
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  td.textContent = text;
+  return td;
+}
+
+function pillCell(text, pill) {
+  const td = document.createElement("td");
+  const span = document.createElement("span");
+  span.className = `pill ${pill}`;
+  span.textContent = text;
+  td.append(span);
+  return td;
+}
+
+function renderCluster(body) {
+  const several = body.nodes.length > 1;
+  cluster.hidden = !several;
+  if (!several) return;
+  const total = body.total;
+  const live = total.nodes - total.stale;
+  clusterSummary.textContent =
+    `${integer.format(total.nodes)} nodes · ${integer.format(live)} reporting` +
+    (total.stale ? ` · ${integer.format(total.stale)} stale` : "") +
+    (total.draining ? ` · ${integer.format(total.draining)} draining` : "");
+  const rows = body.nodes.map((node) => {
+    const tr = document.createElement("tr");
+    tr.className = node.stale ? "cluster-row cluster-row--stale" : "cluster-row";
+    const name = cell(node.id, "cluster-row__id");
+    name.title = node.id;
+    if (node.self) {
+      const self = document.createElement("span");
+      self.className = "cluster-row__self";
+      self.textContent = " (this node)";
+      name.append(self);
+    }
+    const state = stateOf(node);
+    tr.append(name, pillCell(state.text, state.pill), cell(integer.format(node.websockets)),
+      cell(integer.format(node.subscriptions)), cell(integer.format(node.deliveries_per_s)),
+      cell(bytes(node.bytes_out_per_s)), cell(integer.format(node.slow_consumer_closes)), cell(brokerText(node)));
+    return tr;
+  });
+  clusterRows.replaceChildren(...rows);
+  const label = document.createElement("th");
+  label.scope = "row";
+  label.textContent = `Total (${integer.format(live)} reporting)`;
+  clusterTotal.replaceChildren(label, cell(total.stale ? `${integer.format(total.stale)} stale left out` : ""),
+    cell(integer.format(total.websockets)), cell(integer.format(total.subscriptions)),
+    cell(integer.format(total.deliveries_per_s)), cell(bytes(total.bytes_out_per_s)),
+    cell(integer.format(total.slow_consumer_closes)), cell(""));
+  renderStreams(clusterStreams, clusterStreamsEmpty, total.busiest_streams);
 }
 
 function renderLoops(root, loops) {
@@ -150,13 +222,17 @@ function renderLoops(root, loops) {
   field(root, "loops").replaceChildren(...rows);
 }
 
-function renderNode(node) {
-  if (!node.id) return; // the first sample is not taken yet
+function renderNode(node, several) {
   const view = viewFor(node);
   const root = view.root;
+  root.classList.toggle("node--stale", node.stale);
   setText(root, "id", node.id);
+  field(root, "self").hidden = !(node.self && several); // with one node, it goes without saying
+  const stale = field(root, "stale");
+  stale.hidden = !node.stale;
+  stale.textContent = node.stale ? `stale: nothing for ${integer.format(node.age_s)} s` : "";
   const broker = field(root, "broker");
-  broker.textContent = node.broker.kind === "local" ? "broker: local" : `Redis: ${node.broker.state}`;
+  broker.textContent = node.broker.kind === "local" ? "broker: local" : brokerText(node);
   broker.className = `pill ${node.broker.state === "local" || node.broker.state === "connected" ? "pill--ok" : "pill--bad"}`;
   const history = field(root, "history");
   history.textContent = `history: ${node.history.kind}`;
@@ -179,9 +255,12 @@ function renderNode(node) {
   setText(root, "history_kind", node.history.kind);
   setText(root, "history_queue", integer.format(node.history.queue));
   setText(root, "history_dropped", integer.format(node.history.dropped));
-  spark(view, "deliveries_per_s", node.deliveries_per_s);
-  spark(view, "bytes_out_per_s", node.bytes_out_per_s);
-  renderStreams(root, node.busiest_streams);
+  if (!node.stale) {
+    // A stale node's figures are its last ones: the curves wait for it.
+    spark(view, "deliveries_per_s", node.deliveries_per_s);
+    spark(view, "bytes_out_per_s", node.bytes_out_per_s);
+  }
+  renderStreams(field(root, "streams_list"), field(root, "streams_empty"), node.busiest_streams);
   renderLoops(root, node.loops);
 }
 
@@ -196,7 +275,18 @@ async function poll() {
       return;
     }
     if (!body) throw new Error(`HTTP ${status}`);
-    for (const node of body.nodes) renderNode(node);
+    renderCluster(body);
+    for (const node of body.nodes) renderNode(node, body.nodes.length > 1);
+    // Nodes no longer listed (forgotten by the server) leave the page; the others keep the server's order.
+    const ids = new Set(body.nodes.map((n) => n.id));
+    for (const [id, view] of views) {
+      if (!ids.has(id)) {
+        view.root.remove();
+        views.delete(id);
+      }
+    }
+    const order = body.nodes.map((n) => views.get(n.id).root);
+    if (order.some((root, i) => nodesBox.children[i] !== root)) nodesBox.append(...order);
     setLive(true, "Live", new Date().toLocaleTimeString());
   } catch {
     setLive(false, "Connection lost, retrying");
@@ -240,6 +330,7 @@ signOutButton.addEventListener("click", () => {
   key = "";
   views.clear();
   nodesBox.replaceChildren();
+  cluster.hidden = true;
   showSignIn("");
 });
 
