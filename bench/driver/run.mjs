@@ -37,7 +37,8 @@ const reps = Number(opt.reps ?? (smoke ? 1 : 3));
 let groups = makePlan({ smoke, servers, fdLimit: Number(opt["fd-limit"]), reps });
 if (opt.only) {
   const want = opt.only.split(",");
-  groups = groups.filter((g) => want.some((w) => g.id.startsWith(w)));
+  // A prefix, or with a trailing "$" the whole id ("fanout-2500$" leaves out fanout-2500-1kb).
+  groups = groups.filter((g) => want.some((w) => (w.endsWith("$") ? g.id === w.slice(0, -1) : g.id.startsWith(w))));
 }
 const ctx = { root, peercable: opt.peercable, threads: Number(opt["peercable-threads"]), secret: "bench-secret-" + process.pid };
 const total = groups.reduce((n, g) => n + g.reps * g.servers.length, 0);
