@@ -525,8 +525,12 @@ function writeTargets(w, results, pc) {
   const med = (g, server, key) => stat(results, g, server, key);
   const rows = [];
   const ratio = (a, b) => (a.n && b.n && b.med > 0 ? a.med / b.med : NaN);
-  const row = (target, measured, ok, note = "") =>
-    rows.push(`| ${target} | ${measured} | ${ok === null ? "not measured" : ok ? "met" : "missed"} | ${note} |`);
+  // A ratio to a server left out of this run (--servers) is not measured, not missed.
+  const row = (target, measured, ok, note = "") => {
+    const known = !measured.includes("NaN");
+    const state = ok === null || !known ? "not measured" : ok ? "met" : "missed";
+    rows.push(`| ${target} | ${known ? measured : "–"} | ${state} | ${known ? note : ""} |`);
+  };
   if (has("fanout-5000")) {
     const d = ratio(med("fanout-5000", pc, "deliveries_per_s"), med("fanout-5000", "uws", "deliveries_per_s"));
     const p = ratio(med("fanout-5000", pc, "latency_p99_ms"), med("fanout-5000", "uws", "latency_p99_ms"));
