@@ -18,7 +18,18 @@ enum class CableProtocol { plain, ext };
 /// "actioncable-v1-json" or "actioncable-v1-ext-json".
 std::string_view subprotocol_name(CableProtocol protocol);
 
-enum class CableKind { welcome, ping, confirm, reject, history_confirm, history_reject, disconnect, message, other, invalid };
+enum class CableKind {
+  welcome,
+  ping,
+  confirm,
+  reject,
+  history_confirm,
+  history_reject,
+  disconnect,
+  message,
+  other,
+  invalid
+};
 
 /// The parts of a server frame the scenarios care about. Views point into the frame text.
 struct CableMessage {

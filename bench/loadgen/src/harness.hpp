@@ -73,10 +73,10 @@ struct HarnessCounters {
   std::int64_t history_rejected = 0;     ///< reject_history (extended protocol)
   std::int64_t positioned_messages = 0;  ///< channel messages with stream_id, epoch and offset
   std::int64_t unpositioned_broadcasts = 0;  ///< extended protocol: broadcasts without a stream position
-  std::int64_t offset_gaps = 0;          ///< a broadcast whose offset skipped some on its stream
-  std::int64_t offsets_skipped = 0;      ///< the offsets those gaps skipped, in all
-  std::int64_t offset_duplicates = 0;    ///< a broadcast whose offset was not after the last on its stream
-  std::int64_t epoch_changes = 0;        ///< a stream's epoch changed on a connection
+  std::int64_t offset_gaps = 0;              ///< a broadcast whose offset skipped some on its stream
+  std::int64_t offsets_skipped = 0;          ///< the offsets those gaps skipped, in all
+  std::int64_t offset_duplicates = 0;        ///< a broadcast whose offset was not after the last on its stream
+  std::int64_t epoch_changes = 0;            ///< a stream's epoch changed on a connection
   std::string first_error;
   std::string extensions;  ///< the first Sec-WebSocket-Extensions response seen, as received
 };

@@ -114,8 +114,10 @@ void ext_handshake_tests() {
   const UpgradeRequest req = make_upgrade_request("127.0.0.1:9", "/cable", false, CableProtocol::ext);
   CHECK(req.bytes.find("\r\nSec-WebSocket-Protocol: actioncable-v1-ext-json\r\n") != std::string::npos);
   CHECK(req.bytes.find("actioncable-v1-json") == std::string::npos);
-  const std::string head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Accept: " + req.expected_accept + "\r\nSec-WebSocket-Protocol: ";
+  const std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      req.expected_accept + "\r\nSec-WebSocket-Protocol: ";
   const std::string ext = head + "actioncable-v1-ext-json\r\n\r\n";
   const std::string plain = head + "actioncable-v1-json\r\n\r\n";
   CHECK(check_upgrade_response(ext, req.expected_accept, false, CableProtocol::ext).status ==
