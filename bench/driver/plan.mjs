@@ -40,6 +40,16 @@ export const REDIS_METRICS = [
 ];
 
 /**
+ * Variants of a peercable entry (servers.mjs): extended-protocol clients, and no stream history. They run in
+ * the fan-out and sustained groups whenever their base runs (or when named in --servers), and are reported
+ * next to their base in a section of their own. The smoke test runs the first one only.
+ */
+export const VARIANTS = {
+  peercable: ["peercable-ext", "peercable-nohist"],
+  "peercable-2t": ["peercable-2t-ext"],
+};
+
+/**
  * The groups to run. `fdLimit` is the hard RLIMIT_NOFILE the servers and the load generator get;
  * the idle group is sized under it. Groups with `section: "redis"` compare one peercable node (in-process
  * broker) with two nodes sharing broadcasts through Redis, clients spread over both; they run whenever
@@ -51,6 +61,8 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
   const have = (names) => names.filter((n) => servers.includes(n));
   const fast = have(["peercable", "peercable-2t", "uws", "ws"]);
   const scaleOut = have(["peercable", "peercable-redis"]).length ? ["peercable", "peercable-redis"] : [];
+  const variantNames = Object.values(VARIANTS).flat();
+  const variants = variantNames.filter((v) => servers.includes(v) || servers.some((s) => VARIANTS[s]?.includes(v)));
   const groups = [];
   const add = (g) => {
     const list = g.servers.length ? g.servers : [];
@@ -58,9 +70,10 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
   };
   if (smoke) {
     const all = have(["peercable", "peercable-2t", "uws", "ws", "rails"]);
-    add({ id: "fanout-50", scenario: "fanout", clients: 50, servers: all,
+    const ext = variants.filter((v) => v === "peercable-ext");
+    add({ id: "fanout-50", scenario: "fanout", clients: 50, servers: [...all, ...ext],
       args: ["--clients", "50", "--rounds", "5", "--gap", "0.02"], limit: 30 });
-    add({ id: "sustained-50", scenario: "sustained", clients: 50, servers: all,
+    add({ id: "sustained-50", scenario: "sustained", clients: 50, servers: [...all, ...ext],
       args: ["--clients", "50", "--rate", "20", "--duration", "2", "--drain", "5"], limit: 40 });
     add({ id: "echo-50", scenario: "echo", clients: 50, servers: all,
       args: ["--clients", "50", "--duration", "1", "--drain", "3"], limit: 30 });
@@ -79,14 +92,14 @@ export function makePlan({ smoke, servers, fdLimit, reps }) {
   const rate = ["--connect-rate", "5000"];
   for (const n of [100, 1000, 2500, 5000, 10000]) {
     const withRails = n <= 1000 ? have(["rails"]) : [];
-    add({ id: `fanout-${n}`, scenario: "fanout", clients: n, sweep: "fanout", servers: [...fast, ...withRails],
+    add({ id: `fanout-${n}`, scenario: "fanout", clients: n, sweep: "fanout", servers: [...fast, ...withRails, ...variants],
       args: ["--clients", String(n), "--rounds", "20", "--round-timeout", "10", ...(withRails.length ? ["--connect-rate", "1000"] : rate)],
       limit: 60 + Math.ceil(n / 1000) * 2 });
   }
-  add({ id: "sustained-150x1000", scenario: "sustained", clients: 1000, servers: fast,
+  add({ id: "sustained-150x1000", scenario: "sustained", clients: 1000, servers: [...fast, ...variants],
     args: ["--clients", "1000", "--rate", "150", "--duration", "10", "--drain", "10", ...rate], limit: 60 });
   // Past what a single-threaded Node server can push: shows how each one degrades (latency, losses).
-  add({ id: "sustained-350x1000", scenario: "sustained", clients: 1000, servers: fast,
+  add({ id: "sustained-350x1000", scenario: "sustained", clients: 1000, servers: [...fast, ...variants],
     args: ["--clients", "1000", "--rate", "350", "--duration", "5", "--drain", "10", ...rate], limit: 50 });
   add({ id: "echo-1000", scenario: "echo", clients: 1000, servers: fast,
     args: ["--clients", "1000", "--duration", "5", "--drain", "5", ...rate], limit: 40 });

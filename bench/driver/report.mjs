@@ -108,7 +108,7 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
   const groups = summary.groups.filter((g) => !g.section && ran(g));
   const redisGroups = summary.groups.filter((g) => g.section === "redis" && results.some((r) => r.group === g.id));
   const serversUsed = summary.servers.filter(
-    (s) => !SERVERS[s]?.composite && results.some((r) => r.server === s && groups.some((g) => g.id === r.group)));
+    (s) => !SERVERS[s]?.composite && !SERVERS[s]?.variantOf && results.some((r) => r.server === s && groups.some((g) => g.id === r.group)));
   const peers = serversUsed.filter((s) => !s.startsWith("peercable"));
   const ours = serversUsed.filter((s) => s.startsWith("peercable"));
   const base = ours[0];
@@ -179,6 +179,7 @@ export function writeReport({ summary, docsDir, root, resultsFile }) {
     w();
   }
   if (groups.some((g) => g.deflate)) writeDeflateSection(w, { results, groups, serversUsed, m });
+  writeVariantSection(w, { results, groups, m });
   if (groups.length) writeTargets(w, results, base ?? "peercable");
   if (plots.length) {
     w("## Scaling with the number of subscribers (fan-out)");
@@ -431,6 +432,80 @@ function writeDeflateSection(w, { results, groups, serversUsed, m }) {
   }
 }
 
+/**
+ * Extended-protocol clients next to plain ones, and stream history on (the default) against off: each
+ * variant's median against its base's in the same group (runs alternating), with the ratio.
+ */
+function writeVariantSection(w, { results, groups, m }) {
+  const ran = (g, s) => g.servers.includes(s) && results.some((r) => r.group === g.id && r.server === s);
+  const pairsIn = (pairs) => pairs.filter(([v, b]) => groups.some((g) => ran(g, v) && ran(g, b)));
+  const extPairs = pairsIn([["peercable-ext", "peercable"], ["peercable-2t-ext", "peercable-2t"]]);
+  const histPairs = pairsIn([["peercable", "peercable-nohist"]]);
+  if (!extPairs.length && !histPairs.length) return;
+  const loops = (s) => (s.startsWith("peercable-2t") ? "2 loops" : `${m.peercableThreads} loop${m.peercableThreads === 1 ? "" : "s"}`);
+  const table = (pairs, head) => {
+    w(`| test | metric | ${pairs.map((p) => head(p).join(" | ")).join(" | ")} |`);
+    w(`|---|---|${pairs.map(() => "---:|---:|---:").join("|")}|`);
+    for (const g of groups.filter((x) => pairs.some(([a, b]) => ran(x, a) && ran(x, b)))) {
+      let first = true;
+      const row = (label, cells) => {
+        w(`| ${first ? groupTitle(g) : ""} | ${label} | ${cells.join(" | ")} |`);
+        first = false;
+      };
+      for (const metric of METRICS[g.scenario]) {
+        const unit = metric.unit ? ` (${metric.unit})` : "";
+        const arrow = metric.better === "higher" ? "↑" : "↓";
+        row(`${metric.label}${unit} ${arrow}`, pairs.flatMap(([a, b]) => {
+          const sa = stat(results, g.id, a, metric.key);
+          const sb = stat(results, g.id, b, metric.key);
+          return [cell(sb), cell(sa), metric.key === "lost" ? "" : ratioCell(sa, sb)];
+        }));
+      }
+      row("server CPU per delivery (µs) ↓", pairs.flatMap(([a, b]) => {
+        const ca = cpuPerDelivery(results, g.id, a);
+        const cb = cpuPerDelivery(results, g.id, b);
+        return [cell(cb), cell(ca), ratioCell(ca, cb)];
+      }));
+    }
+    w();
+  };
+  w("## Extended protocol: stream positions and history");
+  w();
+  w("peercable also speaks AnyCable's `actioncable-v1-ext-json` ([protocol.md](protocol.md#extended-protocol-actioncable-v1-ext-json)):");
+  w("every broadcast carries `stream_id`, `epoch` and `offset`, and each stream's last broadcasts are kept for clients");
+  w("that missed them. Its defaults keep that history (100 broadcasts per stream, 300 s, in memory) whatever the");
+  w("clients speak, so every peercable figure above was measured with it on. The groups above also ran these");
+  w("variants, alternating with the others run by run:");
+  w();
+  w("- **ext clients**: the same server; the load generator (`--protocol ext`) offers `actioncable-v1-ext-json` alone");
+  w("  and subscribes with a history request (`\"history\":{\"since\":<now>,\"streams\":{}}`), as `@anycable/web` does,");
+  w("  reads each broadcast's position and checks that offsets come one by one per stream.");
+  w("- **no stream history**: plain clients, the server started with `--stream-history-limit 0` (no history, no positions).");
+  w();
+  if (extPairs.length) {
+    w("Extended-protocol clients against plain Action Cable clients of the same server (medians, min–max in brackets;");
+    w("a ratio is ext / plain):");
+    w();
+    table(extPairs, ([, b]) => [`${loops(b)}: plain`, `${loops(b)}: ext`, "ext / plain"]);
+  }
+  if (histPairs.length) {
+    w("Plain clients with stream history on (the default) against none (`--stream-history-limit 0`); a ratio is");
+    w("on / off:");
+    w();
+    table(histPairs, ([a]) => [`${loops(a)}: no history`, `${loops(a)}: history (default)`, "on / off"]);
+  }
+  const extRuns = results.filter((r) => r.result?.protocol === "actioncable-v1-ext-json");
+  if (extRuns.length) {
+    const sum = (k) => extRuns.reduce((n, r) => n + (r.result[k] ?? 0), 0);
+    w(`Checked in the ${extRuns.length} runs with ext clients: ${num(sum("history_confirmed"))} of ${num(sum("clients_ready"))}` +
+      ` subscriptions had their history request confirmed (${num(sum("history_rejected"))} rejected);` +
+      ` ${num(sum("positioned_messages"))} positioned broadcasts received, ${num(sum("unpositioned_broadcasts"))} broadcasts` +
+      ` without a position, ${num(sum("offset_gaps"))} offset gaps, ${num(sum("offset_duplicates"))} duplicate offsets,` +
+      ` ${num(sum("epoch_changes"))} epoch changes.`);
+    w();
+  }
+}
+
 function makePlots(root, resultsFile, plotDir) {
   try {
     const out = execFileSync("/usr/bin/python3", [join(root, "bench/driver/plot.py"), resultsFile, plotDir], {
@@ -450,8 +525,12 @@ function writeTargets(w, results, pc) {
   const med = (g, server, key) => stat(results, g, server, key);
   const rows = [];
   const ratio = (a, b) => (a.n && b.n && b.med > 0 ? a.med / b.med : NaN);
-  const row = (target, measured, ok, note = "") =>
-    rows.push(`| ${target} | ${measured} | ${ok === null ? "not measured" : ok ? "met" : "missed"} | ${note} |`);
+  // A ratio to a server left out of this run (--servers) is not measured, not missed.
+  const row = (target, measured, ok, note = "") => {
+    const known = !measured.includes("NaN");
+    const state = ok === null || !known ? "not measured" : ok ? "met" : "missed";
+    rows.push(`| ${target} | ${known ? measured : "–"} | ${state} | ${known ? note : ""} |`);
+  };
   if (has("fanout-5000")) {
     const d = ratio(med("fanout-5000", pc, "deliveries_per_s"), med("fanout-5000", "uws", "deliveries_per_s"));
     const p = ratio(med("fanout-5000", pc, "latency_p99_ms"), med("fanout-5000", "uws", "latency_p99_ms"));

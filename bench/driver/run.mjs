@@ -37,7 +37,8 @@ const reps = Number(opt.reps ?? (smoke ? 1 : 3));
 let groups = makePlan({ smoke, servers, fdLimit: Number(opt["fd-limit"]), reps });
 if (opt.only) {
   const want = opt.only.split(",");
-  groups = groups.filter((g) => want.some((w) => g.id.startsWith(w)));
+  // A prefix, or with a trailing "$" the whole id ("fanout-2500$" leaves out fanout-2500-1kb).
+  groups = groups.filter((g) => want.some((w) => (w.endsWith("$") ? g.id === w.slice(0, -1) : g.id.startsWith(w))));
 }
 const ctx = { root, peercable: opt.peercable, threads: Number(opt["peercable-threads"]), secret: "bench-secret-" + process.pid };
 const total = groups.reduce((n, g) => n + g.reps * g.servers.length, 0);
@@ -85,6 +86,18 @@ function problemsOf(g, run) {
   if (g.scenario === "echo" && !(r.replies > 0)) p.push("no echo replies");
   if (g.scenario === "storm" && r.failures > 0) p.push(`${r.failures} connections failed`);
   if (g.deflate && !(r.deflate_agreed > 0)) p.push("permessage-deflate offered but not negotiated");
+  // Extended-protocol clients: every subscription's history request answered, every broadcast positioned,
+  // offsets one by one; plain clients must see none of it.
+  if (r.protocol === "actioncable-v1-ext-json") {
+    if (r.history_confirmed < r.clients_ready) p.push(`${r.history_confirmed}/${r.clients_ready} confirm_history`);
+    if (r.history_rejected > 0) p.push(`${r.history_rejected} reject_history`);
+    if (r.unpositioned_broadcasts > 0) p.push(`${r.unpositioned_broadcasts} broadcasts without stream position`);
+    if (r.offset_gaps > 0) p.push(`${r.offset_gaps} offset gaps (${r.offsets_skipped} offsets skipped)`);
+    if (r.offset_duplicates > 0) p.push(`${r.offset_duplicates} duplicate offsets`);
+    if (r.epoch_changes > 0) p.push(`${r.epoch_changes} epoch changes`);
+  } else if (r.positioned_messages > 0) {
+    p.push(`${r.positioned_messages} stream positions sent to plain Action Cable clients`);
+  }
   return p;
 }
 
@@ -151,9 +164,10 @@ async function runOnce(g, name, rep) {
       }
     }
     // Several ports (nodes) take the clients in turn; every process serving them counts as the server.
+    const clientArgs = SERVERS[name].clientArgs ?? [];
     const args = ["--port", srv.ports.join(","), "--path", srv.path, "--server-pid", srv.pids.join(","), "--json", "--quiet",
-      "--scenario", g.scenario, ...g.args, "--time-limit", String(g.limit)];
-    run.loadgenArgs = g.args;
+      "--scenario", g.scenario, ...g.args, ...clientArgs, "--time-limit", String(g.limit)];
+    run.loadgenArgs = [...g.args, ...clientArgs];
     run.serverCommand = srv.shown;
     const { code, result } = await runLoadgen(args, g.limit, logFile);
     run.code = code;

@@ -114,6 +114,31 @@ export const SERVERS = {
     label: "peercable, 2 loops",
     describe: (ctx) => SERVERS.peercable.describe({ ...ctx, threads: 2 }),
   },
+  // Variants of the entries above, run in the same groups as their base (`variantOf`) and reported next to
+  // it in a section of their own: clients speaking the extended protocol (`clientArgs` go to the load
+  // generator), and a baseline with no stream history at all. The server's defaults keep stream history
+  // (100 broadcasts per stream, in memory), so `peercable` and `peercable-2t` run with it on.
+  "peercable-ext": {
+    label: "peercable, 1 loop, ext clients",
+    variantOf: "peercable",
+    clientArgs: ["--protocol", "ext"],
+    describe: (ctx) => SERVERS.peercable.describe(ctx),
+  },
+  "peercable-2t-ext": {
+    label: "peercable, 2 loops, ext clients",
+    variantOf: "peercable-2t",
+    clientArgs: ["--protocol", "ext"],
+    describe: (ctx) => SERVERS["peercable-2t"].describe(ctx),
+  },
+  "peercable-nohist": {
+    label: "peercable, 1 loop, no stream history",
+    variantOf: "peercable",
+    describe: (ctx) => {
+      const d = SERVERS.peercable.describe(ctx);
+      const off = ["--stream-history-limit", "0"];
+      return { ...d, args: [...d.args, ...off], shown: `${d.shown} ${off.join(" ")}` };
+    },
+  },
   uws: {
     label: "uWebSockets.js",
     describe: (ctx) => ({

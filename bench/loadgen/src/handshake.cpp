@@ -58,7 +58,8 @@ std::string accept_for_key(std::string_view key) {
   return base64(digest, static_cast<int>(digest_len));
 }
 
-UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path, bool offer_deflate) {
+UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path, bool offer_deflate,
+                                    CableProtocol protocol) {
   unsigned char nonce[16];
   if (RAND_bytes(nonce, sizeof nonce) != 1) {
     // The key only has to be unique per connection; fall back to the standard generator.
@@ -72,7 +73,9 @@ UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_vi
   req.bytes.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_header);
   req.bytes.append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
   req.bytes.append("Sec-WebSocket-Key: ").append(key);
-  req.bytes.append("\r\nSec-WebSocket-Protocol: actioncable-v1-json, actioncable-unsupported\r\n");
+  req.bytes.append("\r\nSec-WebSocket-Protocol: ").append(subprotocol_name(protocol));
+  if (protocol == CableProtocol::plain) req.bytes.append(", actioncable-unsupported");
+  req.bytes.append("\r\n");
   if (offer_deflate) req.bytes.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
   req.bytes.append("Origin: http://").append(host_header).append("\r\n\r\n");
   req.expected_accept = accept_for_key(key);
@@ -80,7 +83,7 @@ UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_vi
 }
 
 HandshakeResult check_upgrade_response(std::string_view received, std::string_view expected_accept,
-                                       bool offered_deflate) {
+                                       bool offered_deflate, CableProtocol protocol) {
   const auto end = received.find("\r\n\r\n");
   if (end == std::string_view::npos) {
     if (received.size() > kMaxResponseHead) return reject("response head too large");
@@ -93,7 +96,7 @@ HandshakeResult check_upgrade_response(std::string_view received, std::string_vi
     return reject("status: " + std::string(status_line));
 
   bool upgrade = false, connection = false, accept_ok = false, protocol_ok = false;
-  std::string protocol = "(none)";
+  std::string selected = "(none)";
   std::string extensions;
   std::size_t pos = first_eol + 2;
   while (pos < head.size()) {
@@ -111,8 +114,8 @@ HandshakeResult check_upgrade_response(std::string_view received, std::string_vi
     else if (iequals(name, "sec-websocket-accept"))
       accept_ok = value == expected_accept;
     else if (iequals(name, "sec-websocket-protocol")) {
-      protocol = std::string(value);
-      protocol_ok = value == kCableProtocol;
+      selected = std::string(value);
+      protocol_ok = value == subprotocol_name(protocol);
     } else if (iequals(name, "sec-websocket-extensions")) {
       // Several header lines are one comma-separated list (RFC 7230 §3.2.2).
       if (!extensions.empty()) extensions += ", ";
@@ -121,7 +124,7 @@ HandshakeResult check_upgrade_response(std::string_view received, std::string_vi
   }
   if (!upgrade || !connection) return reject("missing Upgrade/Connection headers");
   if (!accept_ok) return reject("wrong Sec-WebSocket-Accept");
-  if (!protocol_ok) return reject("subprotocol not selected: " + protocol);
+  if (!protocol_ok) return reject("subprotocol not selected: " + selected);
   ExtensionCheck ext = check_extensions_response(extensions, offered_deflate);
   if (!ext.ok) return reject("Sec-WebSocket-Extensions: " + ext.error);
   return HandshakeResult{HandshakeStatus::accepted, end + 4, {}, ext.deflate, std::move(extensions)};

@@ -5,11 +5,10 @@
 #include <string>
 #include <string_view>
 
+#include "cable_message.hpp"
 #include "inflate.hpp"
 
 namespace loadgen {
-
-inline constexpr std::string_view kCableProtocol = "actioncable-v1-json";
 
 /// A request ready to send and the Sec-WebSocket-Accept value the server must answer with.
 struct UpgradeRequest {
@@ -17,10 +16,12 @@ struct UpgradeRequest {
   std::string expected_accept;
 };
 
-/// Builds the GET upgrade request for `path` on `host_header`, offering the Action Cable subprotocols
-/// the way @rails/actioncable does, with a fresh random Sec-WebSocket-Key; with `offer_deflate`, also
+/// Builds the GET upgrade request for `path` on `host_header` with a fresh random Sec-WebSocket-Key,
+/// offering the Action Cable subprotocols the way @rails/actioncable does, or for `CableProtocol::ext`
+/// `actioncable-v1-ext-json` alone, as @anycable/web does; with `offer_deflate`, also
 /// `permessage-deflate; client_max_window_bits`, as Chromium does.
-UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path, bool offer_deflate = false);
+UpgradeRequest make_upgrade_request(std::string_view host_header, std::string_view path, bool offer_deflate = false,
+                                    CableProtocol protocol = CableProtocol::plain);
 
 enum class HandshakeStatus { incomplete, accepted, rejected };
 
@@ -34,10 +35,10 @@ struct HandshakeResult {
 };
 
 /// Checks the server's response: 101, Upgrade/Connection, the accept key and the selected subprotocol
-/// (a server that selects none is rejected, as browsers and strict clients do) and the extensions
-/// (only permessage-deflate, only when `offered_deflate`, with valid RFC 7692 parameters).
+/// (`protocol`'s; a server that selects none is rejected, as browsers and strict clients do) and the
+/// extensions (only permessage-deflate, only when `offered_deflate`, with valid RFC 7692 parameters).
 HandshakeResult check_upgrade_response(std::string_view received, std::string_view expected_accept,
-                                       bool offered_deflate = false);
+                                       bool offered_deflate = false, CableProtocol protocol = CableProtocol::plain);
 
 /// The Sec-WebSocket-Accept value for `key`: base64(SHA-1(key + RFC GUID)).
 std::string accept_for_key(std::string_view key);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 
 #include "clock.hpp"
@@ -118,7 +119,8 @@ void Harness::on_connected(Connection& c) {
   getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) return fail(c, &HarnessCounters::connect_errors, errno_text("connect", err));
   c.state = ConnState::handshaking;
-  UpgradeRequest req = make_upgrade_request(host_headers_[c.server], options_.path, options_.deflate);
+  UpgradeRequest req =
+      make_upgrade_request(host_headers_[c.server], options_.path, options_.deflate, options_.protocol);
   c.expected_accept = std::move(req.expected_accept);
   c.out = std::move(req.bytes);
   flush(c);
@@ -202,7 +204,7 @@ void Harness::on_readable(Connection& c) {
 void Harness::on_bytes(Connection& c, const char* data, std::size_t len, std::int64_t now) {
   if (c.state == ConnState::handshaking) {
     c.in.append(data, len);
-    const HandshakeResult hs = check_upgrade_response(c.in, c.expected_accept, options_.deflate);
+    const HandshakeResult hs = check_upgrade_response(c.in, c.expected_accept, options_.deflate, options_.protocol);
     if (hs.status == HandshakeStatus::incomplete) return;
     if (hs.status == HandshakeStatus::rejected) return fail(c, &HarnessCounters::handshake_failures, hs.reason);
     c.state = ConnState::open;
@@ -333,8 +335,12 @@ void Harness::on_message(Connection& c, std::string_view text, std::int64_t now)
         c.welcomed_us = now;
         last_welcome_us_ = std::max(last_welcome_us_, now);
         welcome_latency_.add(now - c.started_us);
-        // Subscribing after welcome (not on open) sidesteps a command-buffer race in Rails 6.1.
-        send_text(c, subscribe_);
+        // Subscribing after welcome (not on open) sidesteps a command-buffer race in Rails 6.1. An
+        // extended client asks for what was broadcast since now, as @anycable/core does on a first subscribe.
+        if (options_.protocol == CableProtocol::ext)
+          send_text(c, subscribe_command(CableProtocol::ext, static_cast<std::int64_t>(std::time(nullptr))));
+        else
+          send_text(c, subscribe_);
       }
       break;
     case CableKind::confirm:
@@ -350,11 +356,39 @@ void Harness::on_message(Connection& c, std::string_view text, std::int64_t now)
       if (!c.welcomed) fail(c, &HarnessCounters::unauthorized, "disconnect before welcome: " + std::string(m.reason));
       break;
     case CableKind::ping: ++counters_.cable_pings; break;
+    case CableKind::history_confirm: ++counters_.history_confirmed; break;
+    case CableKind::history_reject:
+      ++counters_.history_rejected;
+      if (counters_.first_error.empty()) counters_.first_error = "reject_history";
+      break;
     case CableKind::message:
+      check_position(c, m);
       if (handler_) handler_(c, m, now);
       break;
     case CableKind::other:
     case CableKind::invalid: ++counters_.unparsed; break;
+  }
+}
+
+void Harness::check_position(Connection& c, const CableMessage& m) {
+  if (!m.positioned()) {
+    // Replies to one subscription (broadcastResult, echo) carry no position; broadcasts should.
+    if (options_.protocol == CableProtocol::ext && m.action == "broadcast") ++counters_.unpositioned_broadcasts;
+    return;
+  }
+  ++counters_.positioned_messages;
+  if (options_.protocol != CableProtocol::ext) return;  // a plain client must not see any: the report shows it
+  const PositionSeen seen = c.positions.see(m.stream_id, m.epoch, m.offset);
+  switch (seen.check) {
+    case PositionCheck::first:
+    case PositionCheck::next:
+    case PositionCheck::untracked: break;
+    case PositionCheck::gap:
+      ++counters_.offset_gaps;
+      counters_.offsets_skipped += seen.skipped;
+      break;
+    case PositionCheck::duplicate: ++counters_.offset_duplicates; break;
+    case PositionCheck::new_epoch: ++counters_.epoch_changes; break;
   }
 }
 

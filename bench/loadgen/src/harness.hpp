@@ -41,6 +41,7 @@ struct Connection {
   std::int64_t welcomed_us = 0;
   std::int64_t subscribed_us = 0;
   std::int64_t last_seq = -1;  ///< last broadcast sequence number seen, for order checks
+  StreamPositions positions;   ///< extended protocol: the last offset seen per stream
   std::string in;              ///< unparsed bytes kept between reads (partial handshake or frame)
   std::string out;             ///< bytes the socket did not take yet
   std::string fragments;       ///< a fragmented message being reassembled
@@ -68,6 +69,14 @@ struct HarnessCounters {
   std::int64_t compressed_messages = 0;  ///< data messages that arrived compressed (RSV1)
   std::int64_t wire_message_bytes = 0;   ///< data message payload bytes as received
   std::int64_t message_bytes = 0;        ///< the same after inflating
+  std::int64_t history_confirmed = 0;    ///< confirm_history (extended protocol)
+  std::int64_t history_rejected = 0;     ///< reject_history (extended protocol)
+  std::int64_t positioned_messages = 0;  ///< channel messages with stream_id, epoch and offset
+  std::int64_t unpositioned_broadcasts = 0;  ///< extended protocol: broadcasts without a stream position
+  std::int64_t offset_gaps = 0;              ///< a broadcast whose offset skipped some on its stream
+  std::int64_t offsets_skipped = 0;          ///< the offsets those gaps skipped, in all
+  std::int64_t offset_duplicates = 0;        ///< a broadcast whose offset was not after the last on its stream
+  std::int64_t epoch_changes = 0;            ///< a stream's epoch changed on a connection
   std::string first_error;
   std::string extensions;  ///< the first Sec-WebSocket-Extensions response seen, as received
 };
@@ -126,6 +135,8 @@ class Harness {
   /// Inflates a compressed message, then hands it on as on_message (or fails the connection).
   void on_data(Connection& c, Opcode opcode, bool compressed, std::string_view payload, std::int64_t now);
   void on_message(Connection& c, std::string_view text, std::int64_t now);
+  /// Extended protocol: checks a channel message's stream position against the connection's last one.
+  void check_position(Connection& c, const CableMessage& m);
   void flush(Connection& c);
   void update_interest(Connection& c);
   void fail(Connection& c, std::int64_t HarnessCounters::*counter, std::string_view why);

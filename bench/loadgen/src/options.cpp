@@ -37,6 +37,10 @@ usage: peercable-loadgen --port P[,P...] --scenario S [options]
   --payload-bytes B     padding bytes in each broadcast/echo payload, chat-like text (32)
   --deflate             offer permessage-deflate as Chromium does ("permessage-deflate;
                         client_max_window_bits") and inflate compressed messages
+  --protocol P          plain: offer actioncable-v1-json as @rails/actioncable does (default);
+                        ext: offer actioncable-v1-ext-json alone and subscribe with a history request,
+                        as @anycable/web does, and check every broadcast's stream position (offsets
+                        one by one per stream: gaps and duplicates are counted)
   --server-pid PID[,PID...]
                         read the server's RSS and CPU time from /proc; with several, their sum
                         (e.g. two nodes and their Redis)
@@ -85,6 +89,12 @@ ScenarioKind to_scenario(const std::string& v) {
   if (v == "storm") return ScenarioKind::storm;
   if (v == "hold") return ScenarioKind::hold;
   usage_error("unknown scenario '" + v + "'");
+}
+
+CableProtocol to_protocol(const std::string& v) {
+  if (v == "plain") return CableProtocol::plain;
+  if (v == "ext") return CableProtocol::ext;
+  usage_error("--protocol wants plain or ext, got '" + v + "'");
 }
 
 }  // namespace
@@ -149,6 +159,8 @@ Options parse_args(int argc, const char* const* argv) {
       o.max_pending = static_cast<int>(to_number(arg, next(), 0, 1'000'000));
     else if (arg == "--scenario")
       o.scenario = to_scenario(next());
+    else if (arg == "--protocol")
+      o.protocol = to_protocol(next());
     else if (arg == "--rounds")
       o.rounds = static_cast<int>(to_number(arg, next(), 1, 1e6));
     else if (arg == "--warmup")

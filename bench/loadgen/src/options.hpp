@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cable_message.hpp"
+
 namespace loadgen {
 
 enum class ScenarioKind { fanout, sustained, echo, idle, storm, hold };
@@ -35,6 +37,7 @@ struct Options {
   double gap = 0.05;             ///< fanout: pause between rounds, seconds
   bool quiet = false;
   bool deflate = false;  ///< offer permessage-deflate like a browser
+  CableProtocol protocol = CableProtocol::plain;  ///< the subprotocol offered (ext: AnyCable's extended one)
   bool broadcaster = false;  ///< hold: this process sends the broadcasts (one process of a run)
   bool help = false;  ///< --help was given; nothing else was checked
 };

@@ -642,6 +642,15 @@ RunResult run_scenario(const Options& options) {
   r.set("compressed_messages", c.compressed_messages);
   r.set("wire_message_bytes", c.wire_message_bytes);
   r.set("message_bytes", c.message_bytes);
+  r.set("protocol", subprotocol_name(o.protocol));
+  r.set("history_confirmed", c.history_confirmed);
+  r.set("history_rejected", c.history_rejected);
+  r.set("positioned_messages", c.positioned_messages);
+  r.set("unpositioned_broadcasts", c.unpositioned_broadcasts);
+  r.set("offset_gaps", c.offset_gaps);
+  r.set("offsets_skipped", c.offsets_skipped);
+  r.set("offset_duplicates", c.offset_duplicates);
+  r.set("epoch_changes", c.epoch_changes);
   if (!c.first_error.empty()) r.set("first_error", c.first_error);
   if (!o.server_pids.empty()) {
     r.set("server_rss_end_kb", static_cast<std::int64_t>(server_rss_kb(o.server_pids)));

@@ -109,6 +109,25 @@ void handshake_tests() {
         HandshakeStatus::rejected);
 }
 
+void ext_handshake_tests() {
+  // The extended protocol is offered alone, as @anycable/web does, and only its selection is taken.
+  const UpgradeRequest req = make_upgrade_request("127.0.0.1:9", "/cable", false, CableProtocol::ext);
+  CHECK(req.bytes.find("\r\nSec-WebSocket-Protocol: actioncable-v1-ext-json\r\n") != std::string::npos);
+  CHECK(req.bytes.find("actioncable-v1-json") == std::string::npos);
+  const std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      req.expected_accept + "\r\nSec-WebSocket-Protocol: ";
+  const std::string ext = head + "actioncable-v1-ext-json\r\n\r\n";
+  const std::string plain = head + "actioncable-v1-json\r\n\r\n";
+  CHECK(check_upgrade_response(ext, req.expected_accept, false, CableProtocol::ext).status ==
+        HandshakeStatus::accepted);
+  const HandshakeResult wrong = check_upgrade_response(plain, req.expected_accept, false, CableProtocol::ext);
+  CHECK(wrong.status == HandshakeStatus::rejected && wrong.reason.find("actioncable-v1-json") != std::string::npos);
+  CHECK(check_upgrade_response(ext, req.expected_accept).status == HandshakeStatus::rejected);  // a plain client
+  CHECK(check_upgrade_response(plain, req.expected_accept).status == HandshakeStatus::accepted);
+}
+
 void json_tests() {
   std::vector<std::string> keys;
   CHECK(for_each_member(R"( {"a" : 1, "b":{"x":[1,"}"]}, "c":"q\"}" } )",
@@ -131,6 +150,21 @@ void cable_tests() {
       R"({"identifier":"{\"channel\":\"BenchmarkChannel\"}","message":{"action":"broadcast","seq":7,"t":123,"pad":"xx"}})");
   CHECK(m.kind == CableKind::message && m.action == "broadcast" && m.seq == 7 && m.t == 123);
   CHECK(parse_cable_message("not json").kind == CableKind::invalid);
+  CHECK(!m.positioned() && m.offset == -1);
+
+  // Extended protocol: the broadcast's stream position after its message, as peercable sends it.
+  const CableMessage e = parse_cable_message(
+      R"({"identifier":"{\"channel\":\"BenchmarkChannel\"}","message":{"action":"broadcast","seq":8,"t":124,)"
+      R"("pad":"xx"},"stream_id":"all","epoch":"e1f2","offset":42})");
+  CHECK(e.kind == CableKind::message && e.action == "broadcast" && e.seq == 8 && e.t == 124);
+  CHECK(e.positioned() && e.stream_id == "all" && e.epoch == "e1f2" && e.offset == 42);
+  // A position with a part missing or of the wrong type is no position.
+  CHECK(!parse_cable_message(R"({"message":{"seq":1},"stream_id":"all","offset":1})").positioned());
+  CHECK(!parse_cable_message(R"({"message":{"seq":1},"stream_id":"all","epoch":"e","offset":"1"})").positioned());
+  CHECK(!parse_cable_message(R"({"message":{"seq":1},"stream_id":"all","epoch":"e","offset":1.5})").positioned());
+  CHECK(parse_cable_message(R"({"identifier":"x","type":"confirm_history"})").kind == CableKind::history_confirm);
+  CHECK(parse_cable_message(R"({"identifier":"x","type":"reject_history"})").kind == CableKind::history_reject);
+  CHECK(parse_cable_message(R"({"type":"welcome","sid":"0123"})").kind == CableKind::welcome);
 
   // What we send must be what Rails expects: data is a JSON string holding the action object.
   const std::string cmd = action_command("echo", 3, 99, "pp");
@@ -141,6 +175,35 @@ void cable_tests() {
     if (k == "data") data_raw = std::string(v);
   }));
   CHECK(!data_raw.empty() && data_raw.front() == '"');
+
+  // Subscribe: plain as @rails/actioncable sends it; extended with @anycable/core's first history request.
+  CHECK(subscribe_command() == R"({"command":"subscribe","identifier":"{\"channel\":\"BenchmarkChannel\"}"})");
+  CHECK(subscribe_command(CableProtocol::ext, 1764000000) ==
+        R"({"command":"subscribe","identifier":"{\"channel\":\"BenchmarkChannel\"}",)"
+        R"("history":{"since":1764000000,"streams":{}}})");
+  CHECK(subprotocol_name(CableProtocol::plain) == "actioncable-v1-json");
+  CHECK(subprotocol_name(CableProtocol::ext) == "actioncable-v1-ext-json");
+}
+
+void stream_position_tests() {
+  StreamPositions p;
+  CHECK(p.see("all", "e1", 5).check == PositionCheck::first);  // whatever came before it is not ours to judge
+  CHECK(p.see("all", "e1", 6).check == PositionCheck::next);
+  CHECK(p.see("room", "e9", 1).check == PositionCheck::first);  // streams are apart
+  CHECK(p.see("all", "e1", 7).check == PositionCheck::next);
+  PositionSeen s = p.see("all", "e1", 10);
+  CHECK(s.check == PositionCheck::gap && s.skipped == 2);
+  CHECK(p.see("all", "e1", 10).check == PositionCheck::duplicate);
+  CHECK(p.see("all", "e1", 3).check == PositionCheck::duplicate);
+  CHECK(p.see("all", "e1", 11).check == PositionCheck::next);  // a duplicate does not move the position
+  CHECK(p.see("room", "e9", 2).check == PositionCheck::next);
+  CHECK(p.see("all", "e2", 1).check == PositionCheck::new_epoch);
+  CHECK(p.see("all", "e2", 2).check == PositionCheck::next);
+  StreamPositions many;
+  for (std::size_t i = 0; i < StreamPositions::kMaxStreams; ++i)
+    CHECK(many.see(std::to_string(i), "e", 1).check == PositionCheck::first);
+  CHECK(many.see("one-too-many", "e", 1).check == PositionCheck::untracked);
+  CHECK(many.see("0", "e", 2).check == PositionCheck::next);
 }
 
 /// Raw deflate of `text` the way a server does it (RFC 7692 §7.2.1): sync flush, 00 00 ff ff tail removed.
@@ -286,6 +349,11 @@ void option_tests() {
   CHECK(parse({"--port", "1", "--max-pending", "500"}).max_pending == 500);
   CHECK(parse({"--port", "1"}).max_pending == 0);
   CHECK(rejected({"--port", "1", "--max-pending", "-1"}));
+  CHECK(parse({"--port", "1"}).protocol == CableProtocol::plain);
+  CHECK(parse({"--port", "1", "--protocol", "ext"}).protocol == CableProtocol::ext);
+  CHECK(parse({"--port", "1", "--protocol=plain"}).protocol == CableProtocol::plain);
+  CHECK(rejected({"--port", "1", "--protocol", "actioncable-v1-ext-json"}));
+  CHECK(rejected({"--port", "1", "--protocol"}));
 }
 
 void hold_command_tests() {
@@ -314,8 +382,10 @@ void hold_command_tests() {
 int main() {
   frame_codec_tests();
   handshake_tests();
+  ext_handshake_tests();
   json_tests();
   cable_tests();
+  stream_position_tests();
   option_tests();
   deflate_tests();
   hold_command_tests();
