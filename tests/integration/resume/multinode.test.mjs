@@ -90,12 +90,12 @@ test("cut from its node and restored onto another: the 500 arrive exactly once, 
         proxy.cut();
         setTimeout(() => proxy.restore(b.port), 1000);
       }
-      await publish(n % 2 ? a : b, "numbers", { n });
-      await sleep(5);
+      await publish(a, "numbers", { n });  // one publisher: its order is the stream's order
+      await sleep(2);
     }
     await until(() => mine.got.length >= total && proxy.pairs.size > 0, `${total} messages (got ${mine.got.length})`);
     // A bounded drain: a duplicate would be on its way behind the last message; one more broadcast settles it.
-    await publish(b, "numbers", { n: total });
+    await publish(a, "numbers", { n: total });
     await until(() => mine.got.includes(total) && theirs.got.includes(total), "the marker broadcast");
     const expected = Array.from({ length: total + 1 }, (_, i) => i);
     assert.deepEqual(mine.got, expected);
@@ -175,10 +175,16 @@ test("rolling restart of three nodes under steady traffic: every client gets eve
     await publisher;
     const marker = sent;
     await publish(nodes[0], "rolling", { n: marker });
+    // Publishes made through different nodes have no order of their own: the stream's order is the one Redis
+    // gave them (offsets 1, 2, 3, ... of one epoch), and every client must see exactly that, each message once.
     const expected = Array.from({ length: marker + 1 }, (_, i) => i);
+    const offsets = expected.map((i) => i + 1);
     for (const [i, r] of records.entries()) {
       await until(() => r.got.includes(marker), `client ${i}: the marker (got ${r.got.length} of ${marker + 1})`);
-      assert.deepEqual(r.got, expected, `client ${i}`);
+      assert.deepEqual(r.positions.map((p) => p.offset), offsets, `client ${i}: every offset once, in order`);
+      assert.equal(new Set(r.positions.map((p) => p.epoch)).size, 1, `client ${i}: one epoch`);
+      assert.deepEqual([...r.got].sort((x, y) => x - y), expected, `client ${i}: every message once`);
+      assert.deepEqual(r.got, records[0].got, `client ${i}: the same order as client 0`);
       assert.deepEqual(r.infos.filter((x) => x.type === "history_not_found"), [], `client ${i}: no refused history`);
     }
     // Every node was restarted, so every client was told to reconnect at least once.
