@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import WebSocket from "ws";
 import { createCable } from "@anycable/web";
 import { startPeercable, signToken, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing } from "../redis/redis.mjs";
+import { startRedis, redisMissing, redisCommands } from "../redis/redis.mjs";
 import { CutProxy, BalancerProxy } from "./proxy.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
@@ -131,6 +131,37 @@ test("an evicted offset, resumed on another node: history_not_found", { skip, ti
   await until(() => got.includes(21), "the broadcast after the refusal");
   assert.ok(!got.some((n) => n >= 1 && n <= 20), `nothing replayed from a refused history: ${got}`);
 });
+
+test("a broadcast published by Rails (bare, no position) while the client is away: history_not_found, no silent gap",
+  { skip, timeout: 60000 }, async (t) => {
+    const redis = await startRedis();
+    const [a, b] = await startNodes(redis, 2);
+    const proxy = new CutProxy(a.port);
+    await proxy.listen();
+    const cable = connectCable(proxy.port, "dora");
+    const watcher = connectCable(b.port, "watcher");  // keeps the stream subscribed on a node while dora is away
+    t.after(async () => {
+      cable.disconnect();
+      watcher.disconnect();
+      await proxy.close();
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.kill();
+    });
+    const mine = await record(cable, "mixed");
+    const theirs = await record(watcher, "mixed");
+    await publish(a, "mixed", { n: 0 });
+    await until(() => mine.got.length === 1 && theirs.got.length === 1, "the first broadcast");
+    proxy.cut();
+    // As ActionCable.server.broadcast("mixed", {n: 1}) from a Rails process on the same Redis (db 2).
+    await redisCommands(redis.port, [["SELECT", "2"], ["PUBLISH", "mixed", JSON.stringify({ n: 1 })]]);
+    await until(() => theirs.got.includes(1), "the Rails broadcast on the other node");
+    assert.equal(theirs.positions[1]?.offset, undefined, "a Rails broadcast carries no position");
+    proxy.restore(b.port);
+    await until(() => mine.infos.some((i) => i.type === "history_not_found"), "history_not_found");
+    await publish(b, "mixed", { n: 2 });
+    await until(() => mine.got.includes(2), "the broadcast after the refusal");
+    assert.deepEqual(mine.got, [0, 2]);
+  });
 
 test("rolling restart of three nodes under steady traffic: every client gets every message exactly once, in order",
   { skip, timeout: 90000 }, async (t) => {
