@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "auth/encoding.hpp"
 #include "broker/redis_channels.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_sync.hpp"
@@ -84,13 +85,7 @@ return offset
 std::string sha1_hex(std::string_view text) {
   unsigned char md[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return auth::hex_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
 }
 
 std::string_view str(const redisReply* r) {
@@ -381,10 +376,9 @@ void RedisBroker::on_publish(const std::string& stream, std::string payload) {
 }
 
 void RedisBroker::sequence(const std::string& stream, const std::string& payload) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string epoch;
-  std::uint64_t r = rng_();
-  for (int i = 0; i < 12; ++i, r >>= 4) epoch += kHex[r & 15];
+  // A new stream's epoch, if this broadcast makes it: 48 random bits in hex.
+  const std::uint64_t r = rng_();
+  std::string epoch = auth::hex_encode(std::string_view(reinterpret_cast<const char*>(&r), 6));
   auto keys = redis::stream_keys(ns_, stream);
   send(pub_,
        {"EVALSHA", script_sha_, "3", keys.meta, keys.log, index_key_, payload, epoch, limit_arg_, ttl_arg_,

@@ -62,17 +62,22 @@ void CableSession::authenticate(const auth::AuthChain& chain, std::shared_ptr<co
     credentials_digest_ = digest_of(*credentials);
     if (!restore_sid_.empty() && server_.sessions().remote()) return restore_remote(chain, std::move(credentials));
     if (!restore_sid_.empty()) {
-      if (auto saved = server_.sessions().find(restore_sid_)) {
-        if (saved->credentials == credentials_digest_ && server_.sessions().take(restore_sid_)) {
-          restore_ = std::move(saved);
-          signed_in(restore_->user, "");
-          return;
-        }
-        candidate_ = std::move(saved);  // other sign-in material: restore only if it names the same user
-      }
+      auto saved = server_.sessions().find(restore_sid_);
+      const bool taken = saved && saved->credentials == credentials_digest_ && server_.sessions().take(restore_sid_);
+      if (resume_from(std::move(saved), taken)) return;
     }
   }
   sign_in(chain, std::move(credentials));
+}
+
+bool CableSession::resume_from(std::optional<SavedSession> saved, bool taken) {
+  if (saved && taken) {
+    restore_ = std::move(saved);
+    signed_in(restore_->user, "");
+    return true;
+  }
+  candidate_ = std::move(saved);  // other sign-in material: restore only if it names the same user
+  return false;
 }
 
 void CableSession::restore_remote(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials) {
@@ -87,13 +92,7 @@ void CableSession::restore_remote(const auth::AuthChain& chain, std::shared_ptr<
         loop.post([this, alive, &chain, credentials, saved = std::move(saved), taken]() mutable {
           auto a = alive.lock();
           if (!a || !*a) return;  // the connection is gone
-          if (saved && taken) {
-            restore_ = std::move(saved);
-            signed_in(restore_->user, "");
-            return;
-          }
-          candidate_ = std::move(saved);  // other sign-in material: restore only if it names the same user
-          sign_in(chain, std::move(credentials));
+          if (!resume_from(std::move(saved), taken)) sign_in(chain, std::move(credentials));
         });
       });
 }

@@ -80,6 +80,8 @@ class CableSession final : public http::WsSession {
                       std::vector<std::vector<std::shared_ptr<const Broadcast>>>& missed, bool malformed);
   void restore_remote(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials);
   void sign_in(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials);
+  /// Restores `saved` when it was taken for this connection (true), else keeps it as a candidate.
+  bool resume_from(std::optional<SavedSession> saved, bool taken);
   void send_broadcast(Subscription& sub, const Broadcast& b);
   void release(Subscription& sub);
   void release_overdue();
