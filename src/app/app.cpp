@@ -21,12 +21,12 @@
 #include "app/router.hpp"
 #include "auth/http_hook.hpp"
 #include "auth/rails_cookie.hpp"
+#include "auth/signed_stream.hpp"
 #include "broker/redis_broker.hpp"
+#include "cable/broadcast.hpp"
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "channels/signed_stream_channel.hpp"
-#include "auth/signed_stream.hpp"
-#include "cable/broadcast.hpp"
 #include "json/writer.hpp"
 #include "net/tls.hpp"
 #include "store/redis_history.hpp"
@@ -106,10 +106,10 @@ App::App(Config config)
   const std::string& store_redis = config_.store_redis_url.empty() ? config_.redis_url : config_.store_redis_url;
   const bool redis_streams = config_.stream_history_store == "redis" && config_.stream_history_limit != 0;
   if (!config_.redis_url.empty())
-    cable_->set_broker(broker::make_redis_broker(
-        {config_.redis_url, config_.channel_prefix}, raw, *cable_,
-        {redis_streams, config_.stream_history_limit, std::chrono::seconds(config_.stream_history_ttl),
-         config_.stream_history_streams}));
+    cable_->set_broker(
+        broker::make_redis_broker({config_.redis_url, config_.channel_prefix}, raw, *cable_,
+                                  {redis_streams, config_.stream_history_limit,
+                                   std::chrono::seconds(config_.stream_history_ttl), config_.stream_history_streams}));
   if (store_redis.empty()) {
     presence_ = std::make_unique<store::MemoryPresence>();
   } else {

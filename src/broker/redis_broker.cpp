@@ -22,11 +22,11 @@
 
 #include "auth/encoding.hpp"
 #include "broker/redis_channels.hpp"
+#include "json/writer.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_sync.hpp"
 #include "redis/redis_url.hpp"
 #include "redis/stream_keys.hpp"
-#include "json/writer.hpp"
 
 namespace peercable::broker {
 namespace asio = boost::asio;
@@ -121,7 +121,7 @@ class RedisBroker final : public Broker {
     int loops = 0;  // loops with local subscribers
     StreamState state = StreamState::kPending;
     std::vector<Waiter> waiting;  // readiness callbacks until the SUBSCRIBE is acknowledged
-    std::shared_ptr<const std::string> epoch;  // of the last sequenced broadcast (shared by the next ones)
+    std::shared_ptr<const std::string> epoch;            // of the last sequenced broadcast (shared by the next ones)
     std::chrono::steady_clock::time_point raw_marked{};  // when Redis was last told of a bare broadcast
   };
   // Touched only on its loop's thread: which subscribe() call of the loop a readiness callback answers,
@@ -399,8 +399,8 @@ void RedisBroker::on_sequenced(redisAsyncContext*, void* reply, void* privdata) 
   if (error.rfind("NOSCRIPT", 0) == 0) self->load_script();
   if (error == self->last_script_error_) return;
   self->last_script_error_ = error;
-  spdlog::warn("redis {}: a broadcast could not be sequenced for stream history ({}); it was not delivered",
-               self->url_, error);
+  spdlog::warn("redis {}: a broadcast could not be sequenced for stream history ({}); it was not delivered", self->url_,
+               error);
 }
 
 void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn) {
@@ -524,7 +524,8 @@ void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) 
   if (kind == "message" && is_str(r->element[1]) && is_str(r->element[2])) {
     std::string_view channel = str(r->element[1]);
     if (self->history_.enabled) {
-      if (auto stream = stream_of_ext_channel(self->prefix_, channel)) return self->on_positioned(*stream, str(r->element[2]));
+      if (auto stream = stream_of_ext_channel(self->prefix_, channel))
+        return self->on_positioned(*stream, str(r->element[2]));
       if (!twin.empty() && stream_of_channel(self->prefix_, channel) == std::string_view(twin)) return;
     }
     self->on_message(channel, str(r->element[2]));

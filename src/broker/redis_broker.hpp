@@ -20,9 +20,9 @@ using redis::RedisOptions;
 /// position; Rails processes still get the bare payload on the Rails channel.
 struct RedisStreamHistory {
   bool enabled = false;
-  std::size_t limit = 100;            // broadcasts kept per stream (MAXLEN)
-  std::chrono::seconds ttl{300};      // how long they are kept
-  std::size_t max_streams = 10000;    // streams kept at once; the longest idle go first
+  std::size_t limit = 100;          // broadcasts kept per stream (MAXLEN)
+  std::chrono::seconds ttl{300};    // how long they are kept
+  std::size_t max_streams = 10000;  // streams kept at once; the longest idle go first
 };
 
 /// Checks the server (AUTH, SELECT) and starts the broker's own thread with its two connections. Throws

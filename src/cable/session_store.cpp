@@ -63,8 +63,7 @@ std::optional<SavedSession> decode_session(std::string_view text) {
   bool guest = false;
   simdjson::dom::array rooms, subs;
   if (parser.parse(text.data(), text.size()).get(doc) || doc.get(o) || o["id"].get(id) || o["name"].get(name) ||
-      o["guest"].get(guest) || o["rooms"].get(rooms) || o["credentials"].get(digest) ||
-      o["subscriptions"].get(subs))
+      o["guest"].get(guest) || o["rooms"].get(rooms) || o["credentials"].get(digest) || o["subscriptions"].get(subs))
     return std::nullopt;
   auto credentials = auth::base64_strict_decode(digest);
   if (!credentials) return std::nullopt;

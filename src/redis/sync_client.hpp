@@ -16,8 +16,8 @@ namespace peercable::redis {
 class SyncClient {
  public:
   struct Options {
-    std::string what;      // names the client in the log and in errors: "history", "presence"
-    std::string fallback;  // what the node does while Redis is away, for the outage line
+    std::string what;                        // names the client in the log and in errors: "history", "presence"
+    std::string fallback;                    // what the node does while Redis is away, for the outage line
     std::chrono::milliseconds timeout{300};  // connect and each command: nothing waits longer on Redis
     std::chrono::milliseconds first_retry{100};
     std::chrono::milliseconds max_retry{2000};

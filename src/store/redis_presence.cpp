@@ -22,7 +22,7 @@ namespace peercable::store {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kHeartbeat = 5s;              // liveness refresh
+constexpr auto kHeartbeat = 5s;                        // liveness refresh
 constexpr const char* kNodeTtlMs = "15000";            // a node silent this long is gone, and so are its users
 
 // One round trip per call. KEYS: the room's hash, this node's liveness key, the set of node ids. "join" and

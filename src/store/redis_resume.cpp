@@ -113,14 +113,15 @@ class RedisStreamHistory final : public cable::RemoteStreamHistory {
   }
 
  private:
-  static cable::HistoryAnswer answer(Link& link, const std::string& ttl, const std::vector<cable::StreamQuery>& queries) {
+  static cable::HistoryAnswer answer(Link& link, const std::string& ttl,
+                                     const std::vector<cable::StreamQuery>& queries) {
     cable::HistoryAnswer a;
     std::vector<std::vector<std::string>> commands;
     commands.reserve(queries.size());
     for (const auto& q : queries) {
       auto keys = redis::stream_keys(link.ns(), q.stream);
-      commands.push_back({"EVAL", kReadScript, "3", keys.meta, keys.log, keys.raw, q.after ? "after" : "since",
-                          q.epoch, std::to_string(q.offset), std::to_string(q.since), ttl});
+      commands.push_back({"EVAL", kReadScript, "3", keys.meta, keys.log, keys.raw, q.after ? "after" : "since", q.epoch,
+                          std::to_string(q.offset), std::to_string(q.since), ttl});
     }
     auto replies = link.client().pipeline(commands);
     if (replies.size() != queries.size()) {
@@ -187,8 +188,11 @@ class RedisSessions final : public cable::RemoteSessions {
   }
 
   void remove(const std::string& sid) override {
-    link_->worker().try_post([link = link_, key = link_->session_key(sid)] { link->client().command({"DEL", key}); },
-                             "session removal");
+    link_->worker().try_post(
+        [link = link_, key = link_->session_key(sid)] {
+          link->client().command({"DEL", key});
+        },
+        "session removal");
   }
 
  private:
