@@ -21,16 +21,17 @@
 #include "app/router.hpp"
 #include "auth/http_hook.hpp"
 #include "auth/rails_cookie.hpp"
+#include "auth/signed_stream.hpp"
 #include "broker/redis_broker.hpp"
+#include "cable/broadcast.hpp"
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "channels/signed_stream_channel.hpp"
-#include "auth/signed_stream.hpp"
-#include "cable/broadcast.hpp"
 #include "json/writer.hpp"
 #include "net/tls.hpp"
 #include "store/redis_history.hpp"
 #include "store/redis_presence.hpp"
+#include "store/redis_resume.hpp"
 #include "store/sqlite_history.hpp"
 
 namespace peercable::app {
@@ -103,8 +104,12 @@ App::App(Config config)
   for (auto& l : loops_) raw.push_back(l.get());
   cable_ = std::make_unique<cable::CableServer>(raw);
   const std::string& store_redis = config_.store_redis_url.empty() ? config_.redis_url : config_.store_redis_url;
+  const bool redis_streams = config_.stream_history_store == "redis" && config_.stream_history_limit != 0;
   if (!config_.redis_url.empty())
-    cable_->set_broker(broker::make_redis_broker({config_.redis_url, config_.channel_prefix}, raw, *cable_));
+    cable_->set_broker(
+        broker::make_redis_broker({config_.redis_url, config_.channel_prefix}, raw, *cable_,
+                                  {redis_streams, config_.stream_history_limit,
+                                   std::chrono::seconds(config_.stream_history_ttl), config_.stream_history_streams}));
   if (store_redis.empty()) {
     presence_ = std::make_unique<store::MemoryPresence>();
   } else {
@@ -143,6 +148,13 @@ App::App(Config config)
   stream_log.ttl = std::chrono::seconds(config_.stream_history_ttl);
   stream_log.max_streams = config_.stream_history_streams;
   cable_->set_resume_options(stream_log, std::chrono::seconds(config_.session_ttl), config_.max_saved_sessions);
+  if (!config_.redis_url.empty()) {
+    // Offsets, epochs and saved sessions in Redis: a client resumes on any node.
+    auto resume = store::make_redis_resume({config_.redis_url, config_.channel_prefix}, *store_worker_, redis_streams,
+                                           std::chrono::seconds(config_.stream_history_ttl));
+    if (resume.history) cable_->set_remote_history(std::move(resume.history));
+    cable_->sessions().set_remote(std::move(resume.sessions));
+  }
   if (config_.stream_history_store == "sqlite" && cable_->stream_log()) {
     // Epochs and recent broadcasts outlive the process: read back now (no loop runs yet), written by the
     // store worker as they come.

@@ -284,10 +284,13 @@ Config parse_config(int argc, char** argv) {
       "extended protocol: streams whose history is kept at once; the longest idle is dropped first")
       ->check(CLI::Range(std::size_t{16}, std::size_t{10000000}));
   add("stream-history-store", c.stream_history_store,
-      "extended protocol: memory, or sqlite (streams.sqlite3 in --data-dir: epochs and history survive a restart)")
-      ->check(CLI::IsMember({"memory", "sqlite"}));
+      "extended protocol: memory, sqlite (streams.sqlite3 in --data-dir: epochs and history survive a restart) or "
+      "redis (--redis-url: the same epochs and offsets on every node, so a client resumes on any node; the "
+      "default when --redis-url is given, else memory)")
+      ->check(CLI::IsMember({"memory", "sqlite", "redis"}));
   add("session-ttl", c.session_ttl,
-      "extended protocol: seconds a closed connection's session can be restored with its sid (0 = never)")
+      "extended protocol: seconds a closed connection's session can be restored with its sid (0 = never); kept in "
+      "Redis with --redis-url, so restorable on any node")
       ->check(CLI::Range(0u, 7u * 86400));
   add("max-saved-sessions", c.max_saved_sessions, "extended protocol: closed sessions kept at once; oldest go first")
       ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
@@ -357,6 +360,8 @@ Config parse_config(int argc, char** argv) {
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0) die("--redis-url: must start with redis://");
   if (!c.store_redis_url.empty() && c.store_redis_url.rfind("redis://", 0) != 0)
     die("--store-redis-url: must start with redis://");
+  if (c.stream_history_store.empty()) c.stream_history_store = c.redis_url.empty() ? "memory" : "redis";
+  if (c.stream_history_store == "redis" && c.redis_url.empty()) die("--stream-history-store redis: needs --redis-url");
   check_tls(c);
   check_ice(c);
   check_admin(c);

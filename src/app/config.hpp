@@ -91,7 +91,8 @@ struct Config {
   std::size_t stream_history_limit = 100;      // broadcasts kept per stream (0: no stream history)
   unsigned stream_history_ttl = 300;           // seconds one is kept
   std::size_t stream_history_streams = 10000;  // streams tracked at once
-  std::string stream_history_store = "memory";  // or "sqlite" (under data_dir)
+  std::string stream_history_store;            // memory, sqlite (under data_dir) or redis; default: redis with
+                                               // --redis-url, else memory
   unsigned session_ttl = 300;                  // seconds a closed session can be restored (0: never)
   std::size_t max_saved_sessions = 100000;     // closed sessions kept at once
 

@@ -1,6 +1,8 @@
 #pragma once
 // The pub/sub engine between nodes. Streams are subscribed per loop; messages come back through a sink.
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace peercable::broker {
@@ -10,6 +12,14 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual void deliver(const std::string& stream, std::string payload) = 0;
+  /// A message sequenced by a history kept outside the node (Redis): `offset` and `epoch` are its position in
+  /// `stream`, the same on every node. Called in offset order per stream.
+  virtual void deliver_at(const std::string& stream, std::string payload, std::shared_ptr<const std::string> epoch,
+                          std::uint64_t offset) {
+    (void)epoch;
+    (void)offset;
+    deliver(stream, std::move(payload));
+  }
   /// A remote request to disconnect the connections identified by `identifier` (Rails' remote_connections).
   virtual void disconnect_remote(const std::string& identifier) { (void)identifier; }
 };

@@ -1,24 +1,32 @@
 #include "broker/redis_broker.hpp"
 
 #include <hiredis/async.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "auth/encoding.hpp"
 #include "broker/redis_channels.hpp"
+#include "json/writer.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_sync.hpp"
 #include "redis/redis_url.hpp"
-#include "json/writer.hpp"
+#include "redis/stream_keys.hpp"
 
 namespace peercable::broker {
 namespace asio = boost::asio;
@@ -39,6 +47,47 @@ constexpr std::size_t kMaxUnsentBytes = 64u << 20;
 // Channels per SUBSCRIBE when re-subscribing every stream after a reconnect.
 constexpr std::size_t kSubscribeBatch = 256;
 
+// Sequences one broadcast of a peercable node for the extended protocol, atomically: the stream's epoch (made
+// once, kept while the stream lives), its next offset, the broadcast kept in a capped Redis stream, the least
+// recently used streams dropped beyond the bound, then the broadcast published twice back to back: with its
+// position on the peercable channel, and bare on the Rails channel (Rails' wire format, byte for byte). A node
+// subscribed to both gets the two adjacent and drops the bare twin.
+// KEYS: meta hash, log, index. ARGV: payload, new epoch, limit, ttl ms, meta ttl ms, max streams, stream,
+// peercable channel, Rails channel, key namespace.
+constexpr const char* kSequenceScript = R"lua(
+local meta, log, index = KEYS[1], KEYS[2], KEYS[3]
+local payload, stream, ns = ARGV[1], ARGV[7], ARGV[10]
+redis.call('HSETNX', meta, 'epoch', ARGV[2])
+local epoch = redis.call('HGET', meta, 'epoch')
+local offset = redis.call('HINCRBY', meta, 'offset', 1)
+local now = redis.call('TIME')
+redis.call('XADD', log, 'MAXLEN', ARGV[3], offset .. '-0', 't', now[1], 'd', payload)
+redis.call('PEXPIRE', log, ARGV[4])
+redis.call('PEXPIRE', meta, ARGV[5])
+if redis.call('ZADD', index, now[1] + now[2] / 1000000, stream) == 1 then
+  local extra = redis.call('ZCARD', index) - tonumber(ARGV[6])
+  if extra > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', index, 0, extra)) do
+      if extra > 0 and old ~= stream then
+        redis.call('DEL', ns .. 'm:' .. old, ns .. 'l:' .. old, ns .. 'r:' .. old)
+        redis.call('ZREM', index, old)
+        extra = extra - 1
+      end
+    end
+  end
+end
+redis.call('PEXPIRE', index, ARGV[5])
+redis.call('PUBLISH', ARGV[8], epoch .. '\n' .. offset .. '\n' .. payload)
+redis.call('PUBLISH', ARGV[9], payload)
+return offset
+)lua";
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  return auth::hex_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+}
+
 std::string_view str(const redisReply* r) {
   return {r->str, r->len};
 }
@@ -51,7 +100,8 @@ bool is_str(const redisReply* r) {
 class RedisBroker final : public Broker {
  public:
   /// `unreachable` is why the start-up check could not reach Redis (empty if it could): already logged.
-  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink, std::string unreachable);
+  RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink, std::string unreachable,
+              RedisStreamHistory history);
   ~RedisBroker() override;
 
   void subscribe(int loop, const std::string& stream, Ready ready) override;
@@ -71,6 +121,8 @@ class RedisBroker final : public Broker {
     int loops = 0;  // loops with local subscribers
     StreamState state = StreamState::kPending;
     std::vector<Waiter> waiting;  // readiness callbacks until the SUBSCRIBE is acknowledged
+    std::shared_ptr<const std::string> epoch;            // of the last sequenced broadcast (shared by the next ones)
+    std::chrono::steady_clock::time_point raw_marked{};  // when Redis was last told of a bare broadcast
   };
   // Touched only on its loop's thread: which subscribe() call of the loop a readiness callback answers,
   // so that one outliving an unsubscribe() (or answering an older subscribe()) is not run.
@@ -91,6 +143,12 @@ class RedisBroker final : public Broker {
   void on_unsubscribed(std::string_view channel);
   void on_message(std::string_view channel, std::string_view payload);
   void on_pmessage(std::string_view channel, std::string_view payload);
+  void on_positioned(std::string_view stream, std::string_view message);
+  void mark_raw(StreamEntry& e, const std::string& stream);
+  void sequence(const std::string& stream, const std::string& payload);
+  void load_script();
+  static void on_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
+  std::optional<std::string> reencode(std::string_view channel, std::string_view payload);
   void send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn);
   void send_subscribe(const std::vector<std::string>& streams);
   void post_ready(int loop, std::uint64_t ticket, const std::string& stream, Ready ready);
@@ -121,6 +179,15 @@ class RedisBroker final : public Broker {
   std::uint64_t overflowed_ = 0;  // publishes dropped because Redis could not take them fast enough
   bool overflow_logged_ = false;
   simdjson::dom::parser parser_;
+  // Stream history in Redis (all on the broker thread)
+  RedisStreamHistory history_;
+  std::string ns_;  // key namespace
+  std::string index_key_;
+  std::string script_sha_;
+  std::string limit_arg_, ttl_arg_, meta_ttl_arg_, max_streams_arg_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::string expect_twin_;  // the stream whose bare twin may come next on the subscriber connection
+  std::string last_script_error_;
 
   std::atomic<Health> health_{Health::kConnecting};
   std::atomic<std::size_t> queued_bytes_{0};
@@ -129,7 +196,7 @@ class RedisBroker final : public Broker {
 };
 
 RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::Loop*> loops, Sink& sink,
-                         std::string unreachable)
+                         std::string unreachable, RedisStreamHistory history)
     : ep_(std::move(ep)),
       prefix_(std::move(prefix)),
       url_(redacted_url(ep_)),
@@ -140,8 +207,21 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
       sub_(io_, ep_, redis_client_name(),
            {[this] { on_sub_ready(); }, [this](const std::string& why) { on_sub_lost(why); }}),
       pub_(io_, ep_, redis_client_name(),
-           {[this] { update_health({}); }, [this](const std::string& why) { on_lost(why); }}),
-      last_why_(std::move(unreachable)) {
+           {[this] {
+              load_script();
+              update_health({});
+            },
+            [this](const std::string& why) { on_lost(why); }}),
+      last_why_(std::move(unreachable)),
+      history_(history),
+      ns_(redis::stream_namespace(prefix_)),
+      index_key_(redis::stream_index_key(ns_)),
+      script_sha_(sha1_hex(kSequenceScript)),
+      limit_arg_(std::to_string(history.limit)),
+      ttl_arg_(std::to_string(std::chrono::milliseconds(history.ttl).count())),
+      meta_ttl_arg_(std::to_string(
+          std::chrono::milliseconds(std::max<std::chrono::milliseconds>(history.ttl, redis::kStreamMetaTtl)).count())),
+      max_streams_arg_(std::to_string(history.max_streams == 0 ? SIZE_MAX : history.max_streams)) {
   outage_start_ = std::chrono::steady_clock::now();
   if (!last_why_.empty()) health_.store(Health::kDisconnected);
   asio::post(io_, [this] {
@@ -254,7 +334,11 @@ void RedisBroker::on_unsubscribe(int loop, const std::string& stream) {
       (e.state == StreamState::kLive || e.state == StreamState::kSubscribing)) {
     // Kept until acknowledged, so that a new subscriber meanwhile re-subscribes only after it.
     e.state = StreamState::kUnsubscribing;
-    send(sub_, {"UNSUBSCRIBE", redis_channel(prefix_, stream)}, nullptr);
+    // The peercable channel first: the Rails channel's acknowledgement is the last of the command.
+    if (history_.enabled)
+      send(sub_, {"UNSUBSCRIBE", ext_channel(prefix_, stream), redis_channel(prefix_, stream)}, nullptr);
+    else
+      send(sub_, {"UNSUBSCRIBE", redis_channel(prefix_, stream)}, nullptr);
     return;
   }
   streams_.erase(it);
@@ -284,10 +368,39 @@ void RedisBroker::on_publish(const std::string& stream, std::string payload) {
     overflow_logged_ = false;
     overflowed_ = 0;
   }
+  if (history_.enabled) return sequence(stream, payload);
   std::string channel = redis_channel(prefix_, stream);
   const char* argv[3] = {"PUBLISH", channel.data(), payload.data()};
   std::size_t lens[3] = {7, channel.size(), payload.size()};
   redisAsyncCommandArgv(ac, nullptr, nullptr, 3, argv, lens);
+}
+
+void RedisBroker::sequence(const std::string& stream, const std::string& payload) {
+  // A new stream's epoch, if this broadcast makes it: 48 random bits in hex.
+  const std::uint64_t r = rng_();
+  std::string epoch = auth::hex_encode(std::string_view(reinterpret_cast<const char*>(&r), 6));
+  auto keys = redis::stream_keys(ns_, stream);
+  send(pub_,
+       {"EVALSHA", script_sha_, "3", keys.meta, keys.log, index_key_, payload, epoch, limit_arg_, ttl_arg_,
+        meta_ttl_arg_, max_streams_arg_, stream, ext_channel(prefix_, stream), redis_channel(prefix_, stream), ns_},
+       &RedisBroker::on_sequenced);
+}
+
+void RedisBroker::load_script() {
+  if (history_.enabled) send(pub_, {"SCRIPT", "LOAD", kSequenceScript}, nullptr);
+}
+
+void RedisBroker::on_sequenced(redisAsyncContext*, void* reply, void* privdata) {
+  auto* self = static_cast<RedisBroker*>(privdata);
+  auto* r = static_cast<redisReply*>(reply);
+  if (!r || r->type != REDIS_REPLY_ERROR) return;
+  std::string error(r->str, r->len);
+  // The script cache was flushed (SCRIPT FLUSH, a failover): load it again for the next broadcasts.
+  if (error.rfind("NOSCRIPT", 0) == 0) self->load_script();
+  if (error == self->last_script_error_) return;
+  self->last_script_error_ = error;
+  spdlog::warn("redis {}: a broadcast could not be sequenced for stream history ({}); it was not delivered", self->url_,
+               error);
 }
 
 void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn) {
@@ -308,6 +421,9 @@ void RedisBroker::send_subscribe(const std::vector<std::string>& streams) {
   std::vector<std::string> args{"SUBSCRIBE"};
   for (const auto& s : streams) {
     streams_[s].state = StreamState::kSubscribing;
+    // Both channels in one command, the peercable one first: Redis runs a command whole, so when the Rails
+    // channel is acknowledged both are live, and a sequenced broadcast always comes with its twin.
+    if (history_.enabled) args.push_back(ext_channel(prefix_, s));
     args.push_back(redis_channel(prefix_, s));
   }
   send(sub_, args, &RedisBroker::on_sub_reply);
@@ -402,8 +518,17 @@ void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) 
   // No reply: the connection is going away. hiredis may hand us a reply meant for nobody; check its shape.
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || !is_str(r->element[0])) return;
   std::string_view kind = str(r->element[0]);
+  // A bare twin comes right after its envelope or not at all: any other reply ends the wait for it.
+  std::string twin = std::move(self->expect_twin_);
+  self->expect_twin_.clear();
   if (kind == "message" && is_str(r->element[1]) && is_str(r->element[2])) {
-    self->on_message(str(r->element[1]), str(r->element[2]));
+    std::string_view channel = str(r->element[1]);
+    if (self->history_.enabled) {
+      if (auto stream = stream_of_ext_channel(self->prefix_, channel))
+        return self->on_positioned(*stream, str(r->element[2]));
+      if (!twin.empty() && stream_of_channel(self->prefix_, channel) == std::string_view(twin)) return;
+    }
+    self->on_message(channel, str(r->element[2]));
   } else if (kind == "pmessage" && r->elements >= 4 && is_str(r->element[2]) && is_str(r->element[3])) {
     self->on_pmessage(str(r->element[2]), str(r->element[3]));
   } else if (kind == "subscribe" && is_str(r->element[1])) {
@@ -417,6 +542,7 @@ void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) 
 }
 
 void RedisBroker::on_subscribed(std::string_view channel) {
+  if (history_.enabled && stream_of_ext_channel(prefix_, channel)) return;  // its Rails twin's ack follows
   auto stream = stream_of_channel(prefix_, channel);
   if (!stream) return;
   std::string name(*stream);
@@ -430,6 +556,7 @@ void RedisBroker::on_subscribed(std::string_view channel) {
 }
 
 void RedisBroker::on_unsubscribed(std::string_view channel) {
+  if (history_.enabled && stream_of_ext_channel(prefix_, channel)) return;
   auto stream = stream_of_channel(prefix_, channel);
   if (!stream) return;
   auto it = streams_.find(std::string(*stream));
@@ -441,21 +568,51 @@ void RedisBroker::on_unsubscribed(std::string_view channel) {
   }
 }
 
+std::optional<std::string> RedisBroker::reencode(std::string_view channel, std::string_view payload) {
+  // As Rails: the payload is decoded and encoded again; what is not JSON is dropped.
+  simdjson::dom::element doc;
+  if (parser_.parse(payload.data(), payload.size()).get(doc) != simdjson::SUCCESS) {
+    spdlog::debug("redis: dropped a message on {} that is not JSON", channel);
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(payload.size());
+  json::append_value(out, doc);
+  return out;
+}
+
 void RedisBroker::on_message(std::string_view channel, std::string_view payload) {
   auto stream = stream_of_channel(prefix_, channel);
   if (!stream) return;
   auto it = streams_.find(std::string(*stream));
   if (it == streams_.end() || it->second.loops == 0) return;
-  // As Rails: the payload is decoded and encoded again; what is not JSON is dropped.
-  simdjson::dom::element doc;
-  if (parser_.parse(payload.data(), payload.size()).get(doc) != simdjson::SUCCESS) {
-    spdlog::debug("redis: dropped a message on {} that is not JSON", channel);
-    return;
-  }
-  std::string out;
-  out.reserve(payload.size());
-  json::append_value(out, doc);
-  sink_.deliver(it->first, std::move(out));
+  auto out = reencode(channel, payload);
+  if (!out) return;
+  // A broadcast Redis did not sequence (a Rails process published it): it goes out live without a position,
+  // and history requests on its stream are refused while the mark lasts, never answered with a silent gap.
+  if (history_.enabled) mark_raw(it->second, it->first);
+  sink_.deliver(it->first, std::move(*out));
+}
+
+void RedisBroker::on_positioned(std::string_view stream, std::string_view message) {
+  expect_twin_.assign(stream);
+  auto it = streams_.find(expect_twin_);
+  if (it == streams_.end() || it->second.loops == 0) return;
+  auto p = redis::decode_positioned(message);
+  if (!p) return;
+  auto out = reencode(stream, p->payload);
+  if (!out) return;
+  StreamEntry& e = it->second;
+  if (!e.epoch || *e.epoch != p->epoch) e.epoch = std::make_shared<const std::string>(p->epoch);
+  sink_.deliver_at(it->first, std::move(*out), e.epoch, p->offset);
+}
+
+void RedisBroker::mark_raw(StreamEntry& e, const std::string& stream) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - e.raw_marked < std::chrono::seconds(1)) return;  // every node sees it: once a second is plenty
+  e.raw_marked = now;
+  send(pub_, {"SET", redis::stream_keys(ns_, stream).raw, std::to_string(std::time(nullptr)), "PX", meta_ttl_arg_},
+       nullptr);
 }
 
 void RedisBroker::on_pmessage(std::string_view channel, std::string_view payload) {
@@ -472,7 +629,8 @@ void RedisBroker::on_pmessage(std::string_view channel, std::string_view payload
 
 }  // namespace
 
-std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<net::Loop*> loops, Sink& sink) {
+std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<net::Loop*> loops, Sink& sink,
+                                          const RedisStreamHistory& history) {
   auto parsed = parse_redis_url(opts.url);
   if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
   const RedisEndpoint& ep = *parsed.endpoint;
@@ -503,7 +661,7 @@ std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<
     spdlog::info("redis {}: broker ready{}", url,
                  opts.channel_prefix.empty() ? "" : ", channel prefix " + opts.channel_prefix);
   return std::make_unique<RedisBroker>(ep, opts.channel_prefix, std::move(loops), sink,
-                                       check.context ? std::string() : check.error);
+                                       check.context ? std::string() : check.error, history);
 }
 
 }  // namespace peercable::broker

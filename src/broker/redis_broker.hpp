@@ -1,6 +1,8 @@
 #pragma once
 // The Redis broker: nodes share broadcasts through Redis pub/sub, in the wire format of Rails' redis
 // adapter, so Rails processes and peercable nodes on one Redis reach each other's clients.
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,9 +15,20 @@ namespace peercable::broker {
 
 using redis::RedisOptions;
 
+/// The extended protocol's stream history in Redis (docs/adr/0006-stream-history-in-redis.md): every broadcast a
+/// node publishes is sequenced there by one script (epoch, offset, kept capped) and reaches the nodes with its
+/// position; Rails processes still get the bare payload on the Rails channel.
+struct RedisStreamHistory {
+  bool enabled = false;
+  std::size_t limit = 100;          // broadcasts kept per stream (MAXLEN)
+  std::chrono::seconds ttl{300};    // how long they are kept
+  std::size_t max_streams = 10000;  // streams kept at once; the longest idle go first
+};
+
 /// Checks the server (AUTH, SELECT) and starts the broker's own thread with its two connections. Throws
 /// std::runtime_error with a one-line message on a bad URL or when the server refuses the credentials or
 /// the database; an unreachable server is not an error (the node serves its own clients and retries).
-std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<net::Loop*> loops, Sink& sink);
+std::unique_ptr<Broker> make_redis_broker(const RedisOptions& opts, std::vector<net::Loop*> loops, Sink& sink,
+                                          const RedisStreamHistory& history = {});
 
 }  // namespace peercable::broker

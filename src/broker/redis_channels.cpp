@@ -3,6 +3,7 @@
 namespace peercable::broker {
 namespace {
 constexpr std::string_view kInternal = "action_cable/";
+constexpr std::string_view kExt = "peercable:ext:";
 }
 
 std::string redis_channel(std::string_view prefix, std::string_view stream) {
@@ -21,6 +22,18 @@ std::optional<std::string_view> stream_of_channel(std::string_view prefix, std::
   if (channel.size() <= prefix.size() || channel.substr(0, prefix.size()) != prefix || channel[prefix.size()] != ':')
     return std::nullopt;
   return channel.substr(prefix.size() + 1);
+}
+
+std::string ext_channel(std::string_view prefix, std::string_view stream) {
+  std::string name(kExt);
+  name += stream;
+  return redis_channel(prefix, name);
+}
+
+std::optional<std::string_view> stream_of_ext_channel(std::string_view prefix, std::string_view channel) {
+  auto rest = stream_of_channel(prefix, channel);
+  if (!rest || rest->size() < kExt.size() || rest->substr(0, kExt.size()) != kExt) return std::nullopt;
+  return rest->substr(kExt.size());
 }
 
 std::string remote_disconnect_pattern(std::string_view prefix) {

@@ -137,6 +137,18 @@ void CableServer::deliver(const std::string& stream, std::string payload) {
   }
 }
 
+void CableServer::deliver_at(const std::string& stream, std::string payload, std::shared_ptr<const std::string> epoch,
+                             std::uint64_t offset) {
+  auto b = std::make_shared<Broadcast>(stream, std::move(payload));
+  b->set_position(offset, std::move(epoch));
+  std::shared_ptr<const Broadcast> shared = b;
+  // From the broker's one thread, in offset order: each loop's queue keeps that order.
+  for (auto& ls : loops_) {
+    LoopState* state = ls.get();
+    state->loop.post([state, shared] { state->hub.deliver(shared); });
+  }
+}
+
 void CableServer::whisper(const std::string& stream, std::string payload_json, std::uint64_t from) {
   auto b = std::make_shared<const Broadcast>(stream, std::move(payload_json));
   for (auto& ls : loops_) {

@@ -55,6 +55,12 @@ class CableServer final : public broker::Sink {
   /// (before start).
   void set_resume_options(const StreamLogOptions& log, std::chrono::seconds session_ttl, std::size_t max_sessions);
   StreamLog* stream_log() noexcept { return log_.get(); }
+  /// Keeps stream history outside the node (Redis) instead of the node's log; before start.
+  void set_remote_history(std::unique_ptr<RemoteStreamHistory> h) {
+    log_.reset();
+    remote_history_ = std::move(h);
+  }
+  RemoteStreamHistory* remote_history() noexcept { return remote_history_.get(); }
   SessionStore& sessions() noexcept { return *sessions_; }
   /// Relays a whisper (`payload_json`) to `stream`'s subscribers on this node but session `from`'s; never kept.
   void whisper(const std::string& stream, std::string payload_json, std::uint64_t from);
@@ -83,6 +89,8 @@ class CableServer final : public broker::Sink {
 
   // broker::Sink
   void deliver(const std::string& stream, std::string payload) override;
+  void deliver_at(const std::string& stream, std::string payload, std::shared_ptr<const std::string> epoch,
+                  std::uint64_t offset) override;
   void disconnect_remote(const std::string& identifier) override;
 
   void register_session(LoopState& ls, CableSession* s);
@@ -99,6 +107,7 @@ class CableServer final : public broker::Sink {
   std::atomic<std::uint64_t> session_ids_{1};
   SessionLimits limits_;
   std::unique_ptr<StreamLog> log_;
+  std::unique_ptr<RemoteStreamHistory> remote_history_;
   std::unique_ptr<SessionStore> sessions_;
 };
 

@@ -60,17 +60,44 @@ CableSession::~CableSession() {
 void CableSession::authenticate(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials) {
   if (ext_) {
     credentials_digest_ = digest_of(*credentials);
+    if (!restore_sid_.empty() && server_.sessions().remote()) return restore_remote(chain, std::move(credentials));
     if (!restore_sid_.empty()) {
-      if (auto saved = server_.sessions().find(restore_sid_)) {
-        if (saved->credentials == credentials_digest_ && server_.sessions().take(restore_sid_)) {
-          restore_ = std::move(saved);
-          signed_in(restore_->user, "");
-          return;
-        }
-        candidate_ = std::move(saved);  // other sign-in material: restore only if it names the same user
-      }
+      auto saved = server_.sessions().find(restore_sid_);
+      const bool taken = saved && saved->credentials == credentials_digest_ && server_.sessions().take(restore_sid_);
+      if (resume_from(std::move(saved), taken)) return;
     }
   }
+  sign_in(chain, std::move(credentials));
+}
+
+bool CableSession::resume_from(std::optional<SavedSession> saved, bool taken) {
+  if (saved && taken) {
+    restore_ = std::move(saved);
+    signed_in(restore_->user, "");
+    return true;
+  }
+  candidate_ = std::move(saved);  // other sign-in material: restore only if it names the same user
+  return false;
+}
+
+void CableSession::restore_remote(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials) {
+  // The saved session is in Redis: the lookup runs on the store thread, and the sign-in goes on when it answers
+  // (commands are held meanwhile, as while signing in).
+  alive_ = std::make_shared<bool>(true);
+  std::weak_ptr<bool> alive = alive_;
+  net::Loop& loop = loop_.loop;
+  server_.sessions().remote()->claim(
+      restore_sid_, credentials_digest_,
+      [this, alive, &loop, &chain, credentials](std::optional<SavedSession> saved, bool taken) {
+        loop.post([this, alive, &chain, credentials, saved = std::move(saved), taken]() mutable {
+          auto a = alive.lock();
+          if (!a || !*a) return;  // the connection is gone
+          if (!resume_from(std::move(saved), taken)) sign_in(chain, std::move(credentials));
+        });
+      });
+}
+
+void CableSession::sign_in(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials) {
   alive_ = std::make_shared<bool>(true);
   std::weak_ptr<bool> alive = alive_;
   chain.authenticate(std::move(credentials), [this, alive](std::optional<auth::Identity> who, std::string why) {
@@ -326,6 +353,7 @@ void CableSession::history(const std::string& identifier, std::optional<HistoryR
 }
 
 void CableSession::serve_history(Subscription& sub) {
+  if (server_.remote_history()) return serve_remote_history(sub);
   auto req = std::move(sub.history_);
   const bool malformed = sub.history_malformed_;
   sub.history_.reset();
@@ -347,6 +375,55 @@ void CableSession::serve_history(Subscription& sub) {
       log->since(ref.name, *req->since, missed[i]);
     }
   }
+  finish_history(sub, result, failed, missed, malformed);
+}
+
+void CableSession::serve_remote_history(Subscription& sub) {
+  auto req = std::move(sub.history_);
+  const bool malformed = sub.history_malformed_;
+  sub.history_.reset();
+  sub.history_malformed_ = false;
+  std::vector<StreamQuery> queries;
+  std::vector<std::size_t> ref_of;  // the stream of each query
+  for (std::size_t i = 0; req && !malformed && i < sub.stream_refs_.size(); ++i) {
+    const auto& ref = sub.stream_refs_[i];
+    const StreamPosition* pos = nullptr;
+    for (const auto& p : req->streams)
+      if (p.stream == ref.name) pos = &p;
+    if (pos) {
+      queries.push_back({ref.name, pos->epoch, pos->offset, true, 0});
+    } else if (req->since) {
+      queries.push_back({ref.name, {}, 0, false, *req->since});
+    } else {
+      continue;
+    }
+    ref_of.push_back(i);
+  }
+  if (queries.empty()) {
+    std::vector<std::vector<BroadcastPtr>> none;
+    return finish_history(sub, malformed ? HistoryResult::kUnknownStream : HistoryResult::kOk, {}, none, malformed);
+  }
+  // Answered on the store thread; the subscription's broadcasts wait (held) until the answer is back here. A
+  // newer request for the subscription makes this answer moot.
+  const std::uint64_t ticket = ++sub.history_ticket_;
+  sub.history_asked_ = true;
+  std::weak_ptr<Subscription> weak = sub.weak_from_this();
+  net::Loop& loop = loop_.loop;
+  server_.remote_history()->read(std::move(queries), [weak, ticket, &loop, ref_of](HistoryAnswer a) {
+    loop.post([weak, ticket, ref_of, a = std::move(a)]() mutable {
+      auto s = weak.lock();
+      if (!s || !s->active() || s->history_ticket_ != ticket) return;
+      s->history_asked_ = false;
+      std::vector<std::vector<BroadcastPtr>> missed(s->stream_refs_.size());
+      for (std::size_t q = 0; q < a.missed.size() && q < ref_of.size(); ++q)
+        if (ref_of[q] < missed.size()) missed[ref_of[q]] = std::move(a.missed[q]);
+      s->session().finish_history(*s, a.result, a.failed, missed, false);
+    });
+  });
+}
+
+void CableSession::finish_history(Subscription& sub, HistoryResult result, std::string_view failed,
+                                  std::vector<std::vector<BroadcastPtr>>& missed, bool malformed) {
   if (result == HistoryResult::kOk) {
     for (std::size_t i = 0; i < missed.size() && i < sub.stream_refs_.size(); ++i)
       for (const auto& b : missed[i])
@@ -381,7 +458,8 @@ void CableSession::release_overdue() {
   if (std::chrono::steady_clock::now() < hold_until_) return;
   holding_ = false;
   for (auto& [identifier, sub] : subs_)
-    if (sub->restored_ && sub->confirmed_ && !sub->history_ && !sub->history_malformed_) release(*sub);
+    if (sub->restored_ && sub->confirmed_ && !sub->history_ && !sub->history_malformed_ && !sub->history_asked_)
+      release(*sub);
 }
 
 void CableSession::whisper(const std::string& identifier, const std::string& data) {

@@ -10,6 +10,7 @@
 #include "auth/authenticator.hpp"
 #include "cable/command.hpp"
 #include "cable/session_store.hpp"
+#include "cable/stream_log.hpp"
 #include "http/connection.hpp"
 
 namespace peercable::cable {
@@ -74,6 +75,13 @@ class CableSession final : public http::WsSession {
   void history(const std::string& identifier, std::optional<HistoryRequest> req, bool malformed);
   void whisper(const std::string& identifier, const std::string& data);
   void serve_history(Subscription& sub);
+  void serve_remote_history(Subscription& sub);
+  void finish_history(Subscription& sub, HistoryResult result, std::string_view failed,
+                      std::vector<std::vector<std::shared_ptr<const Broadcast>>>& missed, bool malformed);
+  void restore_remote(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials);
+  void sign_in(const auth::AuthChain& chain, std::shared_ptr<const auth::Credentials> credentials);
+  /// Restores `saved` when it was taken for this connection (true), else keeps it as a candidate.
+  bool resume_from(std::optional<SavedSession> saved, bool taken);
   void send_broadcast(Subscription& sub, const Broadcast& b);
   void release(Subscription& sub);
   void release_overdue();

@@ -20,6 +20,8 @@ const char* to_string(HistoryResult r) {
     case HistoryResult::kUnknownEpoch: return "unknown epoch";
     case HistoryResult::kEvicted: return "offset no longer kept";
     case HistoryResult::kFutureOffset: return "offset not reached yet";
+    case HistoryResult::kUnsequenced: return "the stream had broadcasts without a position (published by Rails)";
+    case HistoryResult::kUnavailable: return "stream history unavailable";
   }
   return "history unavailable";
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -28,8 +29,34 @@ struct StreamLogOptions {
 };
 
 /// Why a history request for one stream cannot be served.
-enum class HistoryResult { kOk, kUnknownStream, kUnknownEpoch, kEvicted, kFutureOffset };
+enum class HistoryResult { kOk, kUnknownStream, kUnknownEpoch, kEvicted, kFutureOffset, kUnsequenced, kUnavailable };
 const char* to_string(HistoryResult r);
+
+/// One stream of a history request: after a position, or since a time.
+struct StreamQuery {
+  std::string stream;
+  std::string epoch;  // with `offset`, when `after` is set
+  std::uint64_t offset = 0;
+  bool after = false;
+  std::int64_t since = 0;  // unix seconds, when `after` is not set
+};
+/// The answer to a history request: kOk with what each queried stream missed (oldest first, in query order),
+/// or why not, with the stream that failed.
+struct HistoryAnswer {
+  HistoryResult result = HistoryResult::kOk;
+  std::string failed;
+  std::vector<std::vector<BroadcastPtr>> missed;
+};
+
+/// Stream history kept outside the node (Redis), the same for every node: broadcasts are sequenced there and
+/// history requests are answered from there, off the loops.
+class RemoteStreamHistory {
+ public:
+  using Done = std::function<void(HistoryAnswer)>;
+  virtual ~RemoteStreamHistory() = default;
+  /// Answers `queries` later through `done`, on another thread (or at once when it cannot be asked).
+  virtual void read(std::vector<StreamQuery> queries, Done done) = 0;
+};
 
 class StreamLog {
  public:

@@ -73,6 +73,8 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool restored_ = false;
   std::optional<HistoryRequest> history_;  // to serve once confirmed
   bool history_malformed_ = false;
+  std::uint64_t history_ticket_ = 0;  // the history request being answered from outside the node
+  bool history_asked_ = false;        // its answer is on its way: broadcasts stay held
 };
 
 }  // namespace peercable::cable

@@ -1,6 +1,5 @@
 #include "store/redis_history.hpp"
 
-#include <poll.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -20,17 +19,14 @@
 
 #include "redis/redis_sync.hpp"
 #include "redis/redis_url.hpp"
+#include "redis/sync_client.hpp"
 
 namespace peercable::store {
 namespace {
 
 using namespace std::chrono_literals;
-using redis::RedisContextPtr;
 
-constexpr auto kTimeout = 300ms;                       // connect and each command: a loop never waits longer on Redis
-constexpr std::chrono::milliseconds kFirstRetry{100};  // reconnect attempts while Redis is away: doubling
-constexpr std::chrono::milliseconds kMaxRetry{2000};   // up to this
-constexpr std::chrono::milliseconds kCheck{200};       // how often an idle connection is looked at
+constexpr std::chrono::milliseconds kCheck{200};  // how often an idle connection is looked at
 
 // One room's messages to add to its list, oldest first.
 struct RoomWrite {
@@ -84,20 +80,12 @@ WriteOutcome write_rooms(redisContext* c, const std::vector<RoomWrite>& rooms, s
 
 class RedisHistory final : public HistoryStore {
  public:
-  RedisHistory(redis::RedisEndpoint ep, const std::string& prefix, std::size_t per_room, std::chrono::milliseconds ttl,
-               redis::RedisSyncConnect initial)
-      : ep_(std::move(ep)),
-        url_(redis::redacted_url(ep_)),
-        ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:history:"),
+  RedisHistory(const redis::RedisOptions& opts, std::size_t per_room, std::chrono::milliseconds ttl)
+      : client_(redis::SyncClient::from_url(opts.url, {"history", "keeping this node's history until it is back"})),
+        ns_((opts.channel_prefix.empty() ? std::string() : opts.channel_prefix + ":") + "peercable:history:"),
         per_room_(per_room),
         keep_("-" + std::to_string(per_room)),
         ttl_ms_(std::to_string(ttl.count())) {
-    if (initial.context) {
-      ctx_ = std::move(initial.context);
-    } else {
-      spdlog::info("redis history {}: unavailable ({}); keeping this node's history until it is back", url_,
-                   initial.error);
-    }
     thread_ = std::thread([this] { watch(); });
     pthread_setname_np(thread_.native_handle(), "redis-history");
   }
@@ -117,11 +105,11 @@ class RedisHistory final : public HistoryStore {
   void append(const std::string& room, std::string message_json) override {
     if (per_room_ == 0) return;
     std::lock_guard lock(mutex_);
-    if (ctx_) {
+    if (client_.up()) {
       std::string error;
-      switch (write_rooms(ctx_.get(), {{key(room), {message_json}}}, keep_, ttl_ms_, error)) {
+      switch (write_rooms(client_.context(), {{key(room), {message_json}}}, keep_, ttl_ms_, error)) {
         case WriteOutcome::kStored: return;
-        case WriteOutcome::kRefused: refused_locked(error); break;
+        case WriteOutcome::kRefused: client_.refused(error); break;
         case WriteOutcome::kLost: lost_locked(); break;
       }
     }
@@ -132,22 +120,21 @@ class RedisHistory final : public HistoryStore {
     std::vector<std::string> out;
     if (per_room_ == 0) return out;
     std::lock_guard lock(mutex_);
-    if (ctx_) {
+    if (client_.up()) {
       // From the end: a node configured with a smaller --history-size than another still gets its own count.
       // A join counts as activity: the list lives on while people come, even if nobody speaks.
-      auto r = redis::redis_command(ctx_.get(), {"LRANGE", key(room), keep_, "-1"});
-      if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-          !redis::redis_command(ctx_.get(), {"PEXPIRE", key(room), ttl_ms_}))
+      auto r = client_.command({"LRANGE", key(room), keep_, "-1"});
+      if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 && !client_.command({"PEXPIRE", key(room), ttl_ms_}))
         r.reset();
       if (!r) {
-        lost_locked();
+        wake_.notify_all();
       } else if (r->type == REDIS_REPLY_ARRAY) {
         out.reserve(r->elements);
         for (std::size_t i = 0; i < r->elements; ++i)
           if (r->element[i]->type == REDIS_REPLY_STRING) out.emplace_back(r->element[i]->str, r->element[i]->len);
         return out;
       } else {
-        refused_locked(r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply to LRANGE");
+        client_.refused(r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply to LRANGE");
       }
     }
     auto kept = kept_.find(room);
@@ -178,36 +165,17 @@ class RedisHistory final : public HistoryStore {
     while (q.size() > per_room_) q.pop_front();
   }
 
-  // True when Redis has closed the connection (it stopped or restarted): without this, a quiet store would
-  // find out only at its next call, which would then be served from memory although Redis is back. Under
-  // the lock no reply is pending, so anything readable is the end of the stream or an error.
-  bool closed_locked() const {
-    pollfd p{ctx_->fd, POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0;
-  }
-
   // Drops the connection and wakes the watcher to reconnect; `why` defaults to the connection's error.
-  void lost_locked(const char* why = nullptr) {
-    // The broker logs the outage as a warning; this is the same event seen from history.
-    if (!why) why = ctx_ && ctx_->errstr[0] ? ctx_->errstr : "no reply";
-    spdlog::info("redis history {}: unavailable ({}); keeping this node's history until it is back", url_, why);
-    ctx_.reset();
+  void lost_locked(std::string_view why = {}) {
+    client_.lost(why);
     wake_.notify_all();
-  }
-
-  // An error reply is a configuration problem (missing rights on the keys, a key of another type), not an
-  // outage: logged once per distinct error, and the call falls back to this node's memory.
-  void refused_locked(const std::string& error) {
-    if (error == last_refusal_) return;
-    last_refusal_ = error;
-    spdlog::warn("redis history {}: {}", url_, error);
   }
 
   // Writes what was kept during the outage to Redis on the fresh connection `c`, then makes `c` the store's
   // connection. The writes are made without the lock, so loops keep appending to memory meanwhile; the
   // connection is handed over only once memory is empty, under the lock, so nothing is left behind.
   // False when the connection failed; what was not written stays in memory.
-  bool write_back(RedisContextPtr& c, std::size_t& written) {
+  bool write_back(redis::RedisSyncConnect& c, std::size_t& written) {
     for (;;) {
       std::vector<RoomWrite> rooms;
       std::uint64_t upto = 0;
@@ -215,10 +183,7 @@ class RedisHistory final : public HistoryStore {
       {
         std::lock_guard lock(mutex_);
         if (stopping_) return false;
-        if (kept_.empty()) {
-          ctx_ = std::move(c);
-          return true;
-        }
+        if (kept_.empty()) return client_.adopt(std::move(c), false);
         batch = kept_;  // a copy: loops keep serving it until it is in Redis
         upto = seq_;
       }
@@ -228,11 +193,11 @@ class RedisHistory final : public HistoryStore {
         rooms.push_back(std::move(w));
       }
       std::string error;
-      auto outcome = write_rooms(c.get(), rooms, keep_, ttl_ms_, error);
+      auto outcome = write_rooms(c.context.get(), rooms, keep_, ttl_ms_, error);
       std::lock_guard lock(mutex_);
       if (outcome == WriteOutcome::kLost) return false;
       // A refused batch would be refused again: it is dropped, with a warning.
-      if (outcome == WriteOutcome::kRefused) refused_locked(error);
+      if (outcome == WriteOutcome::kRefused) client_.refused(error);
       for (auto it = kept_.begin(); it != kept_.end();) {
         auto& q = it->second;
         while (!q.empty() && q.front().seq <= upto) {
@@ -248,43 +213,38 @@ class RedisHistory final : public HistoryStore {
   // doubling pause and writes back.
   void watch() {
     std::unique_lock lock(mutex_);
-    std::chrono::milliseconds retry = kFirstRetry;
     for (;;) {
       if (stopping_) return;
-      if (ctx_) {
-        if (!closed_locked()) {
-          wake_.wait_for(lock, kCheck, [this] { return stopping_ || !ctx_; });
+      if (client_.up()) {
+        if (!client_.closed()) {
+          wake_.wait_for(lock, kCheck, [this] { return stopping_ || !client_.up(); });
           continue;
         }
-        lost_locked("connection closed");
+        client_.lost("connection closed");
       }
       lock.unlock();  // connecting may take the whole timeout: loops keep working meanwhile
-      auto attempt = redis::redis_connect_sync(ep_, kTimeout, redis::redis_client_name());
+      auto attempt = client_.attempt();
       std::size_t written = 0;
-      bool back = attempt.context && write_back(attempt.context, written);
+      bool back = attempt.context && write_back(attempt, written);
       lock.lock();
-      if (attempt.rejected) refused_locked(attempt.error);
       if (back) {
-        spdlog::info("redis history {}: back; {} messages kept during the outage written", url_, written);
-        retry = kFirstRetry;
+        spdlog::info("redis history {}: back; {} messages kept during the outage written", client_.url(), written);
         continue;
       }
-      wake_.wait_for(lock, retry, [this] { return stopping_; });
-      retry = std::min(retry * 2, kMaxRetry);
+      if (!attempt.context) client_.adopt(std::move(attempt));  // notes a refusal
+      auto pause = client_.next_pause();
+      wake_.wait_for(lock, pause, [this] { return stopping_; });
     }
   }
 
-  redis::RedisEndpoint ep_;
-  std::string url_;
+  std::mutex mutex_;  // guards everything below; Redis calls are made under it (short timeouts)
+  redis::SyncClient client_;
   std::string ns_;
   std::size_t per_room_;
   std::string keep_;     // "-<per_room>": LTRIM and LRANGE count from the newest end
   std::string ttl_ms_;   // PEXPIRE of a room's list after each append or join
-  std::mutex mutex_;     // guards everything below; Redis calls are made under it (short timeouts)
-  RedisContextPtr ctx_;  // null while Redis is away
   std::map<std::string, std::deque<Kept>> kept_;  // appended while Redis was away, not yet written to it
   std::uint64_t seq_ = 0;
-  std::string last_refusal_;
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread thread_;
@@ -297,11 +257,7 @@ std::unique_ptr<HistoryStore> make_redis_history(const redis::RedisOptions& opts
   auto parsed = redis::parse_redis_url(opts.url);
   if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
   if (per_room == 0) return std::make_unique<MemoryHistory>(0);  // history is off: no connection to keep
-  auto attempt = redis::redis_connect_sync(*parsed.endpoint, kTimeout, redis::redis_client_name());
-  if (attempt.rejected)
-    throw std::runtime_error("redis " + redis::redacted_url(*parsed.endpoint) +
-                             " refused the history store: " + attempt.error);
-  return std::make_unique<RedisHistory>(*parsed.endpoint, opts.channel_prefix, per_room, ttl, std::move(attempt));
+  return std::make_unique<RedisHistory>(opts, per_room, ttl);
 }
 
 }  // namespace peercable::store

@@ -16,18 +16,13 @@
 
 #include "redis/redis_sync.hpp"
 #include "redis/redis_url.hpp"
+#include "redis/sync_client.hpp"
 
 namespace peercable::store {
 namespace {
 
 using namespace std::chrono_literals;
-using redis::redis_command;
-using redis::RedisContextPtr;
-
-constexpr auto kTimeout = 300ms;                       // connect and each command: a loop never waits longer on Redis
 constexpr auto kHeartbeat = 5s;                        // liveness refresh
-constexpr std::chrono::milliseconds kFirstRetry{100};  // reconnect attempts while Redis is away: doubling
-constexpr std::chrono::milliseconds kMaxRetry{2000};   // up to this
 constexpr const char* kNodeTtlMs = "15000";            // a node silent this long is gone, and so are its users
 
 // One round trip per call. KEYS: the room's hash, this node's liveness key, the set of node ids. "join" and
@@ -85,16 +80,14 @@ std::string random_node_id() {
 
 class RedisPresence final : public PresenceStore {
  public:
-  RedisPresence(redis::RedisEndpoint ep, const std::string& prefix, RedisContextPtr initial)
-      : ep_(std::move(ep)),
-        url_(redis::redacted_url(ep_)),
-        ns_((prefix.empty() ? std::string() : prefix + ":") + "peercable:presence:"),
+  explicit RedisPresence(const redis::RedisOptions& opts)
+      : client_(redis::SyncClient::from_url(opts.url, {"presence", "using this node's presence until it is back"})),
+        ns_((opts.channel_prefix.empty() ? std::string() : opts.channel_prefix + ":") + "peercable:presence:"),
         node_(random_node_id()),
         node_key_(ns_ + "node:" + node_),
         nodes_key_(ns_ + "nodes") {
-    if (initial) {
+    if (client_.up()) {
       std::lock_guard lock(mutex_);
-      ctx_ = std::move(initial);
       resync_locked();
     }
     thread_ = std::thread([this] { heartbeat(); });
@@ -109,11 +102,8 @@ class RedisPresence final : public PresenceStore {
     wake_.notify_all();
     thread_.join();
     std::lock_guard lock(mutex_);
-    if (ctx_) {
-      // Our entries are dropped at the next read of each room.
-      redis_command(ctx_.get(), {"DEL", node_key_});
-      redis_command(ctx_.get(), {"SREM", nodes_key_, node_});
-    }
+    // Our entries are dropped at the next read of each room.
+    if (client_.command({"DEL", node_key_})) client_.command({"SREM", nodes_key_, node_});
   }
 
   bool join(const std::string& room, const auth::Identity& who) override {
@@ -142,7 +132,7 @@ class RedisPresence final : public PresenceStore {
   std::vector<auth::Identity> members(const std::string& room) override {
     std::lock_guard lock(mutex_);
     std::map<std::string, std::string> by_id;
-    if (ctx_) {
+    if (client_.up()) {
       auto r = eval_locked("members", room, {});
       if (r && r->type == REDIS_REPLY_ARRAY) {
         for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -174,8 +164,8 @@ class RedisPresence final : public PresenceStore {
 
   // Runs the script; null (and Redis marked away) when the connection failed.
   redis::RedisReplyPtr eval_locked(const char* op, const std::string& room, const auth::Identity& who) {
-    auto r = redis_command(ctx_.get(), {"EVAL", kScript, "3", room_key(room), node_key_, nodes_key_, op, node_, who.id,
-                                        who.name, ns_ + "node:", kNodeTtlMs});
+    auto r = client_.command({"EVAL", kScript, "3", room_key(room), node_key_, nodes_key_, op, node_, who.id, who.name,
+                              ns_ + "node:", kNodeTtlMs});
     if (!r) {
       lost_locked();
       return nullptr;
@@ -189,17 +179,14 @@ class RedisPresence final : public PresenceStore {
 
   // Records a join or leave; how many entries other nodes hold for the user, or nothing without Redis.
   std::optional<long long> change_locked(const char* op, const std::string& room, const auth::Identity& who) {
-    if (!ctx_) return std::nullopt;
+    if (!client_.up()) return std::nullopt;
     auto r = eval_locked(op, room, who);
     if (!r || r->type != REDIS_REPLY_INTEGER) return std::nullopt;
     return r->integer;
   }
 
   void lost_locked() {
-    // The broker logs the outage as a warning; this is the same event seen from presence.
-    spdlog::info("redis presence {}: unavailable ({}); using this node's presence until it is back", url_,
-                 ctx_ && ctx_->errstr[0] ? ctx_->errstr : "no reply");
-    ctx_.reset();
+    if (client_.up()) client_.lost();
     kick_ = true;  // the heartbeat starts reconnecting now, not at its next beat
     wake_.notify_all();
   }
@@ -207,72 +194,44 @@ class RedisPresence final : public PresenceStore {
   // Puts this node's entries back (after a reconnect, or when our liveness key had expired) and takes out
   // those that left while Redis was away. Pipelined: one round trip.
   void resync_locked() {
-    redisContext* c = ctx_.get();
-    int sent = 0;
-    auto append = [&](std::initializer_list<std::string_view> args) {
-      std::vector<const char*> argv;
-      std::vector<std::size_t> lens;
-      for (auto a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
-      ++sent;
-    };
-    append({"SET", node_key_, "1", "PX", kNodeTtlMs});
-    append({"SADD", nodes_key_, node_});
+    std::vector<std::vector<std::string>> commands;
+    commands.push_back({"SET", node_key_, "1", "PX", kNodeTtlMs});
+    commands.push_back({"SADD", nodes_key_, node_});
     for (const auto& [room, users] : local_)
-      for (const auto& [id, m] : users) append({"HSET", room_key(room), node_ + "|" + id, m.name});
-    for (const auto& [room, id] : removed_) append({"HDEL", room_key(room), node_ + "|" + id});
-    for (int i = 0; i < sent; ++i) {
-      void* reply = nullptr;
-      if (redisGetReply(c, &reply) != REDIS_OK) return lost_locked();
-      freeReplyObject(reply);
-    }
+      for (const auto& [id, m] : users) commands.push_back({"HSET", room_key(room), node_ + "|" + id, m.name});
+    for (const auto& [room, id] : removed_) commands.push_back({"HDEL", room_key(room), node_ + "|" + id});
+    if (client_.pipeline(commands).empty()) return lost_locked();
     removed_.clear();
   }
 
   void heartbeat() {
     std::unique_lock lock(mutex_);
-    std::chrono::milliseconds retry = kFirstRetry;
     while (!stopping_) {
-      if (!ctx_) {
+      if (!client_.up()) {
         lock.unlock();  // connecting may take the whole timeout: loops keep working meanwhile
-        auto attempt = redis::redis_connect_sync(ep_, kTimeout, redis::redis_client_name());
+        auto attempt = client_.attempt();
         lock.lock();
-        if (attempt.context && !stopping_) {
-          ctx_ = std::move(attempt.context);
-          resync_locked();
-          if (ctx_) spdlog::info("redis presence {}: back", url_);
-        }
+        if (!stopping_ && client_.adopt(std::move(attempt))) resync_locked();
       } else {
-        auto existed = redis_command(ctx_.get(), {"EXISTS", node_key_});
+        auto existed = client_.command({"EXISTS", node_key_});
         if (existed && existed->type == REDIS_REPLY_INTEGER && existed->integer == 0) {
           resync_locked();  // Redis restarted, or we were away longer than the TTL
-        } else if (!existed || !redis_command(ctx_.get(), {"PEXPIRE", node_key_, kNodeTtlMs})) {
+        } else if (!existed || !client_.command({"PEXPIRE", node_key_, kNodeTtlMs})) {
           lost_locked();
         }
       }
-      std::chrono::milliseconds pause = kHeartbeat;
-      if (ctx_) {
-        retry = kFirstRetry;
-      } else {
-        pause = retry;
-        retry = std::min(retry * 2, kMaxRetry);
-      }
+      std::chrono::milliseconds pause = client_.up() ? kHeartbeat : client_.next_pause();
       kick_ = false;
       wake_.wait_for(lock, pause, [this] { return stopping_ || kick_; });
     }
   }
 
-  redis::RedisEndpoint ep_;
-  std::string url_;
+  std::mutex mutex_;  // guards everything below; Redis calls are made under it (short timeouts)
+  redis::SyncClient client_;
   std::string ns_;
   std::string node_;
   std::string node_key_;
   std::string nodes_key_;
-  std::mutex mutex_;  // guards everything below; Redis calls are made under it (short timeouts)
-  RedisContextPtr ctx_;
   std::map<std::string, std::map<std::string, Member>> local_;  // this node's subscriptions
   std::set<std::pair<std::string, std::string>> removed_;       // (room, user) that left while Redis was away
   bool stopping_ = false;
@@ -284,13 +243,7 @@ class RedisPresence final : public PresenceStore {
 }  // namespace
 
 std::unique_ptr<PresenceStore> make_redis_presence(const redis::RedisOptions& opts) {
-  auto parsed = redis::parse_redis_url(opts.url);
-  if (!parsed.endpoint) throw std::runtime_error("--redis-url: " + parsed.error);
-  auto attempt = redis::redis_connect_sync(*parsed.endpoint, kTimeout, redis::redis_client_name());
-  if (attempt.rejected)
-    throw std::runtime_error("redis " + redis::redacted_url(*parsed.endpoint) +
-                             " refused the presence store: " + attempt.error);
-  return std::make_unique<RedisPresence>(*parsed.endpoint, opts.channel_prefix, std::move(attempt.context));
+  return std::make_unique<RedisPresence>(opts);
 }
 
 }  // namespace peercable::store

@@ -20,10 +20,12 @@ before(async () => {
     ["AUTH", "s3cret"],
     // Only what peercable needs (docs/scaling.md): pub/sub on any channel, its presence keys.
     ["ACL", "SETUSER", "cable", "on", ">pa:55@", "resetchannels", "&*", "resetkeys", "~peercable:presence:*",
-      "~peercable:history:*", "-@all",
+      "~peercable:history:*", "~peercable:stream:*", "~peercable:session:*", "-@all",
       "+select", "+client|setname", "+ping", "+subscribe", "+unsubscribe", "+psubscribe", "+punsubscribe", "+publish",
       "+eval", "+set", "+exists", "+pexpire", "+del", "+hset", "+hdel", "+hgetall", "+hexists", "+sadd", "+srem",
-      "+smembers", "+multi", "+exec", "+rpush", "+ltrim", "+lrange"],
+      "+smembers", "+multi", "+exec", "+rpush", "+ltrim", "+lrange",
+      "+evalsha", "+script|load", "+time", "+get", "+hsetnx", "+hget", "+hincrby", "+xadd", "+xrange", "+zadd",
+      "+zcard", "+zrange", "+zrem"],
   ]);
   assert.equal(auth, "OK");
   assert.equal(setuser, "OK");

@@ -64,8 +64,9 @@ test("every node reports the Redis broker as connected and names its connections
   for (const n of nodes) assert.equal((await waitBroker(n.url, "connected")).broker, "connected");
   const list = await redisCommand(redis.port, "CLIENT", "LIST");
   const ours = list.split("\n").filter((l) => / name=peercable-PID-\d+ /.test(l));
-  // Per node: the SUBSCRIBE connection, the PUBLISH connection, the presence and the history connections.
-  assert.equal(ours.length, 12, list);
+  // Per node: the SUBSCRIBE connection, the PUBLISH connection, the presence and the history connections, and
+  // the one for stream history and sessions.
+  assert.equal(ours.length, 15, list);
   assert.ok(ours.every((l) => / db=1 /.test(l)), "every connection selected db 1");
   assert.equal(ours.filter((l) => / psub=1 /.test(l)).length, 3, "one remote-disconnect PSUBSCRIBE per node");
 });

@@ -61,3 +61,31 @@ export class CutProxy {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * One address in front of several servers, as a load balancer: each new connection goes to the next server
+ * marked up (round robin); a server that refuses the connection is skipped. Cut and restore as CutProxy.
+ */
+export class BalancerProxy extends CutProxy {
+  constructor(ports) {
+    super(ports[0]);
+    this.ports = [...ports];
+    this.down = new Set();
+    this.next = 0;
+  }
+
+  /** Takes `port` out of the rotation (a node about to stop) or puts it back. */
+  setDown(port, down = true) {
+    if (down) this.down.add(port);
+    else this.down.delete(port);
+  }
+
+  /** The port of the next live server; CutProxy's accept connects there. */
+  get targetPort() {
+    const live = this.ports.filter((p) => !this.down.has(p));
+    if (live.length === 0) return this.ports[0];
+    return live[this.next++ % live.length];
+  }
+
+  set targetPort(_port) {}
+}

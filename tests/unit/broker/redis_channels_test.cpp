@@ -32,3 +32,13 @@ TEST(RedisChannels, RemoteDisconnectIdentifier) {
   EXPECT_FALSE(remote_disconnect_identifier("", "action_cable/"));
   EXPECT_FALSE(remote_disconnect_identifier("", "p2p:lobby"));
 }
+
+TEST(RedisChannels, PeercableChannelOfAStreamIsApartFromRails) {
+  EXPECT_EQ(ext_channel("", "p2p:lobby"), "peercable:ext:p2p:lobby");
+  EXPECT_EQ(ext_channel("app", "p2p:lobby"), "app:peercable:ext:p2p:lobby");
+  EXPECT_EQ(stream_of_ext_channel("app", "app:peercable:ext:p2p:lobby"), "p2p:lobby");
+  EXPECT_EQ(stream_of_ext_channel("", "peercable:ext:x"), "x");
+  EXPECT_FALSE(stream_of_ext_channel("app", "app:p2p:lobby"));
+  EXPECT_FALSE(stream_of_ext_channel("app", "peercable:ext:x")) << "another prefix";
+  EXPECT_FALSE(stream_of_ext_channel("", "p2p:lobby"));
+}

@@ -42,3 +42,30 @@ TEST(SessionStore, ForgetsAfterTheTtl) {
   EXPECT_FALSE(store.find("x"));
   EXPECT_EQ(store.size(), 0u);
 }
+
+TEST(SessionStore, EncodesForRedisAndBack) {
+  SavedSession s = session_of("amy \"the\" 🦊");
+  s.user.guest = true;
+  s.user.rooms = {"team-*", "a\\b"};
+  s.credentials = std::string("\0\xff\x01zz", 5);
+  s.identifiers.push_back(R"({"channel":"P2PChannel","room":"lobby"})");
+  auto back = decode_session(encode_session(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->user.id, s.user.id);
+  EXPECT_EQ(back->user.name, s.user.name);
+  EXPECT_TRUE(back->user.guest);
+  EXPECT_EQ(back->user.rooms, s.user.rooms);
+  EXPECT_EQ(back->credentials, s.credentials);
+  EXPECT_EQ(back->identifiers, s.identifiers);
+}
+
+TEST(SessionStore, RefusesWhatIsNotASavedSession) {
+  EXPECT_FALSE(decode_session(""));
+  EXPECT_FALSE(decode_session("[]"));
+  EXPECT_FALSE(decode_session(R"({"id":"a"})"));
+  EXPECT_FALSE(decode_session(
+      R"({"id":"a","name":"a","guest":false,"rooms":[],"credentials":"not base64!","subscriptions":[]})"));
+  EXPECT_FALSE(
+      decode_session(R"({"id":"a","name":"a","guest":false,"rooms":[1],"credentials":"","subscriptions":[]})"));
+  EXPECT_TRUE(decode_session(R"({"id":"a","name":"a","guest":false,"rooms":[],"credentials":"","subscriptions":[]})"));
+}

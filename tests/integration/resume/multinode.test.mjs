@@ -1,0 +1,223 @@
+// Resuming on another node: several peercable nodes on one real redis-server keep stream history, epochs and
+// saved sessions in Redis, so the unmodified @anycable/web client, cut off from its node, comes back on another
+// one with its session restored and every broadcast exactly once, in order; a rolling restart of three nodes
+// under steady traffic loses nothing either (issue 15).
+//
+// Run: node --test tests/integration/resume/   (PEERCABLE_BIN overrides the binary)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import WebSocket from "ws";
+import { createCable } from "@anycable/web";
+import { startPeercable, signToken, binary } from "../../lib/peercable.mjs";
+import { startRedis, redisMissing, redisCommands } from "../redis/redis.mjs";
+import { CutProxy, BalancerProxy } from "./proxy.mjs";
+
+const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const broadcastKey = "resume-multinode-key";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function connectCable(port, user) {
+  const token = signToken({ sub: user, name: user });
+  return createCable(`ws://127.0.0.1:${port}/cable?token=${token}`, {
+    protocol: "actioncable-v1-ext-json",
+    websocketImplementation: WebSocket,
+    reconnectStrategy: (attempts) => Math.min(100 * 2 ** attempts, 500),  // ms; the default waits far longer
+    logLevel: "error",
+  });
+}
+
+async function publish(server, stream, data) {
+  const r = await fetch(`${server.url}/broadcast`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${broadcastKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ stream, data }),
+  });
+  assert.equal(r.status, 202, await r.text());
+}
+
+async function until(pred, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function startNodes(redis, n, extra = []) {
+  return Promise.all(Array.from({ length: n }, () =>
+    startPeercable(["--redis-url", `${redis.url}/2`, "--public-streams", "--broadcast-key", broadcastKey, ...extra])));
+}
+
+/** A stream subscription that records every message (with its position) of `cable`. */
+async function record(cable, stream) {
+  const got = [];
+  const positions = [];
+  const infos = [];
+  const channel = cable.streamFrom(stream);
+  channel.on("message", (m, meta) => {
+    got.push(m.n);
+    positions.push(meta);
+  });
+  channel.on("info", (i) => infos.push(i));
+  await channel.ensureSubscribed();
+  return { got, positions, infos };
+}
+
+test("cut from its node and restored onto another: the 500 arrive exactly once, in order, session restored",
+  { skip, timeout: 60000 }, async (t) => {
+    const redis = await startRedis();
+    const [a, b] = await startNodes(redis, 2, ["--stream-history-limit", "1000"]);
+    const proxy = new CutProxy(a.port);
+    await proxy.listen();
+    const cable = connectCable(proxy.port, "alice");
+    const watcher = connectCable(b.port, "watcher");  // on the other node all along: its epochs must agree
+    t.after(async () => {
+      cable.disconnect();
+      watcher.disconnect();
+      await proxy.close();
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.kill();
+    });
+    const connects = [];
+    cable.on("connect", (ev) => connects.push(ev));
+    const mine = await record(cable, "numbers");
+    const theirs = await record(watcher, "numbers");
+
+    const total = 500;
+    for (let n = 0; n < total; n++) {
+      if (n === 100) {
+        proxy.cut();
+        setTimeout(() => proxy.restore(b.port), 1000);
+      }
+      await publish(a, "numbers", { n });  // one publisher: its order is the stream's order
+      await sleep(2);
+    }
+    await until(() => mine.got.length >= total && proxy.pairs.size > 0, `${total} messages (got ${mine.got.length})`);
+    // A bounded drain: a duplicate would be on its way behind the last message; one more broadcast settles it.
+    await publish(a, "numbers", { n: total });
+    await until(() => mine.got.includes(total) && theirs.got.includes(total), "the marker broadcast");
+    const expected = Array.from({ length: total + 1 }, (_, i) => i);
+    assert.deepEqual(mine.got, expected);
+    assert.deepEqual(theirs.got, expected);
+    assert.ok(connects.some((c) => c.restored), `the session was restored on the other node: ${JSON.stringify(connects)}`);
+    // One epoch, and the same offsets, on both nodes.
+    const epochs = new Set([...mine.positions, ...theirs.positions].map((p) => p?.epoch));
+    assert.equal(epochs.size, 1, `one epoch on every node: ${[...epochs]}`);
+    assert.deepEqual(mine.positions.map((p) => p.offset), theirs.positions.map((p) => p.offset));
+    assert.deepEqual(mine.positions.map((p) => p.offset), expected.map((i) => i + 1));
+  });
+
+test("an evicted offset, resumed on another node: history_not_found", { skip, timeout: 60000 }, async (t) => {
+  const redis = await startRedis();
+  const [a, b] = await startNodes(redis, 2, ["--stream-history-limit", "5"]);
+  const proxy = new CutProxy(a.port);
+  await proxy.listen();
+  const cable = connectCable(proxy.port, "bob");
+  t.after(async () => {
+    cable.disconnect();
+    await proxy.close();
+    await Promise.all([a.stop(), b.stop()]);
+    await redis.kill();
+  });
+  const { got, infos } = await record(cable, "evicted");
+  await publish(a, "evicted", { n: 0 });
+  await until(() => got.length === 1, "the first broadcast");
+  proxy.cut();
+  for (let n = 1; n <= 20; n++) await publish(a, "evicted", { n });  // Redis keeps the last five only
+  proxy.restore(b.port);
+  await until(() => infos.some((i) => i.type === "history_not_found"), "history_not_found");
+  await publish(b, "evicted", { n: 21 });
+  await until(() => got.includes(21), "the broadcast after the refusal");
+  assert.ok(!got.some((n) => n >= 1 && n <= 20), `nothing replayed from a refused history: ${got}`);
+});
+
+test("a broadcast published by Rails (bare, no position) while the client is away: history_not_found, no silent gap",
+  { skip, timeout: 60000 }, async (t) => {
+    const redis = await startRedis();
+    const [a, b] = await startNodes(redis, 2);
+    const proxy = new CutProxy(a.port);
+    await proxy.listen();
+    const cable = connectCable(proxy.port, "dora");
+    const watcher = connectCable(b.port, "watcher");  // keeps the stream subscribed on a node while dora is away
+    t.after(async () => {
+      cable.disconnect();
+      watcher.disconnect();
+      await proxy.close();
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.kill();
+    });
+    const mine = await record(cable, "mixed");
+    const theirs = await record(watcher, "mixed");
+    await publish(a, "mixed", { n: 0 });
+    await until(() => mine.got.length === 1 && theirs.got.length === 1, "the first broadcast");
+    proxy.cut();
+    // As ActionCable.server.broadcast("mixed", {n: 1}) from a Rails process on the same Redis (db 2).
+    await redisCommands(redis.port, [["SELECT", "2"], ["PUBLISH", "mixed", JSON.stringify({ n: 1 })]]);
+    await until(() => theirs.got.includes(1), "the Rails broadcast on the other node");
+    assert.equal(theirs.positions[1]?.offset, undefined, "a Rails broadcast carries no position");
+    proxy.restore(b.port);
+    await until(() => mine.infos.some((i) => i.type === "history_not_found"), "history_not_found");
+    await publish(b, "mixed", { n: 2 });
+    await until(() => mine.got.includes(2), "the broadcast after the refusal");
+    assert.deepEqual(mine.got, [0, 2]);
+  });
+
+test("rolling restart of three nodes under steady traffic: every client gets every message exactly once, in order",
+  { skip, timeout: 90000 }, async (t) => {
+    const redis = await startRedis();
+    const extra = ["--stream-history-limit", "1000", "--drain-window", "1"];
+    const nodes = await startNodes(redis, 3, extra);
+    const ports = nodes.map((n) => n.port);
+    const proxy = new BalancerProxy(ports);
+    await proxy.listen();
+    const cables = ["u1", "u2", "u3", "u4"].map((u) => connectCable(proxy.port, u));
+    t.after(async () => {
+      for (const c of cables) c.disconnect();
+      await proxy.close();
+      await Promise.all(nodes.map((n) => n.stop()));
+      await redis.kill();
+    });
+    const records = await Promise.all(cables.map((c) => record(c, "rolling")));
+    const connects = cables.map(() => 0);
+    cables.forEach((c, i) => c.on("connect", () => connects[i]++));
+
+    // Steady numbered traffic through whichever node is up, while each node in turn drains and comes back.
+    let sent = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      let i = 0;
+      while (publishing) {
+        const live = nodes.filter((n) => !proxy.down.has(n.port));
+        await publish(live[i++ % live.length], "rolling", { n: sent++ });
+        await sleep(10);
+      }
+    })();
+    for (let k = 0; k < nodes.length; k++) {
+      await sleep(300);
+      proxy.setDown(ports[k]);
+      assert.equal(await nodes[k].stop(), 0, "a drained node exits 0");
+      nodes[k] = await startPeercable(["--redis-url", `${redis.url}/2`, "--public-streams", "--broadcast-key",
+        broadcastKey, ...extra], { port: ports[k] });
+      proxy.setDown(ports[k], false);
+    }
+    await sleep(300);
+    publishing = false;
+    await publisher;
+    const marker = sent;
+    await publish(nodes[0], "rolling", { n: marker });
+    // Publishes made through different nodes have no order of their own: the stream's order is the one Redis
+    // gave them (offsets 1, 2, 3, ... of one epoch), and every client must see exactly that, each message once.
+    const expected = Array.from({ length: marker + 1 }, (_, i) => i);
+    const offsets = expected.map((i) => i + 1);
+    for (const [i, r] of records.entries()) {
+      await until(() => r.got.includes(marker), `client ${i}: the marker (got ${r.got.length} of ${marker + 1})`);
+      assert.deepEqual(r.positions.map((p) => p.offset), offsets, `client ${i}: every offset once, in order`);
+      assert.equal(new Set(r.positions.map((p) => p.epoch)).size, 1, `client ${i}: one epoch`);
+      assert.deepEqual([...r.got].sort((x, y) => x - y), expected, `client ${i}: every message once`);
+      assert.deepEqual(r.got, records[0].got, `client ${i}: the same order as client 0`);
+      assert.deepEqual(r.infos.filter((x) => x.type === "history_not_found"), [], `client ${i}: no refused history`);
+    }
+    // Every node was restarted, so every client was told to reconnect at least once.
+    assert.ok(connects.every((n) => n >= 1), `every client reconnected: ${connects}`);
+  });

@@ -1,0 +1,30 @@
+#include "redis/stream_keys.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace peercable::redis;
+
+TEST(StreamKeys, KeysOfAStreamNeverNameAnother) {
+  EXPECT_EQ(stream_namespace(""), "peercable:stream:");
+  EXPECT_EQ(stream_namespace("app"), "app:peercable:stream:");
+  auto k = stream_keys("app:peercable:stream:", "p2p:m:lobby");
+  EXPECT_EQ(k.meta, "app:peercable:stream:m:p2p:m:lobby");
+  EXPECT_EQ(k.log, "app:peercable:stream:l:p2p:m:lobby");
+  EXPECT_EQ(k.raw, "app:peercable:stream:r:p2p:m:lobby");
+  EXPECT_NE(stream_keys("n:", "index").meta, stream_index_key("n:"));
+}
+
+TEST(StreamKeys, DecodesAnEnvelope) {
+  auto p = decode_positioned("ab12\n42\n{\"n\":1}\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->epoch, "ab12");
+  EXPECT_EQ(p->offset, 42u);
+  EXPECT_EQ(p->payload, "{\"n\":1}\n");
+  EXPECT_EQ(decode_positioned("e\n1\n")->payload, "");
+}
+
+TEST(StreamKeys, RefusesWhatIsNotAnEnvelope) {
+  for (const char* bad : {"", "{\"n\":1}", "e\n1", "\n1\nx", "e\n\nx", "e\n0\nx", "e\n-1\nx", "e\n1a\nx",
+                          "e\n99999999999999999999999\nx"})
+    EXPECT_FALSE(decode_positioned(bad)) << bad;
+}
