@@ -24,6 +24,20 @@ std::string content_type_for(const std::filesystem::path& p) {
 
 }  // namespace
 
+std::filesystem::path installed_web_root() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  if (auto installed = exe.parent_path().parent_path() / "share" / "peercable" / "web";
+      std::filesystem::is_regular_file(installed / "index.html", ec))
+    return installed;
+  for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    auto candidate = dir / "web" / "dist";
+    if (std::filesystem::is_directory(candidate, ec)) return candidate;
+  }
+  return {};
+}
+
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());

@@ -36,6 +36,10 @@ class StaticFiles {
   std::size_t total_bytes_ = 0;
 };
 
+/// The web client of this binary: installed next to it (<prefix>/bin/peercable → <prefix>/share/peercable/web),
+/// or the build output of the source tree (build/peercable → web/dist); empty when neither is there.
+std::filesystem::path installed_web_root();
+
 /// Decodes %XX escapes (and '+' as space in query strings); nullopt for a malformed escape or a NUL.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
