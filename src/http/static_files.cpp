@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "http/query.hpp"
+
 namespace peercable::http {
 namespace {
 
@@ -36,33 +38,6 @@ std::filesystem::path installed_web_root() {
     if (std::filesystem::is_directory(candidate, ec)) return candidate;
   }
   return {};
-}
-
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int h = hex(s[i + 1]), l = hex(s[i + 2]);
-      if (h < 0 || l < 0) return std::nullopt;
-      char c = static_cast<char>(h * 16 + l);
-      if (c == '\0') return std::nullopt;
-      out += c;
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 StaticFiles::StaticFiles(std::filesystem::path root) {
