@@ -18,12 +18,12 @@
 #include "app/secret_file.hpp"
 #include "auth/http_hook.hpp"
 #include "auth/rails_cookie.hpp"
+#include "auth/signed_stream.hpp"
 #include "broker/redis_broker.hpp"
+#include "cable/broadcast.hpp"
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "channels/signed_stream_channel.hpp"
-#include "auth/signed_stream.hpp"
-#include "cable/broadcast.hpp"
 #include "net/tls.hpp"
 #include "store/redis_history.hpp"
 #include "store/redis_presence.hpp"
@@ -263,7 +263,9 @@ StatusFigures App::status_figures() const {
   return f;
 }
 
-std::string App::health_json() const { return app::health_json(status_figures()); }
+std::string App::health_json() const {
+  return app::health_json(status_figures());
+}
 
 std::string App::metrics_text() const {
   std::vector<std::string> sections;

@@ -22,8 +22,7 @@ bool is_loopback_host(std::string_view host) {
   return !ec && a.is_loopback();
 }
 
-OriginPolicy::OriginPolicy(std::string_view mode, std::string_view listen_host,
-                           const std::vector<std::string>& allowed)
+OriginPolicy::OriginPolicy(std::string_view mode, std::string_view listen_host, const std::vector<std::string>& allowed)
     : enabled_(mode == "on" || (mode == "auto" && !is_loopback_host(listen_host))) {
   for (const auto& o : allowed) allowed_.push_back(lower(o));
 }

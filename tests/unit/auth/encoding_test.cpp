@@ -8,8 +8,8 @@
 using namespace peercable::auth;
 
 TEST(Encoding, Base64RoundTrips) {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
-                                                    std::string("\xff\xfe\x00\x01", 4)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xff\xfe\x00\x01", 4)}) {
     EXPECT_EQ(base64_strict_decode(base64_encode(s)), s);
     EXPECT_EQ(base64_urlsafe_decode(base64_encode(s, true)), s);
     EXPECT_EQ(base64url_decode(base64_encode(s, true)), s);
