@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "auth/encoding.hpp"
 #include "auth/jwt.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

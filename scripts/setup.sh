@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs=(cmake g++ make pkg-config libgtest-dev libboost1.81-dev libssl-dev zlib1g-dev libsimdjson-dev
+build_pkgs=(cmake g++ make pkg-config libgtest-dev libboost1.81-dev libboost-url1.81-dev libssl-dev zlib1g-dev libsimdjson-dev
   libhiredis-dev libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev)
 test_pkgs=(clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14 python3-websockets redis-server chromium
   ruby-actioncable ruby-railties puma ruby-redis nodejs npm dpkg-dev systemd coturn nginx haproxy)

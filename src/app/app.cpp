@@ -2,23 +2,20 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <functional>
-#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <algorithm>
 
 #include "app/admin.hpp"
 #include "app/router.hpp"
+#include "app/secret_file.hpp"
 #include "auth/http_hook.hpp"
 #include "auth/rails_cookie.hpp"
 #include "auth/signed_stream.hpp"
@@ -27,7 +24,6 @@
 #include "channels/benchmark_channel.hpp"
 #include "channels/p2p_channel.hpp"
 #include "channels/signed_stream_channel.hpp"
-#include "json/writer.hpp"
 #include "net/tls.hpp"
 #include "store/redis_history.hpp"
 #include "store/redis_presence.hpp"
@@ -35,68 +31,16 @@
 #include "store/sqlite_history.hpp"
 
 namespace peercable::app {
-namespace {
-
-// The web client: installed next to the binary (<prefix>/bin/peercable → <prefix>/share/peercable/web), or the
-// build output of the source tree (build/peercable → web/dist).
-std::filesystem::path default_web_root() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  if (auto installed = exe.parent_path().parent_path() / "share" / "peercable" / "web";
-      std::filesystem::is_regular_file(installed / "index.html", ec))
-    return installed;
-  for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-    auto candidate = dir / "web" / "dist";
-    if (std::filesystem::is_directory(candidate, ec)) return candidate;
-  }
-  return {};
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  auto a = boost::asio::ip::make_address(host, ec);
-  return !ec && a.is_loopback();
-}
-
-// Answers a connection refused at accept with `status` and closes it. The request is read first (whatever
-// has arrived), so the close is not a reset that would discard the answer before the client reads it.
-void refuse(boost::asio::ip::tcp::socket& socket, unsigned status, std::string_view message) {
-  http::Response r;
-  r.status = status;
-  r.body = http::json_error(message);
-  r.headers.emplace_back("Retry-After", "1");
-  r.close = true;
-  std::string wire = http::serialize_response(r, false);
-  const int fd = socket.native_handle();
-  [[maybe_unused]] auto sent = ::send(fd, wire.data(), wire.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  ::shutdown(fd, SHUT_WR);
-  char scratch[4096];
-  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
-  }
-  boost::system::error_code ec;
-  socket.close(ec);
-}
-
-}  // namespace
 
 App::App(Config config)
     : config_(std::move(config)),
+      origins_(config_.origin_check, config_.host, split_list(config_.allowed_origins)),
       started_(std::chrono::steady_clock::now()),
-      files_(config_.web_root.empty() ? default_web_root() : std::filesystem::path(config_.web_root)) {
+      files_(config_.web_root.empty() ? http::installed_web_root() : std::filesystem::path(config_.web_root)) {
   if (!config_.web_root.empty() && !files_.available())
     throw std::runtime_error("--web-root: " + config_.web_root + " is not a folder");
-  load_secret();
+  token_secret_ = config_.jwt_secret.empty() ? load_or_create_secret(config_.data_dir) : config_.jwt_secret;
   build_auth();
-  check_origin_ = config_.origin_check == "on" || (config_.origin_check == "auto" && !is_loopback(config_.host));
-  for (auto& o : split_list(config_.allowed_origins)) allowed_origins_.push_back(lower(o));
   ip_limits_ = std::make_shared<net::IpLimits>(config_.max_connections_per_ip, config_.max_new_connections_per_ip);
   guest_limits_ = std::make_shared<net::IpLimits>(0, config_.max_guest_signins_per_ip, std::chrono::seconds(60));
   for (unsigned i = 0; i < config_.threads; ++i) loops_.push_back(std::make_unique<net::Loop>(static_cast<int>(i)));
@@ -216,6 +160,7 @@ App::App(Config config)
       config_.forwarded_header == "forwarded" ? http::ForwardedHeader::kForwarded : http::ForwardedHeader::kXForwardedFor;
   limits.proxy_protocol = config_.proxy_protocol;
   limits.ip_limits = ip_limits_;
+  admission_ = std::make_unique<http::Admission>(ip_limits_, trusted_proxies_, !config_.tls_cert.empty());
   if (!config_.tls_cert.empty())  // checked by parse_config; loaded once, shared by every loop
     limits.tls = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
   loops_.front()->every(std::chrono::seconds(1), [this] {
@@ -229,7 +174,7 @@ App::App(Config config)
     sets_.push_back(std::make_unique<http::ConnectionSet>(*l, *routers_.back(), limits));
     auto* set = sets_.back().get();
     listeners_.push_back(std::make_unique<net::Listener>(
-        *l, config_.host, config_.port, [this, set](auto socket) { accept(*set, std::move(socket)); }));
+        *l, config_.host, config_.port, [this, set](auto socket) { admission_->admit(*set, std::move(socket)); }));
     l->every(std::chrono::seconds(1), [set] { set->tick(); });
   }
   const char* history_kind = !store_redis.empty() && config_.history != "memory" ? "redis" : config_.history.c_str();
@@ -305,89 +250,6 @@ void App::build_auth() {
   }
 }
 
-bool App::origin_allowed(std::string_view origin, std::string_view host) const {
-  if (!check_origin_) return true;
-  if (origin.empty()) return false;  // as Rails: a browser always sends Origin; without one, refused
-  std::string o = lower(origin);
-  // The server's own origin (Rails' allow_same_origin_as_host), over either scheme: behind a proxy that ends
-  // TLS the scheme seen here is not the browser's.
-  std::string h = lower(host);
-  if (!h.empty() && (o == "http://" + h || o == "https://" + h)) return true;
-  for (const auto& allowed : allowed_origins_) {
-    if (allowed == "*" || allowed == o) return true;
-    // "https://*.example.com" allows every subdomain.
-    auto star = allowed.find("://*.");
-    if (star != std::string::npos && o.compare(0, star + 3, allowed, 0, star + 3) == 0) {
-      std::string_view suffix = std::string_view(allowed).substr(star + 4);  // ".example.com"
-      if (o.size() > star + 3 + suffix.size() && std::string_view(o).ends_with(suffix) &&
-          o.find('/', star + 3) == std::string::npos)
-        return true;
-    }
-  }
-  return false;
-}
-
-void App::accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket) {
-  std::unique_ptr<net::IpLimits::Lease> lease;
-  if (ip_limits_->enabled()) {
-    boost::system::error_code ec;
-    auto peer = socket.remote_endpoint(ec);
-    if (ec) return;  // gone already
-    // A trusted proxy's connection is admitted once its client is known (PROXY header, forwarding header).
-    if (trusted_proxies_->contains(peer.address())) return set.adopt(std::move(socket));
-    auto admission = ip_limits_->admit(peer.address(), net::IpLimits::Clock::now());
-    if (!admission.lease) {
-      net::count_refusal(admission.refused);
-      spdlog::debug("refused a connection from {}: {}", peer.address().to_string(), net::limit_name(admission.refused));
-      if (!config_.tls_cert.empty()) {  // no HTTP can be spoken before a handshake: the refusal is a close
-        boost::system::error_code ignored;
-        socket.close(ignored);
-        return;
-      }
-      refuse(socket, 429,
-             admission.refused == net::Limit::kConnectionsPerIp
-                 ? "too many connections from your address"
-                 : "connecting too often from your address; retry later");
-      return;
-    }
-    lease = std::move(admission.lease);
-  }
-  set.adopt(std::move(socket), std::move(lease));
-}
-
-void App::load_secret() {
-  if (!config_.jwt_secret.empty()) {
-    token_secret_ = config_.jwt_secret;
-    return;
-  }
-  namespace fs = std::filesystem;
-  fs::path dir(config_.data_dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("--data-dir: cannot create " + dir.string() + ": " + ec.message());
-  auto file = dir / "jwt_secret";
-  std::ifstream in(file);
-  if (in && std::getline(in, token_secret_) && token_secret_.size() >= 32) return;
-  unsigned char raw[32];
-  RAND_bytes(raw, sizeof raw);
-  static constexpr char kHex[] = "0123456789abcdef";
-  token_secret_.clear();
-  for (unsigned char c : raw) {
-    token_secret_ += kHex[c >> 4];
-    token_secret_ += kHex[c & 15];
-  }
-  auto old_mask = ::umask(077);
-  std::ofstream out(file, std::ios::trunc);
-  out << token_secret_ << "\n";
-  ::umask(old_mask);
-  if (!out) throw std::runtime_error("--data-dir: cannot write " + file.string());
-  spdlog::info("generated a token secret in {}", file.string());
-}
-
-double App::uptime_seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-}
-
 std::int64_t App::connection_count() const {
   std::int64_t n = 0;
   for (auto& l : loops_) n += l->counters().connections.load(std::memory_order_relaxed);
@@ -400,66 +262,28 @@ std::int64_t App::websocket_count() const {
   return n;
 }
 
+StatusFigures App::status_figures() const {
+  StatusFigures f;
+  f.draining = draining();
+  f.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+  f.broker_state = cable_->broker().state();
+  for (auto& l : loops_) f.add(l->counters());
+  f.store_dropped = store_worker_->dropped();
+  f.store_queue = store_worker_->depth();
+  f.rooms = p2p_->live_rooms();
+  f.rooms_refused = p2p_->rooms_refused();
+  return f;
+}
+
 std::string App::health_json() const {
-  const std::int64_t ws = websocket_count();
-  std::uint64_t slow = 0;
-  for (auto& l : loops_) slow += l->counters().slow_consumer_closes.load(std::memory_order_relaxed);
-  std::string out;
-  json::ObjectWriter w(out);
-  w.key("status").str(draining() ? "draining" : "ok").key("version").str("0.1.0");
-  w.key("uptime_s").num(static_cast<std::int64_t>(uptime_seconds()));
-  w.key("connections").num(connection_count()).key("websockets").num(ws);
-  w.key("loops").num(static_cast<std::int64_t>(loops_.size()));
-  w.key("broker").str(cable_->broker().state());
-  w.key("slow_consumer_closes").num(static_cast<std::int64_t>(slow));
-  w.end();
-  return out;
+  return app::health_json(status_figures());
 }
 
 std::string App::metrics_text() const {
-  std::uint64_t accepted = 0, slow = 0, proto = 0, frames = 0, ping_timeouts = 0;
-  std::int64_t ws = 0;
-  for (auto& l : loops_) {
-    auto& c = l->counters();
-    accepted += c.accepted.load();
-    slow += c.slow_consumer_closes.load();
-    proto += c.protocol_errors.load();
-    frames += c.frames_out.load();
-    ping_timeouts += c.ping_timeouts.load();
-    ws += c.websockets.load();
-  }
-  std::string out;
-  out += "# TYPE peercable_connections gauge\npeercable_connections " + std::to_string(connection_count()) + "\n";
-  out += "# TYPE peercable_websockets gauge\npeercable_websockets " + std::to_string(ws) + "\n";
-  out += "# TYPE peercable_accepted_total counter\npeercable_accepted_total " + std::to_string(accepted) + "\n";
-  out += "# TYPE peercable_slow_consumer_closes_total counter\npeercable_slow_consumer_closes_total " +
-         std::to_string(slow) + "\n";
-  out +=
-      "# TYPE peercable_protocol_errors_total counter\npeercable_protocol_errors_total " + std::to_string(proto) + "\n";
-  out += "# TYPE peercable_frames_sent_total counter\npeercable_frames_sent_total " + std::to_string(frames) + "\n";
-  out += "# TYPE peercable_ping_timeouts_total counter\npeercable_ping_timeouts_total " + std::to_string(ping_timeouts) +
-         "\n";
-  std::uint64_t unauthorized = 0;
-  for (auto& l : loops_) unauthorized += l->counters().unauthorized.load();
-  out += "# TYPE peercable_unauthorized_total counter\npeercable_unauthorized_total " + std::to_string(unauthorized) +
-         "\n";
-  if (hook_) out += hook_->metrics_text();
-  out += admin_->metrics_text();
-  out += "# TYPE peercable_store_dropped_total counter\npeercable_store_dropped_total " +
-         std::to_string(store_worker_->dropped()) + "\n";
-  out += "# TYPE peercable_store_queue gauge\npeercable_store_queue " + std::to_string(store_worker_->depth()) + "\n";
-  out += "# TYPE peercable_rooms gauge\npeercable_rooms " + std::to_string(p2p_->live_rooms()) + "\n";
-  out += "# TYPE peercable_rooms_refused_total counter\npeercable_rooms_refused_total " +
-         std::to_string(p2p_->rooms_refused()) + "\n";
-  out += "# TYPE peercable_limit_refusals_total counter\n";
-  for (std::size_t i = 0; i < static_cast<std::size_t>(net::Limit::kCount); ++i) {
-    std::uint64_t n = 0;
-    for (auto& l : loops_) n += l->counters().refusals[i].load();
-    out += "peercable_limit_refusals_total{limit=\"";
-    out += net::limit_name(static_cast<net::Limit>(i));
-    out += "\"} " + std::to_string(n) + "\n";
-  }
-  return out;
+  std::vector<std::string> sections;
+  if (hook_) sections.push_back(hook_->metrics_text());
+  sections.push_back(admin_->metrics_text());
+  return app::metrics_text(status_figures(), sections);
 }
 
 // SIGHUP: the TLS certificate and key are read again and used for connections accepted from now on; open
@@ -510,7 +334,7 @@ int App::run() {
   spdlog::info("peercable listening on {}://{}:{} (WebSocket {}://{}:{}{}, {} loops, broker {})",
                tls ? "https" : "http", config_.host, config_.port, tls ? "wss" : "ws", config_.host, config_.port,
                config_.cable_path, loops_.size(), cable_->broker().state());
-  spdlog::info("sign-in: {}; origin check {}", auth_.names(), check_origin_ ? "on" : "off");
+  spdlog::info("sign-in: {}; origin check {}", auth_.names(), origins_.enabled() ? "on" : "off");
   int signo = 0;
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                 int s) {

@@ -7,8 +7,11 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/origin_policy.hpp"
+#include "app/status_text.hpp"
 #include "auth/authenticator.hpp"
 #include "cable/cable_server.hpp"
+#include "http/admission.hpp"
 #include "http/connection.hpp"
 #include "http/static_files.hpp"
 #include "net/ip_limits.hpp"
@@ -41,15 +44,12 @@ class App {
   const Config& config() const noexcept { return config_; }
   cable::CableServer& cable() { return *cable_; }
   const http::StaticFiles& files() const { return files_; }
-  const std::string& token_secret() const noexcept { return token_secret_; }
   const auth::JwtOptions& jwt() const noexcept { return jwt_; }
   const auth::AuthChain& auth() const noexcept { return auth_; }
   /// Guest sign-ins per client address.
   net::IpLimits& guest_limits() { return *guest_limits_; }
   /// Whether a WebSocket may be opened from `origin` (the Origin header) on `host` (the Host header).
-  bool origin_allowed(std::string_view origin, std::string_view host) const;
-  double uptime_seconds() const;
-  std::int64_t connection_count() const;
+  bool origin_allowed(std::string_view origin, std::string_view host) const { return origins_.allows(origin, host); }
   std::string health_json() const;
   /// True from SIGTERM on: /health answers 503 and new WebSockets are refused while clients move away.
   bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
@@ -58,11 +58,11 @@ class App {
   const Admin& admin() const noexcept { return *admin_; }
 
  private:
-  void load_secret();
   void build_auth();
   void add_signed_stream_channels();
-  void accept(http::ConnectionSet& set, boost::asio::ip::tcp::socket socket);
+  std::int64_t connection_count() const;
   std::int64_t websocket_count() const;
+  StatusFigures status_figures() const;
   void drain();
   void reload();
 
@@ -71,11 +71,11 @@ class App {
   auth::JwtOptions jwt_;
   auth::AuthChain auth_;
   const auth::HttpHookAuthenticator* hook_ = nullptr;  // for /metrics, when configured
-  bool check_origin_ = false;
-  std::vector<std::string> allowed_origins_;
+  OriginPolicy origins_;
   std::shared_ptr<net::IpLimits> ip_limits_;
   std::shared_ptr<net::IpLimits> guest_limits_;
   std::shared_ptr<const net::TrustedProxies> trusted_proxies_;  // load balancers believed about the client
+  std::unique_ptr<http::Admission> admission_;
   std::chrono::steady_clock::time_point started_;
   http::StaticFiles files_;
   std::vector<std::unique_ptr<net::Loop>> loops_;

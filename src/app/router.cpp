@@ -9,9 +9,11 @@
 
 #include "app/admin.hpp"
 #include "app/app.hpp"
+#include "auth/encoding.hpp"
 #include "auth/jwt.hpp"
 #include "auth/turn_credentials.hpp"
 #include "cable/session.hpp"
+#include "http/query.hpp"
 #include "http/upgrade_request.hpp"
 #include "json/writer.hpp"
 #include "net/loggable.hpp"
@@ -42,30 +44,10 @@ Response method_not_allowed(std::string_view allow) {
   return r;
 }
 
-// The value of `name` in a query string, percent-decoded.
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+std::string random_bytes(std::size_t n) {
+  std::string raw(n, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n));
+  return raw;
 }
 
 }  // namespace
@@ -205,7 +187,7 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   // Sign-in credentials: the token from ?token=, else Authorization: Bearer, else the peercable_token
   // cookie; and the headers other authenticators look at.
   auto credentials = std::make_shared<auth::Credentials>();
-  if (auto t = query_param(query, "token")) credentials->token = std::move(*t);
+  if (auto t = http::query_param(query, "token")) credentials->token = std::move(*t);
   if (credentials->token.empty()) {
     std::string_view authz = req[bhttp::field::authorization];
     if (authz.size() > 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer "))
@@ -223,7 +205,7 @@ http::RouteResult AppRouter::cable(http::Connection& conn, http::Request& req, s
   auto session = std::make_unique<cable::CableSession>(app_.cable(), loop_, conn);
   if (hs.accept->subprotocol == kExtProtocol) {
     // A session to take over: ?sid=, else the X-AnyCable-Restore-Sid header; an empty one is none.
-    std::string sid = query_param(query, "sid").value_or("");
+    std::string sid = http::query_param(query, "sid").value_or("");
     if (sid.empty()) sid = std::string(req["X-AnyCable-Restore-Sid"]);
     if (sid.size() > 64) sid.clear();
     session->set_extended(std::move(sid));
@@ -354,7 +336,7 @@ http::Response AppRouter::session(http::Connection& conn, http::Request& req) {
   }
   if (chars == 0) return error(400, "name must not be empty");
   if (chars > 40) return error(400, "name must be at most 40 characters");
-  auth::Identity who{"g_" + random_hex(8), std::string(name)};
+  auth::Identity who{"g_" + auth::hex_encode(random_bytes(8)), std::string(name)};
   who.guest = true;  // the token says so: guests may join public rooms only
   auto now = static_cast<std::int64_t>(std::time(nullptr));
   std::string token = auth::sign_jwt(who, app_.jwt(), now, 24 * 3600);

@@ -58,6 +58,11 @@ std::optional<std::string> base64_urlsafe_decode(std::string_view in) {
   return base64_strict_decode(std_form);
 }
 
+std::optional<std::string> base64url_decode(std::string_view in) {
+  if (in.find('=') != std::string_view::npos) return std::nullopt;
+  return base64_urlsafe_decode(in);
+}
+
 std::string base64_encode(std::string_view in, bool url_safe) {
   static constexpr std::string_view kStandard = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   static constexpr std::string_view kUrlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -1,6 +1,6 @@
 #pragma once
-// Text encodings of binary data shared by the sign-in code: strict Base64 (Ruby's strict_decode64), its
-// URL-safe form, and lowercase hex. Pure.
+// Text encodings of binary data: strict Base64 (Ruby's strict_decode64), its URL-safe forms (Ruby's and the
+// unpadded one of JWTs), and lowercase hex. The one home of each; pure.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +14,9 @@ std::optional<std::string> base64_strict_decode(std::string_view in);
 /// URL-safe Base64 (RFC 4648 §5, '-' and '_'), padded or not, as Ruby's Base64.urlsafe_decode64 reads it;
 /// nullopt otherwise.
 std::optional<std::string> base64_urlsafe_decode(std::string_view in);
+
+/// URL-safe Base64 without padding, as JWTs carry it (RFC 7515 §2), read as strictly; nullopt otherwise.
+std::optional<std::string> base64url_decode(std::string_view in);
 
 /// Base64 of `in`: the standard alphabet with padding, or with `url_safe` the URL-safe one without padding
 /// (as JWTs use it).

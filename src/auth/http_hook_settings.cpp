@@ -4,12 +4,15 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <charconv>
+
+#include "net/header_text.hpp"
 
 namespace peercable::auth {
 
-namespace asio = boost::asio;
-using error_code = boost::system::error_code;
+namespace urls = boost::urls;
 
 namespace {
 
@@ -48,88 +51,41 @@ std::string HookUrl::authority() const {
 }
 
 std::optional<HookUrl> parse_hook_url(std::string_view url, std::string& error) {
-  auto scheme_end = url.find("://");
-  std::string scheme = scheme_end == std::string_view::npos ? std::string() : lower(url.substr(0, scheme_end));
-  if (scheme == "https") {
-    error = "https is not supported: give a plain http:// URL to the app on a private network or localhost";
+  auto fail = [&error](const char* why) -> std::optional<HookUrl> {
+    error = why;
     return std::nullopt;
-  }
-  if (scheme != "http") {
-    error = "must look like http://host:port/path";
-    return std::nullopt;
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  if (rest.find('#') != std::string_view::npos) {
-    error = "must not have a #fragment";
-    return std::nullopt;
-  }
-  auto authority_end = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, authority_end);
-  std::string_view target = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
-  if (authority.find('@') != std::string_view::npos) {
-    error = "must not contain user:password@ (peercable sends no credentials of its own)";
-    return std::nullopt;
-  }
+  };
+  auto parsed = urls::parse_uri(url);
+  if (parsed && parsed->scheme_id() == urls::scheme::https)
+    return fail("https is not supported: give a plain http:// URL to the app on a private network or localhost");
+  if (!parsed || parsed->scheme_id() != urls::scheme::http || !parsed->has_authority())
+    return fail("must look like http://host:port/path (ASCII without spaces: percent-encode the rest)");
+  const urls::url_view& u = *parsed;
+  if (u.has_fragment()) return fail("must not have a #fragment");
+  if (u.has_userinfo()) return fail("must not contain user:password@ (peercable sends no credentials of its own)");
   HookUrl out;
-  std::string_view port;
-  bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "the IPv6 host lacks its closing ]";
-      return std::nullopt;
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    error_code ec;
-    asio::ip::make_address_v6(out.host, ec);
-    if (ec) {
-      error = "the host is not a valid IPv6 address";
-      return std::nullopt;
-    }
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        error = "only :port may follow the IPv6 host";
-        return std::nullopt;
-      }
-      has_port = true;
-      port = after.substr(1);
-    }
-  } else {
-    auto colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      has_port = true;
-      port = authority.substr(colon + 1);
-    }
-    if (!std::all_of(out.host.begin(), out.host.end(), is_host_char)) {
-      error = "the host may only have letters, digits, '-', '.' and '_'";
-      return std::nullopt;
-    }
+  switch (u.host_type()) {
+    case urls::host_type::ipv6: out.host = std::string(u.encoded_host_address()); break;
+    case urls::host_type::ipv4:
+    case urls::host_type::name: out.host = std::string(u.encoded_host()); break;
+    default: return fail("the host is not a name, an IPv4 or an IPv6 address");
   }
-  if (out.host.empty()) {
-    error = "the host is missing";
-    return std::nullopt;
-  }
-  if (has_port) {
+  if (out.host.empty()) return fail("the host is missing");
+  if (u.host_type() != urls::host_type::ipv6 && !std::all_of(out.host.begin(), out.host.end(), is_host_char))
+    return fail("the host may only have letters, digits, '-', '.' and '_'");
+  if (u.has_port()) {
+    const std::string_view port = u.port();
     unsigned value = 0;
-    bool ok = !port.empty() && port.size() <= 5;
-    for (char c : port) {
-      if (c < '0' || c > '9') ok = false;
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (!ok || value == 0 || value > 65535) {
-      error = "the port must be a number from 1 to 65535";
-      return std::nullopt;
-    }
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || port.size() > 5 || ec != std::errc{} || end != port.data() + port.size() || value == 0 ||
+        value > 65535)
+      return fail("the port must be a number from 1 to 65535");
     out.port = static_cast<std::uint16_t>(value);
   }
-  for (char c : target) {
-    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
-      error = "the path must be ASCII without spaces (percent-encode the rest)";
-      return std::nullopt;
-    }
-  }
+  const std::string_view target = u.encoded_target();
+  // Boost.URL 1.81 reads "http://[::1]x/" as a path "x/" after the authority; RFC 3986 has it start with '/'.
+  if (!target.empty() && target.front() != '/' && target.front() != '?')
+    return fail("only :port may follow the host, then /path or ?query");
   if (target.empty()) {
     out.target = "/";
   } else if (target.front() == '?') {
@@ -146,8 +102,7 @@ std::optional<std::vector<std::string>> parse_hook_headers(std::string_view list
     auto comma = list.find(',');
     auto item = list.substr(0, comma);
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    item = net::trim_ows(item);
     if (item.empty()) continue;
     if (!std::all_of(item.begin(), item.end(), is_token_char)) {
       error = fmt::format("\"{}\" is not a header name", item);

@@ -12,11 +12,6 @@
 #include "ws/utf8.hpp"
 
 namespace peercable::auth {
-namespace {
-
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-}  // namespace
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -53,29 +48,6 @@ const char* to_string(TokenError e) {
     case TokenError::kNoSubject: return "token has no sub claim";
   }
   return "invalid token";
-}
-
-std::string base64url_encode(std::string_view in) {
-  return base64_encode(in, true);
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    auto pos = kAlphabet.find(c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<unsigned>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
 }
 
 TokenResult verify_jwt(std::string_view token, std::string_view secret, std::int64_t now) {
@@ -212,8 +184,8 @@ std::string sign_jwt(const Identity& who, const JwtOptions& options, std::int64_
 }
 
 std::string sign_jwt_claims(std::string_view claims_json, std::string_view secret) {
-  std::string head = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(claims_json);
-  return head + "." + base64url_encode(hmac_sha256(secret, head));
+  std::string head = base64_encode(R"({"alg":"HS256","typ":"JWT"})", true) + "." + base64_encode(claims_json, true);
+  return head + "." + base64_encode(hmac_sha256(secret, head), true);
 }
 
 }  // namespace peercable::auth

@@ -69,7 +69,5 @@ std::string sign_jwt(const Identity& who, const JwtOptions& options, std::int64_
 
 /// The raw HMAC-SHA256 of `data` under `key`.
 std::string hmac_sha256(std::string_view key, std::string_view data);
-std::string base64url_encode(std::string_view in);
-std::optional<std::string> base64url_decode(std::string_view in);
 
 }  // namespace peercable::auth

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "auth/encoding.hpp"
+#include "http/query.hpp"
 
 namespace peercable::auth {
 namespace {
@@ -36,32 +37,6 @@ Verdict refused(const char* reason) {
 // ---------------------------------------------------------------------------------------------------------
 // Text encodings
 // ---------------------------------------------------------------------------------------------------------
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// Undoes Rack's escaping of the cookie value (%2B, %2F, %3D…); nullopt on a broken escape. A '+' is kept
-/// as it is (Rack would read a space, which base64 never holds), so a cookie relayed unescaped still reads.
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 /// Reads `n` decimal digits at `pos`, advancing it; -1 when they are not all digits.
 int read_digits(std::string_view s, std::size_t& pos, std::size_t n) {
@@ -265,7 +240,9 @@ RailsCookieKey derive_rails_cookie_key(std::string_view secret_key_base, std::st
 Verdict decode_rails_session(std::string_view cookie_value, const RailsCookieKey& key, std::string_view cookie_name,
                              std::string_view session_key, std::int64_t now) {
   if (cookie_value.size() > kMaxRailsCookieBytes) return refused("cookie too large");
-  auto raw = percent_decode(cookie_value);
+  // Undoes Rack's escaping of the cookie value (%2B, %2F, %3D…). A '+' is kept as it is (Rack would read a
+  // space, which base64 never holds), so a cookie relayed unescaped still reads.
+  auto raw = http::percent_decode(cookie_value, false, true);
   if (!raw) return refused("malformed cookie");
 
   // "<data>--<iv>--<tag>", each strict base64 (MessageEncryptor's format for AEAD ciphers).

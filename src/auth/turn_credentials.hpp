@@ -18,7 +18,4 @@ struct TurnCredentials {
 TurnCredentials mint_turn_credentials(std::string_view secret, std::string_view user_id, std::int64_t now,
                                       std::int64_t ttl_seconds);
 
-/// Standard base64 (RFC 4648 section 4, with padding), as coturn expects for the password.
-std::string base64_encode(std::string_view in);
-
 }  // namespace peercable::auth

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ws/header_text.hpp"
+#include "net/header_text.hpp"
 
 namespace peercable::http {
 
@@ -15,8 +15,8 @@ using boost::asio::ip::address;
 
 constexpr std::string_view kBad{"\x01", 1};  // stands for an element that is not well formed
 
-using ws::iequals;
-using ws::trim_ows;
+using net::iequals;
+using net::trim_ows;
 
 bool digits(std::string_view s) {
   if (s.empty() || s.size() > 5) return false;

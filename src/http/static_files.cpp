@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "http/query.hpp"
+
 namespace peercable::http {
 namespace {
 
@@ -24,31 +26,18 @@ std::string content_type_for(const std::filesystem::path& p) {
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int h = hex(s[i + 1]), l = hex(s[i + 2]);
-      if (h < 0 || l < 0) return std::nullopt;
-      char c = static_cast<char>(h * 16 + l);
-      if (c == '\0') return std::nullopt;
-      out += c;
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
+std::filesystem::path installed_web_root() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  if (auto installed = exe.parent_path().parent_path() / "share" / "peercable" / "web";
+      std::filesystem::is_regular_file(installed / "index.html", ec))
+    return installed;
+  for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    auto candidate = dir / "web" / "dist";
+    if (std::filesystem::is_directory(candidate, ec)) return candidate;
   }
-  return out;
+  return {};
 }
 
 StaticFiles::StaticFiles(std::filesystem::path root) {

@@ -28,7 +28,6 @@ class StaticFiles {
   const StaticFile* find(std::string_view url_path) const;
   bool available() const noexcept { return !root_.empty(); }
   const std::filesystem::path& root() const noexcept { return root_; }
-  std::size_t total_bytes() const noexcept { return total_bytes_; }
 
  private:
   std::filesystem::path root_;
@@ -36,7 +35,8 @@ class StaticFiles {
   std::size_t total_bytes_ = 0;
 };
 
-/// Decodes %XX escapes (and '+' as space in query strings); nullopt for a malformed escape or a NUL.
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+/// The web client of this binary: installed next to it (<prefix>/bin/peercable → <prefix>/share/peercable/web),
+/// or the build output of the source tree (build/peercable → web/dist); empty when neither is there.
+std::filesystem::path installed_web_root();
 
 }  // namespace peercable::http

@@ -22,17 +22,6 @@ std::uint64_t IpLimits::key_of(const boost::asio::ip::address& address) {
   return prefix | (std::uint64_t{1} << 63) | (std::uint64_t{1} << 62);  // never equal to an IPv4 key
 }
 
-void IpLimits::refill(Entry& e, Clock::time_point now) const {
-  if (e.refilled == Clock::time_point{}) {
-    e.tokens = max_new_;
-    e.refilled = now;
-    return;
-  }
-  double seconds = std::chrono::duration<double>(now - e.refilled).count();
-  e.tokens = std::min<double>(max_new_, e.tokens + seconds * per_second_);
-  e.refilled = now;
-}
-
 IpLimits::Admission IpLimits::admit(const boost::asio::ip::address& address, Clock::time_point now) {
   Admission a;
   const std::uint64_t key = key_of(address);
@@ -40,12 +29,7 @@ IpLimits::Admission IpLimits::admit(const boost::asio::ip::address& address, Clo
   std::lock_guard lock(s.mutex);
   Entry& e = s.entries[key];
   if (max_new_ != 0) {
-    refill(e, now);
-    if (e.tokens < 1) {
-      a.refused = Limit::kNewConnectionsPerIp;
-    } else {
-      e.tokens -= 1;
-    }
+    if (!e.arrivals.take(now, max_new_, per_second_)) a.refused = Limit::kNewConnectionsPerIp;
   }
   if (a.refused == Limit::kCount && max_open_ != 0 && e.open >= max_open_) a.refused = Limit::kConnectionsPerIp;
   if (a.refused != Limit::kCount) {
@@ -63,10 +47,7 @@ bool IpLimits::take(const boost::asio::ip::address& address, Clock::time_point n
   Shard& s = shard(key);
   std::lock_guard lock(s.mutex);
   Entry& e = s.entries[key];
-  refill(e, now);
-  if (e.tokens < 1) return false;
-  e.tokens -= 1;
-  return true;
+  return e.arrivals.take(now, max_new_, per_second_);
 }
 
 void IpLimits::release(std::uint64_t key) {
@@ -82,8 +63,8 @@ void IpLimits::sweep(Clock::time_point now) {
   for (auto& s : shards_) {
     std::lock_guard lock(s.mutex);
     for (auto it = s.entries.begin(); it != s.entries.end();) {
-      if (it->second.open == 0) refill(it->second, now);
-      if (it->second.open == 0 && it->second.tokens >= max_new_)
+      if (it->second.open == 0) it->second.arrivals.refill(now, max_new_, per_second_);
+      if (it->second.open == 0 && it->second.arrivals.tokens() >= max_new_)
         it = s.entries.erase(it);
       else
         ++it;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "net/limit.hpp"
+#include "net/token_bucket.hpp"
 
 namespace peercable::net {
 
@@ -51,8 +52,7 @@ class IpLimits : public std::enable_shared_from_this<IpLimits> {
  private:
   struct Entry {
     unsigned open = 0;
-    double tokens = 0;
-    Clock::time_point refilled{};
+    TokenBucket arrivals;
   };
   struct Shard {
     mutable std::mutex mutex;
@@ -61,7 +61,6 @@ class IpLimits : public std::enable_shared_from_this<IpLimits> {
   static std::uint64_t key_of(const boost::asio::ip::address& address);
   Shard& shard(std::uint64_t key) { return shards_[key % shards_.size()]; }
   void release(std::uint64_t key);
-  void refill(Entry& e, Clock::time_point now) const;
 
   unsigned max_open_;
   unsigned max_new_;

@@ -2,15 +2,11 @@
 
 #include <charconv>
 
+#include "net/header_text.hpp"
+
 namespace peercable::net {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool prefix_matches(const std::uint8_t* a, const std::uint8_t* b, unsigned bits) {
   unsigned whole = bits / 8;
@@ -34,7 +30,7 @@ std::optional<TrustedProxies> TrustedProxies::parse(std::string_view list, std::
   TrustedProxies out;
   while (!list.empty()) {
     auto comma = list.find(',');
-    std::string_view entry = trim(list.substr(0, comma));
+    std::string_view entry = trim_ows(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
     if (entry.empty()) continue;
     std::string_view host = entry;

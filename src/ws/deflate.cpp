@@ -2,10 +2,13 @@
 
 #include <cstring>
 
-#include "ws/header_text.hpp"
+#include "net/header_text.hpp"
 
 namespace peercable::ws {
 namespace {
+
+using net::iequals;
+using net::trim_ows;
 
 // Parses a window-bits value "8".."15" (optionally quoted, RFC 7692 §7.1.2.1); returns 0 when invalid.
 int parse_bits(std::string_view v) {

@@ -32,7 +32,6 @@ bool FrameParser::fail(FrameHandler& h, std::uint16_t code, std::string_view why
 
 std::size_t FrameParser::parse(std::uint8_t* data, std::size_t size, FrameHandler& h) {
   std::size_t pos = 0;
-  wanted_ = 0;
   while (!finished_) {
     const std::size_t avail = size - pos;
     if (avail < 2) break;
@@ -81,10 +80,7 @@ std::size_t FrameParser::parse(std::uint8_t* data, std::size_t size, FrameHandle
     if (!is_control(op) && len + so_far > options_.max_message_size)
       return fail(h, close_code::kMessageTooBig, "message too big"), pos;
     if (masked) header += 4;
-    if (avail < header + len) {
-      wanted_ = header + len - avail;
-      break;
-    }
+    if (avail < header + len) break;
     std::uint8_t* payload = p + header;
     if (masked) unmask(payload, len, p + header - 4);
     std::string_view body(reinterpret_cast<char*>(payload), len);

@@ -51,8 +51,6 @@ class FrameParser {
 
   /// True once a close frame or a protocol error has been seen.
   bool finished() const noexcept { return finished_; }
-  /// Bytes of the next frame still missing, when known (used to size the read buffer); 0 otherwise.
-  std::size_t frame_bytes_wanted() const noexcept { return wanted_; }
 
  private:
   bool fail(FrameHandler& h, std::uint16_t code, std::string_view why);
@@ -72,7 +70,6 @@ class FrameParser {
   std::string message_;  // fragments so far (compressed bytes when compressed)
   std::string inflated_;
   Utf8Validator utf8_;
-  std::size_t wanted_ = 0;
 };
 
 }  // namespace peercable::ws

@@ -3,10 +3,13 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "ws/header_text.hpp"
+#include "net/header_text.hpp"
 
 namespace peercable::ws {
 namespace {
+
+using net::iequals;
+using net::trim_ows;
 
 // RFC 6455 §4.1: the key is base64 of exactly 16 bytes, i.e. 22 base64 characters and "==".
 bool valid_key(std::string_view key) {

@@ -5,11 +5,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { createServer, connect } from "node:net";
-import { join } from "node:path";
-import { startPeercable, repoRoot } from "../lib/peercable.mjs";
-import { launchChromium, buildWebIfMissing, distDir } from "../lib/browser.mjs";
+import { startPeercable } from "../lib/peercable.mjs";
+import {
+  launchChromium, buildWebIfMissing, distDir, artifactsDir, shot, openWatchedPage, recordFramesReceived, waitForStatus,
+  signInAsGuest,
+} from "../lib/browser.mjs";
 
-const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 // Every browser in these tests signs in as a guest from 127.0.0.1: more than the per-address default allows.
 const serverArgs = ["--web-root", distDir, "--max-guest-signins-per-ip", "0"];
 const STEP_MS = 10000;
@@ -20,42 +21,17 @@ const contexts = [];
 // Dialogs (alert, confirm…) and uncaught page errors: the page must produce none.
 const surprises = [];
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`) });
-}
-
-/** Opens a page in a new browser context (its own sessionStorage), recording dialogs and errors. */
+/** Opens a page in a new browser context (its own sessionStorage), recording dialogs, errors and frames. */
 async function openPage({ viewport = { width: 1280, height: 800 }, locale = "en-US", init } = {}) {
-  const context = await browser.newContext({ viewport, locale, timezoneId: "UTC" });
-  contexts.push(context);
-  if (init) await context.addInitScript(init);
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.on("dialog", async (dialog) => {
-    surprises.push(dialog.message());
-    await dialog.dismiss();
-  });
-  page.on("pageerror", (error) => surprises.push(`pageerror: ${error.message}`));
-  // Every frame the page receives, to count deliveries independently of the page's de-duplication.
-  page.framesReceived = [];
-  page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => page.framesReceived.push(String(payload))));
+  const page = await openWatchedPage(browser, { surprises, timeout: STEP_MS, init, viewport, locale });
+  contexts.push(page.context());
+  recordFramesReceived(page);
   return page;
 }
 
-async function expectStatus(page, text, timeout = STEP_MS) {
-  await page.waitForFunction(
-    (want) => document.querySelector("#chat .status__label")?.textContent === want,
-    text, { timeout },
-  );
-}
+const expectStatus = (page, text, timeout = STEP_MS) => waitForStatus(page, text, { timeout });
 
-async function signIn(page, name, room = "lobby", base = server.url) {
-  await page.goto(base + "/");
-  await page.fill("#sign-in-name", name);
-  await page.fill("#sign-in-room", room);
-  await page.click("#sign-in-submit");
-  await expectStatus(page, "Connected");
-}
+const signIn = (page, name, room = "lobby", base = server.url) => signInAsGuest(page, base + "/", name, room);
 
 /** Types `text` into the composer and presses Enter. */
 async function say(page, text) {
@@ -139,7 +115,7 @@ let bob;
 
 before(async () => {
   buildWebIfMissing();
-  mkdirSync(artifacts, { recursive: true });
+  mkdirSync(artifactsDir, { recursive: true });
   server = await startPeercable(serverArgs);
   browser = await launchChromium();
 });

@@ -9,14 +9,15 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startPeercable, repoRoot, freePort } from "../lib/peercable.mjs";
-import { launchChromium, buildWebIfMissing, distDir } from "../lib/browser.mjs";
+import { startPeercable, freePort } from "../lib/peercable.mjs";
+import {
+  launchChromium, buildWebIfMissing, distDir, artifactsDir, shot, openWatchedPage, signInAsGuest,
+} from "../lib/browser.mjs";
 import { openInboxClient } from "../lib/inbox_client.mjs";
 import { startRedis } from "../integration/redis/redis.mjs";
 import { connect } from "node:net";
 import { formatBytes } from "../../web/src/peer/file_transfer.js";
 
-const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 const STEP_MS = 15000;
 // The file-transfer test sends this many MiB (20 in CI; set PEERCABLE_P2P_FILE_MIB=300 to try a large one).
 const FILE_MIB = Number(process.env.PEERCABLE_P2P_FILE_MIB || 20);
@@ -50,26 +51,14 @@ async function startCoturn() {
   return { port, proc, logs: () => out, stop: () => proc.kill("SIGTERM") };
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`) });
-}
-
 /**
  * Opens a page in its own context and records every WebSocket frame it sends or receives through the
  * DevTools protocol (Network.webSocketFrameSent/Received), so a test can say what crossed the server.
  */
 async function openPage({ viewport = { width: 1280, height: 800 }, init, path = "/" } = {}) {
-  const context = await browser.newContext({ viewport, locale: "en-US", timezoneId: "UTC", acceptDownloads: true });
-  if (init) await context.addInitScript(init);
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.on("dialog", async (dialog) => {
-    surprises.push(dialog.message());
-    await dialog.dismiss();
-  });
-  page.on("pageerror", (error) => surprises.push(`pageerror: ${error.message}`));
+  const page = await openWatchedPage(browser, { surprises, timeout: STEP_MS, init, viewport, acceptDownloads: true });
   page.frames = [];
-  const cdp = await context.newCDPSession(page);
+  const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.enable");
   cdp.on("Network.webSocketFrameSent", ({ response }) => page.frames.push(response.payloadData));
   cdp.on("Network.webSocketFrameReceived", ({ response }) => page.frames.push(response.payloadData));
@@ -77,13 +66,7 @@ async function openPage({ viewport = { width: 1280, height: 800 }, init, path = 
   return page;
 }
 
-async function signIn(page, name, room, base = server.url) {
-  await page.goto(base + page.path);
-  await page.fill("#sign-in-name", name);
-  await page.fill("#sign-in-room", room);
-  await page.click("#sign-in-submit");
-  await page.waitForFunction(() => document.querySelector("#chat .status__label")?.textContent === "Connected");
-}
+const signIn = (page, name, room, base = server.url) => signInAsGuest(page, base + page.path, name, room);
 
 async function openDm(page, name) {
   await page.getByRole("button", { name: `Message ${name} privately` }).click();
@@ -169,7 +152,7 @@ let bob;
 const room = "p2p-e2e";
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
+  mkdirSync(artifactsDir, { recursive: true });
   buildWebIfMissing();
   turn = await startCoturn();
   server = await startPeercable(["--web-root", distDir, "--max-guest-signins-per-ip", "0", "--log-level", "debug",

@@ -9,13 +9,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import WebSocket from "ws";
-import { startPeercable, repoRoot, signToken } from "../lib/peercable.mjs";
-import { launchChromium, buildWebIfMissing, distDir } from "../lib/browser.mjs";
+import { startPeercable, signToken } from "../lib/peercable.mjs";
+import {
+  launchChromium, buildWebIfMissing, distDir, artifactsDir, shot as saveShot, openWatchedPage, recordFramesReceived,
+  waitForStatus,
+} from "../lib/browser.mjs";
 import { CutProxy } from "../integration/resume/proxy.mjs";
 
-const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 const STEP_MS = 15000;
 const MESSAGES = 300;   // numbered messages per scenario
 const RATE = 75;        // per second: under --max-commands-per-second (100)
@@ -28,7 +29,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   buildWebIfMissing();
-  mkdirSync(artifacts, { recursive: true });
+  mkdirSync(artifactsDir, { recursive: true });
   browser = await launchChromium();
 });
 
@@ -75,16 +76,13 @@ async function publish(person, count, at = async () => {}) {
 
 /** Opens the page signed in as `id` in `room` at `base` (through the proxy or not). */
 async function openPage(base, id, name, room, viewport = { width: 1100, height: 760 }) {
-  const context = await browser.newContext({ viewport, locale: "en-US", timezoneId: "UTC" });
   const token = signToken({ sub: id, name });
-  await context.addInitScript(([session]) => sessionStorage.setItem("peercable.session", session),
-    [JSON.stringify({ token, user: { id, name } })]);
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.on("dialog", async (dialog) => { surprises.push(dialog.message()); await dialog.dismiss(); });
-  page.on("pageerror", (error) => surprises.push(`${name}: pageerror: ${error.message}`));
-  page.framesReceived = [];
-  page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => page.framesReceived.push(String(payload))));
+  const page = await openWatchedPage(browser, {
+    surprises, timeout: STEP_MS, label: `${name}: `, viewport,
+    init: ([session]) => sessionStorage.setItem("peercable.session", session),
+    initArg: [JSON.stringify({ token, user: { id, name } })],
+  });
+  recordFramesReceived(page);
   await page.goto(`${base}/#room=${room}`);
   await expectStatus(page, "Connected");
   // A reload would lose this mark.
@@ -92,14 +90,9 @@ async function openPage(base, id, name, room, viewport = { width: 1100, height: 
   return page;
 }
 
-async function expectStatus(page, text, timeout = STEP_MS) {
-  await page.waitForFunction(
-    (want) => document.querySelector("#chat .status__label")?.textContent === want, text, { timeout, polling: 20 });
-}
+const expectStatus = (page, text, timeout = STEP_MS) => waitForStatus(page, text, { timeout, polling: 20 });
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(artifacts, `resume-${name}.png`) });
-}
+const shot = (page, name) => saveShot(page, `resume-${name}`);
 
 function bodies(page) {
   return page.locator("#messages .message__body").allTextContents();

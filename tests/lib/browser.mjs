@@ -30,3 +30,51 @@ export function buildWebIfMissing() {
   }
   execFileSync("npm", ["run", "build"], { cwd: webDir, stdio: "inherit" });
 }
+
+/** Where the browser tests leave their screenshots. */
+export const artifactsDir = join(repoRoot, "tests", "e2e", "artifacts");
+
+/** Saves a screenshot of `page` as <artifactsDir>/<name>.png (`options` as page.screenshot takes them). */
+export function shot(page, name, options = {}) {
+  return page.screenshot({ path: join(artifactsDir, `${name}.png`), ...options });
+}
+
+/**
+ * Opens a page in a new context of `browser` (its own storage; `contextOptions` as browser.newContext takes
+ * them) whose dialogs are dismissed and, with uncaught page errors, recorded in `surprises` (prefixed with
+ * `label`), so that a test can assert at the end that there were none. `init` (with `initArg`) runs in the
+ * page before its own scripts; `timeout` is each step's default.
+ */
+export async function openWatchedPage(browser, { surprises, timeout, init, initArg, label = "", ...contextOptions }) {
+  const context = await browser.newContext({ locale: "en-US", timezoneId: "UTC", ...contextOptions });
+  if (init) await context.addInitScript(init, initArg);
+  const page = await context.newPage();
+  if (timeout) page.setDefaultTimeout(timeout);
+  page.on("dialog", async (dialog) => {
+    surprises.push(dialog.message());
+    await dialog.dismiss();
+  });
+  page.on("pageerror", (error) => surprises.push(`${label}pageerror: ${error.message}`));
+  return page;
+}
+
+/** Keeps every WebSocket frame `page` receives in page.framesReceived (deliveries, counted apart from the page). */
+export function recordFramesReceived(page) {
+  page.framesReceived = [];
+  page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => page.framesReceived.push(String(payload))));
+}
+
+/** Resolves once the web client on `page` shows the connection status `text` ("Connected", …). */
+export function waitForStatus(page, text, { timeout, polling } = {}) {
+  return page.waitForFunction(
+    (want) => document.querySelector("#chat .status__label")?.textContent === want, text, { timeout, polling });
+}
+
+/** Signs in to the web client at `url` as a guest `name` in `room`, and waits until it is connected. */
+export async function signInAsGuest(page, url, name, room) {
+  await page.goto(url);
+  await page.fill("#sign-in-name", name);
+  await page.fill("#sign-in-room", room);
+  await page.click("#sign-in-submit");
+  await waitForStatus(page, "Connected");
+}

@@ -3,6 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startPeercable, signToken } from "../../lib/peercable.mjs";
 import { openInboxClient } from "../../lib/inbox_client.mjs";
+import { assertNothingBefore, fenceTag } from "../../lib/drain.mjs";
 
 let server;
 before(async () => { server = await startPeercable([]); });
@@ -15,9 +16,18 @@ async function client(s, sub, name = sub) {
   const c = openInboxClient(`${s.wsUrl}?token=${signToken({ sub, name })}`, ["actioncable-v1-json"], {}, { name: sub });
   await c.opened;
   Object.assign(c, {
-    async none(pred, ms = 400) {
-      await new Promise((r) => setTimeout(r, ms));
-      assert.equal(c.inbox.filter(pred).length, 0, `${sub} got an unexpected message`);
+    /**
+     * Asserts that nothing matching `pred` came from what `actor` did in room `r` before: the actor speaks a
+     * fence into the room, and once it has reached this client (and the actor) what came before it is in too.
+     */
+    async none(pred, actor, r) {
+      const tag = fenceTag();
+      const isFence = (m) => m.identifier === room(r) && m.message?.type === "message" && m.message.body === tag;
+      await assertNothingBefore(async () => {
+        actor.act(r, { action: "speak", body: tag });
+        await c.take(isFence);
+        if (actor !== c) await actor.take(isFence);
+      }, () => c.inbox.filter(pred), `message for ${sub} matching ${pred}`);
     },
     async join(r) {
       c.send({ command: "subscribe", identifier: room(r) });
@@ -61,7 +71,7 @@ test("direct goes to the target's connections and the sender's other ones, nobod
     assert.equal(m.body, "psst");
     assert.equal(m.from.id, "d-alice");
   }
-  await c.none(c.msg("direct"));
+  await c.none(c.msg("direct"), a1, "dm");
   for (const x of [a1, a2, b, c]) x.ws.close();
 });
 
@@ -75,8 +85,8 @@ test("signal relays an opaque object to the target only", async () => {
   const m = (await b.take(b.msg("signal"))).message;
   assert.deepEqual(m.signal, offer);
   assert.equal(m.from.id, "s-alice");
-  await c.none(c.msg("signal"));
-  await a.none(a.msg("signal"));
+  await c.none(c.msg("signal"), a, "call");
+  await a.none(a.msg("signal"), a, "call");
   a.act("call", { action: "signal", to: "s-bob", signal: { blob: "x".repeat(70000) } });
   const err = (await a.take(a.msg("error"))).message;
   assert.equal(err.code, "signal_too_large");
@@ -104,7 +114,7 @@ test("invalid input gets an error on that subscription only, and nothing is broa
     assert.equal(err.code, code, JSON.stringify(data));
     assert.ok(err.message.length > 0);
   }
-  await b.none((m) => m.identifier && m.message && m.message.type !== "presence_diff" && m.message.type !== "presence");
+  await b.none((m) => m.identifier && m.message && m.message.type !== "presence_diff" && m.message.type !== "presence", a, "valid");
   a.act("valid", { action: "speak", body: "ok\u0001\u0007 fine\n\tline\u0085" });
   const m = (await b.take(b.msg("message"))).message;
   assert.equal(m.body, "ok fine\n\tline", "control characters other than newline and tab are removed");

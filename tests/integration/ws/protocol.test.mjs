@@ -219,10 +219,18 @@ test("a slow consumer is closed and counted; others keep receiving", async () =>
     slow.send(frame(0x81, JSON.stringify({ command: "subscribe", identifier: bench })));
     const fast = new WebSocket(`${slowServer.wsUrl}?token=${token}`, ["actioncable-v1-json"]);
     let received = 0;
-    fast.on("message", (d) => { if (JSON.parse(d.toString()).message?.action === "broadcast") received++; });
+    let confirmed;
+    const subscribed = new Promise((res) => { confirmed = res; });
+    fast.on("message", (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === "confirm_subscription") confirmed();
+      if (m.message?.action === "broadcast") received++;
+    });
     await new Promise((res) => fast.once("open", res));
     fast.send(JSON.stringify({ command: "subscribe", identifier: bench }));
-    await new Promise((r) => setTimeout(r, 300));
+    // The slow client's subscribe went out before the fast one connected; once the fast one is confirmed,
+    // both are in the stream.
+    await subscribed;
     const payload = "p".repeat(30000);
     const total = 400;  // 12 MB towards the paused client: far over its kernel buffers and its backlog
     // Paced in batches the fast client can absorb, so only the paused one falls behind.

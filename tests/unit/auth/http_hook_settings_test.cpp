@@ -82,3 +82,19 @@ TEST(HookCacheKey, IsADigestThatSeparatesFields) {
   EXPECT_NE(hook_cache_key({{"a", "bc"}}), hook_cache_key({{"ab", "c"}}));
   EXPECT_NE(hook_cache_key({{"cookie", "x"}}), hook_cache_key({{"authorization", "x"}}));
 }
+
+TEST(HookUrl, KeepsEscapesAndReadsEveryHostForm) {
+  std::string error;
+  auto u = parse_hook_url("http://10.0.0.7:9000/auth%2Fcheck?next=%2F&x", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->host, "10.0.0.7");
+  EXPECT_EQ(u->target, "/auth%2Fcheck?next=%2F&x");
+  u = parse_hook_url("http://[2001:db8::1]/", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->host, "2001:db8::1");
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->authority(), "[2001:db8::1]");
+  for (const char* bad : {"http://a%41b/", "http://app/é", "http://[v1.x]/", "http://app:99999/", "http://app:+80/"}) {
+    EXPECT_FALSE(parse_hook_url(bad, error)) << bad;
+  }
+}

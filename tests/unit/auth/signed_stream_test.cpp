@@ -124,18 +124,3 @@ TEST(SignedStream, TamperedAndMalformedNamesAreRefused) {
   // As MessageVerifier: only the first two "--" parts count.
   EXPECT_EQ(verify_signed_stream(good + "--ignored", key).stream, "room:1");
 }
-
-TEST(Encoding, Base64RoundTrips) {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
-                                                    std::string("\xff\xfe\x00\x01", 4)}) {
-    EXPECT_EQ(base64_strict_decode(base64_encode(s)), s);
-    EXPECT_EQ(base64_urlsafe_decode(base64_encode(s, true)), s);
-  }
-  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(base64_encode("\xfb\xff", true), "-_8");
-  EXPECT_FALSE(base64_strict_decode("Zm9vYmE"));
-  EXPECT_FALSE(base64_strict_decode("Zm9vYm=="));  // unused bits set
-  EXPECT_FALSE(base64_urlsafe_decode("Zm+v"));
-  EXPECT_EQ(hex_encode("\x01\xab"), "01ab");
-}

@@ -23,12 +23,3 @@ TEST(TurnCredentials, DependsOnSecretUserAndTime) {
   EXPECT_NE(a.credential, mint_turn_credentials("secret", "u2", 100, 60).credential);
   EXPECT_NE(a.credential, mint_turn_credentials("secret", "u1", 101, 60).credential);
 }
-
-TEST(TurnCredentials, Base64) {
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
-  EXPECT_EQ(base64_encode("\xff\xfe"), "//4=");
-}

@@ -1,8 +1,8 @@
 #pragma once
-// Small helpers for HTTP header values (RFC 9110 §5.6): optional whitespace and case-insensitive tokens.
+// Small helpers for header values and comma lists (RFC 9110 §5.6): optional whitespace and case-insensitive tokens.
 #include <string_view>
 
-namespace peercable::ws {
+namespace peercable::net {
 
 /// `s` without leading and trailing spaces and tabs.
 inline std::string_view trim_ows(std::string_view s) noexcept {
@@ -20,4 +20,4 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-}  // namespace peercable::ws
+}  // namespace peercable::net
