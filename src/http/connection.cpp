@@ -65,11 +65,11 @@ std::string serialize_response(const Response& r, bool keep_alive) {
 
 // ---- ConnectionSet -------------------------------------------------------------------------------
 
-ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const Limits& limits)
+ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const ConnectionSettings& settings)
     : loop_(loop),
       router_(router),
-      limits_(limits),
-      deflate_(limits.deflate_options, limits.deflate_min_size),
+      settings_(settings),
+      deflate_(settings.deflate.options, settings.deflate.min_size),
       ping_frame_(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPing, {}))) {}
 
 void ConnectionSet::adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease) {
@@ -132,14 +132,14 @@ void Connection::start() {
   set_socket_options();
   auto peer = socket_.remote_endpoint(ec);
   if (!ec) peer_ = client_ = net::unmapped(peer.address());
-  const auto& trusted = set_.limits().trusted_proxies;
+  const auto& trusted = set_.settings().proxies.trusted;
   via_proxy_ = trusted && trusted->contains(peer_);
-  awaiting_proxy_header_ = via_proxy_ && set_.limits().proxy_protocol;
+  awaiting_proxy_header_ = via_proxy_ && set_.settings().proxies.proxy_protocol;
   set_.add(this);
   // The header timeout runs from here, so it also bounds a TLS handshake that stalls (slowloris).
   deadline_ = Clock::now() + set_.limits().header_timeout;
-  if (set_.limits().tls) {
-    tls_ = net::TlsSession::create(*set_.limits().tls);
+  if (set_.settings().tls) {
+    tls_ = net::TlsSession::create(*set_.settings().tls);
     if (!tls_) return finish();
   }
   do_read();
@@ -187,7 +187,7 @@ std::size_t Connection::on_proxy_bytes(const std::uint8_t* data, std::size_t n) 
   awaiting_proxy_header_ = false;
   if (h.source) {  // LOCAL and UNKNOWN name nobody: the balancer's own connection stands for itself
     peer_ = client_ = net::unmapped(*h.source);
-    via_proxy_ = set_.limits().trusted_proxies->contains(peer_);  // a proxy behind a proxy: its headers decide
+    via_proxy_ = set_.settings().proxies.trusted->contains(peer_);  // a proxy behind a proxy: its headers decide
   }
   if (!via_proxy_ && !admit_client()) refuse_client();
   return used;
@@ -196,7 +196,7 @@ std::size_t Connection::on_proxy_bytes(const std::uint8_t* data, std::size_t n) 
 // A request through a trusted proxy: its forwarding header names the client, who is admitted to the per-address
 // limits (again, if an earlier request on this connection was another client's). False when refused.
 bool Connection::identify_client(const Request& req) {
-  const auto& l = set_.limits();
+  const ProxySettings& l = set_.settings().proxies;
   const std::string_view name = l.forwarded_header == ForwardedHeader::kXForwardedFor ? "X-Forwarded-For" : "Forwarded";
   std::string_view values[kMaxForwardedLines];
   std::size_t count = 0;
@@ -211,7 +211,7 @@ bool Connection::identify_client(const Request& req) {
     note_bad_forwarding(peer_, "too many forwarding header lines");
     client_ = peer_;
   } else {
-    const ForwardedClient c = forwarded_client(peer_, std::span(values, count), l.forwarded_header, *l.trusted_proxies);
+    const ForwardedClient c = forwarded_client(peer_, std::span(values, count), l.forwarded_header, *l.trusted);
     if (c.status == ForwardedStatus::kMalformed) note_bad_forwarding(peer_, "unreadable forwarding header");
     client_ = c.address;
   }
@@ -222,7 +222,7 @@ bool Connection::identify_client(const Request& req) {
 
 // Takes the client's slot in the per-address limits, unless this connection holds it already.
 bool Connection::admit_client() {
-  const auto& limits = set_.limits().ip_limits;
+  const auto& limits = set_.settings().ip_limits;
   if (!limits || !limits->enabled() || (lease_ && leased_ == client_)) return true;
   lease_.reset();
   auto a = limits->admit(client_, net::IpLimits::Clock::now());
@@ -411,7 +411,7 @@ void Connection::handle_request(Request& req, bool keep_alive) {
     deflate_ = *r.upgrade->deflate;
     frames_->enable_deflate(*deflate_, &set_.deflate().inflater());
     shared_deflate_ = deflate_->server_no_context_takeover &&
-                      deflate_->server_max_window_bits == set_.limits().deflate_options.window_bits;
+                      deflate_->server_max_window_bits == set_.settings().deflate.options.window_bits;
   }
   ping_offset_ = static_cast<std::uint8_t>((reinterpret_cast<std::uintptr_t>(this) >> 6) %
                                            (set_.limits().ws_ping_interval.count() / 4 + 1));
@@ -455,7 +455,7 @@ void Connection::send_text(std::string_view payload) {
     } else {
       if (!own_deflater_)
         own_deflater_ = std::make_unique<ws::Deflater>(deflate_->server_max_window_bits,
-                                                       set_.limits().deflate_options.mem_level, false);
+                                                       set_.settings().deflate.options.mem_level, false);
       // With context takeover the compressed form must go out even when larger: the client's window has to
       // hold what ours now holds.
       std::string z;

@@ -30,7 +30,7 @@ using Request = bhttp::request<bhttp::string_body>;
 using Clock = std::chrono::steady_clock;
 
 /// Limits and timeouts that apply to every connection.
-struct Limits {
+struct ConnectionLimits {
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its end (slowloris)
@@ -39,9 +39,6 @@ struct Limits {
   std::chrono::milliseconds close_timeout{2'000};  // our close frame sent, waiting for the peer's
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_backlog_bytes = 4 << 20;  // queued output before a slow consumer is dropped
-  bool deflate = true;
-  ws::DeflateOptions deflate_options;  // window, memory level, context takeover
-  std::size_t deflate_min_size = 128;  // shorter messages go out uncompressed
   // Responses queued on one HTTP connection before its input is left unread (a client that pipelines
   // requests and never reads the answers); reading resumes once half of it has drained.
   std::size_t max_http_queue_bytes = 1 << 20;
@@ -52,13 +49,29 @@ struct Limits {
   // TCP keepalive idle time (then 3 probes, 10 s apart) and TCP_USER_TIMEOUT on accepted sockets; 0: off.
   std::chrono::seconds tcp_keepalive{30};
   std::chrono::seconds tcp_user_timeout{30};
-  std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
-  // Behind load balancers: a connection from a trusted proxy is admitted to the per-address limits once its
-  // client is known (its PROXY header, or each request's forwarding header); others were admitted at accept.
-  std::shared_ptr<const net::TrustedProxies> trusted_proxies;  // null or empty: nobody is believed
+};
+
+/// How outgoing WebSocket messages are compressed once permessage-deflate is agreed.
+struct DeflateSettings {
+  ws::DeflateOptions options;  // window, memory level, context takeover
+  std::size_t min_size = 128;  // shorter messages go out uncompressed
+};
+
+/// Behind load balancers: a connection from a trusted proxy is admitted to the per-address limits once its
+/// client is known (its PROXY header, or each request's forwarding header); others were admitted at accept.
+struct ProxySettings {
+  std::shared_ptr<const net::TrustedProxies> trusted;  // null or empty: nobody is believed
   ForwardedHeader forwarded_header = ForwardedHeader::kXForwardedFor;
   bool proxy_protocol = false;  // trusted peers start with a PROXY protocol header, required
-  std::shared_ptr<net::IpLimits> ip_limits;  // null: no per-address limits
+};
+
+/// Everything a loop's connections are configured with.
+struct ConnectionSettings {
+  ConnectionLimits limits;
+  DeflateSettings deflate;
+  ProxySettings proxies;
+  std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
+  std::shared_ptr<net::IpLimits> ip_limits;    // null: no per-address limits
 };
 
 class Connection;
@@ -98,15 +111,16 @@ class Router {
   virtual RouteResult route(Connection& conn, Request& req) = 0;
 };
 
-/// Per-loop state shared by the loop's connections: limits, router, the live-connection list.
+/// Per-loop state shared by the loop's connections: settings, router, the live-connection list.
 class ConnectionSet {
  public:
-  ConnectionSet(net::Loop& loop, Router& router, const Limits& limits);
+  ConnectionSet(net::Loop& loop, Router& router, const ConnectionSettings& settings);
   net::Loop& loop() noexcept { return loop_; }
   Router& router() noexcept { return router_; }
-  const Limits& limits() const noexcept { return limits_; }
+  const ConnectionSettings& settings() const noexcept { return settings_; }
+  const ConnectionLimits& limits() const noexcept { return settings_.limits; }
   /// Connections accepted from now on use `tls` (a reloaded certificate); open ones keep their own.
-  void set_tls(std::shared_ptr<const net::TlsContext> tls) { limits_.tls = std::move(tls); }
+  void set_tls(std::shared_ptr<const net::TlsContext> tls) { settings_.tls = std::move(tls); }
   /// The loop's compression state, shared by its connections without context takeover.
   ws::SharedDeflate& deflate() noexcept { return deflate_; }
 
@@ -125,7 +139,7 @@ class ConnectionSet {
 
   net::Loop& loop_;
   Router& router_;
-  Limits limits_;
+  ConnectionSettings settings_;
   ws::SharedDeflate deflate_;
   ws::SharedFrame ping_frame_;  // one empty ping frame shared by every connection pinged
   std::vector<Connection*> conns_;
