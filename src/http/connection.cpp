@@ -3,12 +3,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cerrno>
 #include <span>
 
 #include "json/writer.hpp"
@@ -17,10 +15,8 @@
 namespace peercable::http {
 
 namespace {
-constexpr int kMaxIov = 64;
 constexpr std::chrono::milliseconds kDrainTime{1000};
 constexpr std::size_t kTlsPlainRoom = std::size_t{16} * 1024;  // a TLS record's plaintext, at the read buffer's end
-constexpr std::size_t kTlsBatch = std::size_t{64} * 1024;      // encrypted per write: what a slow reader can pin
 constexpr std::size_t kMaxForwardedLines = 32;  // header lines of X-Forwarded-For / Forwarded read per request
 
 // A trusted proxy that sends what we cannot read is a configuration problem worth one warning a minute, not a
@@ -338,7 +334,7 @@ void Connection::on_tls_bytes(const std::uint8_t* data, std::size_t n, std::uint
     on_bytes(plain, got);
     if (state_ == State::kDraining || state_ == State::kClosed) return;
   }
-  queued_bytes_ += tls_->output().size() - out_before;
+  out_.add_ciphertext(tls_->output().size() - out_before);
   if (!tls_->output().empty()) schedule_flush();
 }
 
@@ -353,7 +349,7 @@ void Connection::fail_tls() {
 
 void Connection::on_http_bytes() {
   while (state_ == State::kHttp && !pending_.empty()) {
-    if (queued_bytes_ > set_.limits().max_http_queue_bytes) {
+    if (out_.bytes() > set_.limits().max_http_queue_bytes) {
       // The client sends requests faster than it reads the answers: stop parsing and reading until the
       // queue drains (flush resumes), so what it can make us hold is bounded. With no read armed, nothing
       // else may own us until then: we hold ourselves, released by the resume or by finish.
@@ -483,17 +479,12 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
 
 void Connection::enqueue(ws::SharedFrame f) {
   if (state_ == State::kDraining || state_ == State::kClosed || overflowed_) return;
-  queued_bytes_ += f->size();
-  queue_.push_back(std::move(f));
-  if (queued_bytes_ > set_.limits().max_backlog_bytes && state_ == State::kWebSocket && !overflowed_) {
+  if (!out_.push(std::move(f), set_.limits().max_backlog_bytes) && state_ == State::kWebSocket) {
     // A slow consumer: drop what it has not started to receive and close it; it never holds up others.
     // The close is posted, not run here, because we may be inside a hub's delivery loop.
     overflowed_ = true;
     set_.loop().counters().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
-    while (queue_.size() > (front_offset_ > 0 ? 1u : 0u)) {
-      queued_bytes_ -= queue_.back()->size();
-      queue_.pop_back();
-    }
+    out_.drop_unsent();
     set_.loop().post([self = shared_from_this()] {
       self->overflowed_ = false;
       self->close(ws::close_code::kTryAgainLater, "slow consumer");
@@ -514,41 +505,21 @@ void Connection::schedule_flush() {
 void Connection::flush() {
   flush_scheduled_ = false;
   if (state_ == State::kClosed || state_ == State::kDraining || waiting_write_) return;
-  if (tls_) return flush_tls();
-  const int fd = socket_.native_handle();
-  while (!queue_.empty()) {
-    iovec iov[kMaxIov];
-    int count = 0;
-    std::size_t offset = front_offset_;
-    std::size_t total = 0;
-    for (auto it = queue_.begin(); it != queue_.end() && count < kMaxIov; ++it, ++count) {
-      iov[count].iov_base = const_cast<char*>((*it)->data()) + offset;
-      iov[count].iov_len = (*it)->size() - offset;
-      total += iov[count].iov_len;
-      offset = 0;
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
-      finish();  // the peer is gone
-      return;
-    }
-    set_.loop().counters().frames_out.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
-    set_.loop().counters().bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
-    consume(static_cast<std::size_t>(w));
-    if (input_paused_) resume_input();
-    if (static_cast<std::size_t>(w) < total) return wait_writable();
+  switch (out_.write(socket_.native_handle(), tls_.get(), set_.loop().counters())) {
+    case WriteStatus::kDone: break;
+    case WriteStatus::kBlocked:
+      if (input_paused_) resume_input();
+      return wait_writable();
+    case WriteStatus::kPeerGone: return finish();
+    case WriteStatus::kTlsFailed: return fail_tls();
   }
+  if (input_paused_) resume_input();
   if (close_after_flush_) begin_drain();
 }
 
 // Reading resumes once the HTTP responses queued have half drained; posted, as flush may run inside a pass.
 void Connection::resume_input() {
-  if (resume_posted_ || queued_bytes_ > set_.limits().max_http_queue_bytes / 2) return;
+  if (resume_posted_ || out_.bytes() > set_.limits().max_http_queue_bytes / 2) return;
   resume_posted_ = true;
   set_.loop().post([self = shared_from_this()] {
     self->resume_posted_ = false;
@@ -558,83 +529,6 @@ void Connection::resume_input() {
     self->on_http_bytes();
     self->do_read();
   });
-}
-
-void Connection::consume(std::size_t n) {
-  queued_bytes_ -= n;
-  if (queued_bytes_ == 0) {
-    // The common case: everything queued went out in one write.
-    queue_.clear();
-    front_offset_ = 0;
-    return;
-  }
-  drop_front(n);
-}
-
-std::size_t Connection::drop_front(std::size_t n) {
-  std::size_t whole = 0;
-  while (n > 0 && !queue_.empty()) {
-    std::size_t left = queue_.front()->size() - front_offset_;
-    if (n < left) {
-      front_offset_ += n;
-      break;
-    }
-    n -= left;
-    front_offset_ = 0;
-    queue_.pop_front();
-    ++whole;
-  }
-  return whole;
-}
-
-// With TLS, queued frames become records one batch at a time, and a batch is encrypted only once the one before
-// is on the wire: a slow reader pins at most one batch of ciphertext, the rest stays as shared frames. The
-// backlog counts both (plaintext queued + ciphertext unsent), so the slow-consumer limit means the same.
-void Connection::flush_tls() {
-  const int fd = socket_.native_handle();
-  for (;;) {
-    if (tls_->output().empty()) {
-      if (queue_.empty()) break;
-      if (!encrypt_queued()) return fail_tls();
-    }
-    const std::string_view out = tls_->output();
-    ssize_t w = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
-      finish();  // the peer is gone
-      return;
-    }
-    tls_->sent(static_cast<std::size_t>(w));
-    set_.loop().counters().bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
-    queued_bytes_ -= static_cast<std::size_t>(w);
-    if (input_paused_) resume_input();
-    if (static_cast<std::size_t>(w) < out.size()) return wait_writable();
-  }
-  if (close_after_flush_) begin_drain();
-}
-
-// Moves up to one batch from the front of the queue into TLS records; a frame cut at the batch end keeps its
-// rest at the front. Returns false if the session has failed.
-bool Connection::encrypt_queued() {
-  std::string_view pieces[kMaxIov];
-  std::size_t count = 0;
-  std::size_t taken = 0;
-  std::size_t offset = front_offset_;
-  for (auto it = queue_.begin(); it != queue_.end() && count < kMaxIov && taken < kTlsBatch; ++it, ++count) {
-    std::string_view p(**it);
-    p.remove_prefix(offset);
-    offset = 0;
-    pieces[count] = p.substr(0, kTlsBatch - taken);
-    taken += pieces[count].size();
-  }
-  const std::size_t out_before = tls_->output().size();
-  if (!tls_->write(pieces, count)) return false;
-  queued_bytes_ += tls_->output().size() - out_before;
-  queued_bytes_ -= taken;
-  const std::size_t done = drop_front(taken);
-  set_.loop().counters().frames_out.fetch_add(done, std::memory_order_relaxed);
-  return true;
 }
 
 void Connection::wait_writable() {
@@ -664,24 +558,12 @@ void Connection::begin_drain() {
   state_ = State::kDraining;
   input_paused_ = false;                // input is read and discarded from now on
   auto keep = std::move(paused_self_);  // the read armed below owns us from here
-  queue_.clear();
-  queued_bytes_ = front_offset_ = 0;
-  if (tls_) send_tls_goodbye();
+  out_.clear();
+  if (tls_) OutputQueue::send_tls_goodbye(socket_.native_handle(), *tls_);
   boost::system::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_send, ec);
   deadline_ = Clock::now() + kDrainTime;
   do_read();
-}
-
-// Our last TLS bytes before the half-close: whatever is unsent (an alert, the rest of a record) and
-// close_notify, in one best-effort write; a peer that is not reading gets neither.
-void Connection::send_tls_goodbye() {
-  tls_->shutdown();
-  const std::string_view out = tls_->output();
-  if (!out.empty()) {
-    [[maybe_unused]] ssize_t w = ::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  }
-  tls_->discard_output();
 }
 
 void Connection::finish() {
@@ -694,8 +576,7 @@ void Connection::finish() {
   flush_scheduled_ = false;
   state_ = State::kClosed;
   auto keep = std::move(paused_self_);  // released when finish returns
-  queue_.clear();
-  queued_bytes_ = front_offset_ = 0;
+  out_.clear();
   boost::system::error_code ec;
   socket_.close(ec);
   set_.remove(this);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "http/forwarded.hpp"
-#include "net/frame_queue.hpp"
+#include "http/output_queue.hpp"
 #include "net/ip_limits.hpp"
 #include "net/loop.hpp"
 #include "net/tls.hpp"
@@ -190,12 +190,7 @@ class Connection final : public net::Flushable,
   void enqueue(ws::SharedFrame f);
   void schedule_flush();
   void wait_writable();
-  void consume(std::size_t n);
-  std::size_t drop_front(std::size_t n);  // drops n bytes from the queue's front; returns whole frames dropped
   void leave_websocket();
-  void flush_tls();
-  bool encrypt_queued();
-  void send_tls_goodbye();
   void begin_drain();
   void finish();
   void on_tick(Clock::time_point now);
@@ -233,9 +228,7 @@ class Connection final : public net::Flushable,
   bool shared_deflate_ = false;
   std::uint16_t quiet_ticks_ = 0;  // loop ticks since the last input (WebSocket pings)
   std::uint8_t ping_offset_ = 0;   // ticks taken off the ping interval, so pings spread over time
-  net::FrameQueue<ws::SharedFrame> queue_;
-  std::size_t front_offset_ = 0;
-  std::size_t queued_bytes_ = 0;
+  OutputQueue out_;
   std::unique_ptr<ws::FrameParser> frames_;
   std::optional<ws::DeflateParams> deflate_;  // agreed at the upgrade
   std::unique_ptr<ws::Deflater> own_deflater_;  // context takeover only, made on first use
