@@ -397,7 +397,6 @@ void Connection::handle_request(Request& req, bool keep_alive) {
   }
   enqueue(std::make_shared<const std::string>(ws::upgrade_response(*r.upgrade)));
   state_ = State::kWebSocket;
-  subprotocol_ = r.upgrade->subprotocol;
   set_.loop().counters().websockets.fetch_add(1, std::memory_order_relaxed);
   ws::ParserOptions opts;
   opts.max_message_size = set_.limits().max_message_bytes;
@@ -406,7 +405,7 @@ void Connection::handle_request(Request& req, bool keep_alive) {
     // No zlib state per connection unless context takeover was agreed, and then only once it is used.
     deflate_ = *r.upgrade->deflate;
     frames_->enable_deflate(*deflate_, &set_.deflate().inflater());
-    shared_deflate_ = deflate_->server_no_context_takeover &&
+    takes_shared_deflate_ = deflate_->server_no_context_takeover &&
                       deflate_->server_max_window_bits == set_.settings().deflate.options.window_bits;
   }
   ping_offset_ = static_cast<std::uint8_t>((reinterpret_cast<std::uintptr_t>(this) >> 6) %

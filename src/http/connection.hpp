@@ -21,6 +21,7 @@
 #include "ws/frame_parser.hpp"
 #include "ws/handshake.hpp"
 #include "ws/shared_deflate.hpp"
+#include "ws/transport.hpp"
 
 namespace peercable::http {
 
@@ -145,7 +146,8 @@ class ConnectionSet {
   std::vector<Connection*> conns_;
 };
 
-class Connection final : public net::Flushable,
+class Connection final : public ws::Transport,
+                         public net::Flushable,
                          public ws::FrameHandler,
                          public std::enable_shared_from_this<Connection> {
  public:
@@ -154,23 +156,14 @@ class Connection final : public net::Flushable,
 
   void start();
 
-  /// Queues a text message framed for this connection only (compressed when negotiated and worthwhile).
-  void send_text(std::string_view payload);
-  /// Queues a frame shared with other connections.
-  void send_frame(const ws::SharedFrame& frame);
-  /// True when this connection takes frames compressed by its loop's SharedDeflate at the loop's window
-  /// (permessage-deflate without server context takeover): broadcasts send it their compressed frame.
-  bool takes_shared_deflate() const noexcept { return shared_deflate_; }
-  ws::SharedDeflate& loop_deflate() noexcept { return set_.deflate(); }
-  /// Starts the closing handshake with `code`; further sends are dropped.
-  void close(std::uint16_t code, std::string_view reason = {});
-  bool is_websocket_open() const noexcept { return state_ == State::kWebSocket; }
-  const std::string& subprotocol() const noexcept { return subprotocol_; }
+  // ws::Transport
+  void send_text(std::string_view payload) override;
+  void send_frame(const ws::SharedFrame& frame) override;
+  void close(std::uint16_t code, std::string_view reason = {}) override;
   /// The client's address as text, for logs and per-address limits: the TCP peer, or the client a trusted
   /// proxy named (PROXY header, X-Forwarded-For / Forwarded of the current request).
-  std::string remote_address() const;
-  const asio::ip::address& client_address() const noexcept { return client_; }
-  net::Loop& loop() noexcept { return set_.loop(); }
+  std::string remote_address() const override;
+  ws::SharedDeflate& loop_deflate() noexcept override { return set_.deflate(); }
 
   void flush() override;
 
@@ -225,7 +218,6 @@ class Connection final : public net::Flushable,
   bool overflowed_ = false;     // over the backlog limit; a close is on its way
   bool input_paused_ = false;   // HTTP responses over max_http_queue_bytes: input is left unread
   bool resume_posted_ = false;  // a resume_input is on its way
-  bool shared_deflate_ = false;
   std::uint16_t quiet_ticks_ = 0;  // loop ticks since the last input (WebSocket pings)
   std::uint8_t ping_offset_ = 0;   // ticks taken off the ping interval, so pings spread over time
   OutputQueue out_;
@@ -233,7 +225,6 @@ class Connection final : public net::Flushable,
   std::optional<ws::DeflateParams> deflate_;  // agreed at the upgrade
   std::unique_ptr<ws::Deflater> own_deflater_;  // context takeover only, made on first use
   std::unique_ptr<WsSession> session_;
-  std::string subprotocol_;
   std::unique_ptr<net::IpLimits::Lease> lease_;  // frees the client address's slot when the connection ends
   std::shared_ptr<Connection> paused_self_;      // while input is paused no read owns us
   asio::ip::address peer_;    // the TCP peer, or the client its PROXY header named
