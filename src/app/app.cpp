@@ -134,35 +134,34 @@ App::App(Config config)
   cable_->add_channel(std::make_unique<channels::BenchmarkChannel>());
   add_signed_stream_channels();
 
-  http::Limits limits;
-  limits.max_message_bytes = config_.max_message;
-  limits.max_backlog_bytes = config_.max_backlog;
-  limits.ws_idle_timeout = std::chrono::seconds(config_.ws_idle_timeout);
-  limits.header_timeout = std::chrono::seconds(config_.header_timeout);
-  limits.deflate = config_.deflate;
-  limits.deflate_options.window_bits = static_cast<int>(config_.deflate_window_bits);
-  limits.deflate_options.mem_level = static_cast<int>(config_.deflate_mem_level);
-  limits.deflate_options.context_takeover = config_.deflate_context_takeover;
-  limits.deflate_min_size = config_.deflate_min_size;
-  limits.max_http_queue_bytes = config_.max_http_queue;
-  limits.ws_ping_interval = std::chrono::seconds(config_.ws_ping_interval);
-  limits.ws_pong_timeout = std::chrono::seconds(config_.ws_pong_timeout);
-  limits.tcp_keepalive = std::chrono::seconds(config_.tcp_keepalive);
-  limits.tcp_user_timeout = std::chrono::seconds(config_.tcp_user_timeout);
+  http::ConnectionSettings conn;
+  conn.limits.max_message_bytes = config_.max_message;
+  conn.limits.max_backlog_bytes = config_.max_backlog;
+  conn.limits.ws_idle_timeout = std::chrono::seconds(config_.ws_idle_timeout);
+  conn.limits.header_timeout = std::chrono::seconds(config_.header_timeout);
+  conn.deflate.options.window_bits = static_cast<int>(config_.deflate_window_bits);
+  conn.deflate.options.mem_level = static_cast<int>(config_.deflate_mem_level);
+  conn.deflate.options.context_takeover = config_.deflate_context_takeover;
+  conn.deflate.min_size = config_.deflate_min_size;
+  conn.limits.max_http_queue_bytes = config_.max_http_queue;
+  conn.limits.ws_ping_interval = std::chrono::seconds(config_.ws_ping_interval);
+  conn.limits.ws_pong_timeout = std::chrono::seconds(config_.ws_pong_timeout);
+  conn.limits.tcp_keepalive = std::chrono::seconds(config_.tcp_keepalive);
+  conn.limits.tcp_user_timeout = std::chrono::seconds(config_.tcp_user_timeout);
   {
     std::string error;  // checked by parse_config
     auto trusted = net::TrustedProxies::parse(config_.trusted_proxies, error);
     if (!trusted) throw std::runtime_error("--trusted-proxies: " + error);
     trusted_proxies_ = std::make_shared<const net::TrustedProxies>(std::move(*trusted));
   }
-  limits.trusted_proxies = trusted_proxies_;
-  limits.forwarded_header =
+  conn.proxies.trusted = trusted_proxies_;
+  conn.proxies.forwarded_header =
       config_.forwarded_header == "forwarded" ? http::ForwardedHeader::kForwarded : http::ForwardedHeader::kXForwardedFor;
-  limits.proxy_protocol = config_.proxy_protocol;
-  limits.ip_limits = ip_limits_;
+  conn.proxies.proxy_protocol = config_.proxy_protocol;
+  conn.ip_limits = ip_limits_;
   admission_ = std::make_unique<http::Admission>(ip_limits_, trusted_proxies_, !config_.tls_cert.empty());
   if (!config_.tls_cert.empty())  // checked by parse_config; loaded once, shared by every loop
-    limits.tls = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
+    conn.tls = std::make_shared<const net::TlsContext>(config_.tls_cert, config_.tls_key);
   loops_.front()->every(std::chrono::seconds(1), [this] {
     auto now = net::IpLimits::Clock::now();
     ip_limits_->sweep(now);
@@ -171,7 +170,7 @@ App::App(Config config)
   for (auto& l : loops_) {
     auto& ls = cable_->loop_state(l->index());
     routers_.push_back(std::make_unique<AppRouter>(*this, ls));
-    sets_.push_back(std::make_unique<http::ConnectionSet>(*l, *routers_.back(), limits));
+    sets_.push_back(std::make_unique<http::ConnectionSet>(*l, *routers_.back(), conn));
     auto* set = sets_.back().get();
     listeners_.push_back(std::make_unique<net::Listener>(
         *l, config_.host, config_.port, [this, set](auto socket) { admission_->admit(*set, std::move(socket)); }));

@@ -4,7 +4,7 @@
 #include "cable/delivery_stats.hpp"
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
-#include "http/connection.hpp"
+#include "ws/transport.hpp"
 
 namespace peercable::cable {
 
@@ -32,7 +32,7 @@ void StreamHub::add(Subscription& sub, const std::string& stream, broker::Broker
 
 void StreamHub::remove_all(Subscription& sub) {
   for (auto& ref : sub.stream_refs_) {
-    auto& list = *static_cast<EntryList*>(ref.list);
+    HubEntryList& list = *ref.list;
     std::size_t i = ref.index;
     list[i] = list.back();
     list[i].sub->stream_refs_[list[i].slot].index = i;
@@ -70,7 +70,7 @@ void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_
   ws::SharedFrame ext_frame, ext_deflated;
   bool ext_deflate_tried = false;
   std::vector<CableSession*> overflowed;
-  for (const Entry& e : it->second.entries) {
+  for (const HubEntry& e : it->second.entries) {
     const std::string& id = e.sub->identifier();
     CableSession& session = e.sub->session();
     if (except != 0 && session.id() == except) continue;
@@ -88,7 +88,7 @@ void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_
         ext_deflate_tried = false;
         ext_last_id = &id;
       }
-      http::Connection& conn = session.connection();
+      ws::Transport& conn = session.transport();
       if (conn.takes_shared_deflate()) {
         if (!ext_deflate_tried) {
           ext_deflated = b.deflated_frame_for(id, conn.loop_deflate(), true);
@@ -106,7 +106,7 @@ void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_
       deflate_tried = false;
       last_id = &id;
     }
-    http::Connection& conn = e.sub->session().connection();
+    ws::Transport& conn = session.transport();
     if (conn.takes_shared_deflate()) {
       if (!deflate_tried) {
         deflated = b.deflated_frame_for(id, conn.loop_deflate());
@@ -120,7 +120,7 @@ void StreamHub::deliver(const std::shared_ptr<const Broadcast>& bp, std::uint64_
   if (stats_) stats_->on_deliver(b, it->second.entries.size());
   // A client that let too many broadcasts pile up before asking for its history starts again: it reconnects,
   // and its history request then covers them.
-  for (auto* s : overflowed) s->connection().close(ws::close_code::kGoingAway, "history request overdue");
+  for (auto* s : overflowed) s->transport().close(ws::close_code::kGoingAway, "history request overdue");
 }
 
 }  // namespace peercable::cable

@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "broker/broker.hpp"
+#include "cable/subscription.hpp"
 
 namespace peercable::cable {
 
 class Broadcast;
 class DeliveryStats;
 class CableSession;
-class Subscription;
 
 class StreamHub {
  public:
@@ -35,15 +35,9 @@ class StreamHub {
   /// Where deliveries and subscriber counts are reported (the live view, /metrics); may stay unset.
   void set_stats(DeliveryStats* stats) noexcept { stats_ = stats; }
 
-  struct Entry {
-    Subscription* sub;
-    std::uint32_t slot;  // index into sub->stream_refs_
-  };
-  using EntryList = std::vector<Entry>;
-
  private:
   struct StreamState {
-    EntryList entries;
+    HubEntryList entries;
     bool live = false;                           // the broker confirmed the subscription
     std::vector<broker::Broker::Ready> waiting;  // readiness callbacks until then
     const std::string* last_epoch = nullptr;     // position of the last broadcast delivered (compared only)

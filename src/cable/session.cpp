@@ -50,7 +50,7 @@ std::string reply(std::string_view identifier, std::string_view type) {
 }
 }  // namespace
 
-CableSession::CableSession(CableServer& server, LoopState& loop, http::Connection& conn)
+CableSession::CableSession(CableServer& server, LoopState& loop, ws::Transport& conn)
     : server_(server), loop_(loop), conn_(conn), id_(server.next_session_id()) {}
 
 CableSession::~CableSession() {

@@ -12,6 +12,7 @@
 #include "cable/session_store.hpp"
 #include "cable/stream_log.hpp"
 #include "http/connection.hpp"
+#include "ws/transport.hpp"
 
 namespace peercable::cable {
 
@@ -22,7 +23,7 @@ class Subscription;
 
 class CableSession final : public http::WsSession {
  public:
-  CableSession(CableServer& server, LoopState& loop, http::Connection& conn);
+  CableSession(CableServer& server, LoopState& loop, ws::Transport& conn);
   ~CableSession() override;
 
   /// Signs the connection in through `chain` (maybe asynchronously). Until it has answered, commands are
@@ -57,7 +58,7 @@ class CableSession final : public http::WsSession {
   /// Tells the client the server is restarting (it reconnects, to another node behind a balancer) and closes
   /// with 1001: one share of a drain.
   void restart();
-  http::Connection& connection() noexcept { return conn_; }
+  ws::Transport& transport() noexcept { return conn_; }
   /// Closes the connection as Rails does for a remote disconnect (close 1000, no message).
   void disconnect() { conn_.close(ws::close_code::kNormal); }
 
@@ -94,7 +95,7 @@ class CableSession final : public http::WsSession {
 
   CableServer& server_;
   LoopState& loop_;
-  http::Connection& conn_;
+  ws::Transport& conn_;
   std::optional<auth::Identity> user_;
   std::uint64_t id_;
   enum class Auth { kPending, kAccepted, kRefused };

@@ -14,8 +14,24 @@ namespace peercable::cable {
 
 class Broadcast;
 class Channel;
+
+/// What a channel keeps on each of its subscriptions: a channel derives its own.
+class ChannelState {
+ public:
+  virtual ~ChannelState() = default;
+};
+
 class CableSession;
 class StreamHub;
+class Subscription;
+
+/// One subscriber in the hub's list of a stream: the subscription, and which of its streams (an index into its
+/// stream references) this is. With Subscription::StreamRef, the two-way index that makes removal O(1).
+struct HubEntry {
+  Subscription* sub;
+  std::uint32_t slot;
+};
+using HubEntryList = std::vector<HubEntry>;
 
 class Subscription : public std::enable_shared_from_this<Subscription> {
  public:
@@ -40,16 +56,22 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   /// confirm_subscription, and what it missed comes through its history request.
   bool restored() const noexcept { return restored_; }
 
-  /// Channel-specific state (the room of a P2PChannel subscription, for instance).
-  std::string param;
+  /// Gives the subscription its channel's state for it (the room of a P2PChannel subscription, for instance);
+  /// set in Channel::subscribed, owned by the subscription.
+  void set_state(std::unique_ptr<ChannelState> state) { state_ = std::move(state); }
+  /// The state its channel gave it, if it is a `T`; else nullptr.
+  template <class T>
+  T* state() noexcept {
+    return dynamic_cast<T*>(state_.get());
+  }
 
  private:
   friend class CableSession;
   friend class StreamHub;
   struct StreamRef {
     std::string name;
-    std::size_t index;  // position in the hub's entry list for `name`
-    void* list;         // that entry list (StreamHub::EntryList*)
+    std::size_t index;   // position in the hub's entry list for `name`
+    HubEntryList* list;  // that entry list
     // Extended protocol: the last position sent on this connection (never send one twice), and broadcasts
     // held back while a history replay for this stream is due.
     std::shared_ptr<const std::string> epoch{};
@@ -71,6 +93,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool confirmed_ = false;
   bool active_ = true;
   bool restored_ = false;
+  std::unique_ptr<ChannelState> state_;
   std::optional<HistoryRequest> history_;  // to serve once confirmed
   bool history_malformed_ = false;
   std::uint64_t history_ticket_ = 0;  // the history request being answered from outside the node

@@ -8,6 +8,7 @@
 #include "cable/cable_server.hpp"
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
+#include "channels/p2p_messages.hpp"
 #include "json/writer.hpp"
 #include "net/limit.hpp"
 #include "ws/utf8.hpp"
@@ -15,11 +16,14 @@
 namespace peercable::channels {
 namespace {
 
-std::string room_stream(std::string_view room) {
-  return "p2p:" + std::string(room);
-}
-std::string user_stream(std::string_view user) {
-  return "p2p:user:" + std::string(user);
+// What a P2PChannel subscription holds: its room.
+struct RoomState final : cable::ChannelState {
+  explicit RoomState(std::string_view r) : room(r) {}
+  std::string room;
+};
+
+const std::string& room_of(cable::Subscription& sub) {
+  return sub.state<RoomState>()->room;
 }
 
 std::int64_t now_ms() {
@@ -27,21 +31,7 @@ std::int64_t now_ms() {
       .count();
 }
 
-void append_user(std::string& out, const auth::Identity& who) {
-  json::ObjectWriter w(out);
-  w.key("id").str(who.id).key("name").str(who.name);
-  w.end();
-}
-
 }  // namespace
-
-std::string error_json(std::string_view code, std::string_view message) {
-  std::string out;
-  json::ObjectWriter w(out);
-  w.key("type").str("error").key("code").str(code).key("message").str(message);
-  w.end();
-  return out;
-}
 
 P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store::HistoryStore& history,
                        store::StoreWorker& worker, cable::CableServer& server)
@@ -72,32 +62,6 @@ P2PChannel::P2PChannel(P2POptions options, store::PresenceStore& presence, store
   }
 }
 
-bool P2PChannel::valid_room(std::string_view room, std::size_t max_chars) {
-  if (room.empty() || room.size() > max_chars) return false;
-  for (char c : room) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-std::string P2PChannel::clean_body(std::string_view body) {
-  std::string out;
-  out.reserve(body.size());
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    auto c = static_cast<unsigned char>(body[i]);
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) continue;
-    // C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8.
-    if (c == 0xC2 && i + 1 < body.size() && static_cast<unsigned char>(body[i + 1]) < 0xA0) {
-      ++i;
-      continue;
-    }
-    out += static_cast<char>(c);
-  }
-  return out;
-}
-
 std::string P2PChannel::next_id() {
   return node_prefix_ + "-" + std::to_string(counter_.fetch_add(1, std::memory_order_relaxed) + 1);
 }
@@ -119,14 +83,14 @@ bool P2PChannel::subscribed(cable::Subscription& sub, simdjson::dom::object para
     rooms_refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  sub.param = std::string(room);
+  sub.set_state(std::make_unique<RoomState>(room));
   sub.stream_from(room_stream(room));
   sub.stream_from(user_stream(sub.user().id));
   return true;
 }
 
 void P2PChannel::confirmed(cable::Subscription& sub) {
-  const std::string& room = sub.param;
+  const std::string& room = room_of(sub);
   rooms_.acquire(room);
   // The store answers on its worker; the snapshot and history come back to this loop, after the confirmation,
   // in that order. Always queued: one per subscription, which the subscription limits bound.
@@ -165,12 +129,12 @@ void P2PChannel::confirmed(cable::Subscription& sub) {
 }
 
 std::string P2PChannel::whisper_stream(cable::Subscription& sub) {
-  return room_stream(sub.param);
+  return room_stream(room_of(sub));
 }
 
 void P2PChannel::unsubscribed(cable::Subscription& sub) {
-  rooms_.release(sub.param);
-  worker_.post([this, room = sub.param, who = sub.user()] {
+  rooms_.release(room_of(sub));
+  worker_.post([this, room = room_of(sub), who = sub.user()] {
     if (presence_.leave(room, who)) feed_.left(room, who);
   });
 }
@@ -198,10 +162,7 @@ bool P2PChannel::read_body(cable::Subscription& sub, simdjson::dom::object data,
     return false;
   }
   body = clean_body(raw);
-  bool blank = true;
-  for (char c : body)
-    if (c != ' ' && c != '\n' && c != '\t') blank = false;
-  if (blank) {
+  if (blank_body(body)) {
     sub.transmit(error_json("empty_body", "body is empty"));
     return false;
   }
@@ -221,26 +182,17 @@ bool P2PChannel::read_target(cable::Subscription& sub, simdjson::dom::object dat
 void P2PChannel::speak(cable::Subscription& sub, simdjson::dom::object data) {
   std::string body;
   if (!read_body(sub, data, body)) return;
-  std::string msg;
-  json::ObjectWriter w(msg);
-  w.key("type").str("message").key("id").str(next_id()).key("room").str(sub.param).key("from");
-  append_user(msg, sub.user());
-  w.key("body").str(body).key("sent_at").num(now_ms());
-  w.end();
+  const std::string& room = room_of(sub);
+  std::string msg = room_message(next_id(), room, sub.user(), body, now_ms());
   // When the store is behind, the message is still delivered; only its place in history is lost (counted).
-  worker_.try_post([this, room = sub.param, msg] { history_.append(room, msg); }, "history append");
-  sub.broadcast(room_stream(sub.param), std::move(msg));
+  worker_.try_post([this, room, msg] { history_.append(room, msg); }, "history append");
+  sub.broadcast(room_stream(room), std::move(msg));
 }
 
 void P2PChannel::direct(cable::Subscription& sub, simdjson::dom::object data) {
   std::string to, body;
   if (!read_target(sub, data, to) || !read_body(sub, data, body)) return;
-  std::string msg;
-  json::ObjectWriter w(msg);
-  w.key("type").str("direct").key("id").str(next_id()).key("room").str(sub.param).key("from");
-  append_user(msg, sub.user());
-  w.key("to").str(to).key("body").str(body).key("sent_at").num(now_ms());
-  w.end();
+  std::string msg = direct_message(next_id(), room_of(sub), sub.user(), to, body, now_ms());
   if (to != sub.user().id) sub.broadcast(user_stream(sub.user().id), msg);
   sub.broadcast(user_stream(to), std::move(msg));
 }
@@ -261,22 +213,12 @@ void P2PChannel::signal(cable::Subscription& sub, simdjson::dom::object data) {
                             "signal is larger than " + std::to_string(options_.max_signal_bytes) + " bytes"));
     return;
   }
-  std::string msg;
-  json::ObjectWriter w(msg);
-  w.key("type").str("signal").key("room").str(sub.param).key("from");
-  append_user(msg, sub.user());
-  w.key("to").str(to).key("signal").raw(sig_json);
-  w.end();
-  sub.broadcast(user_stream(to), std::move(msg));
+  sub.broadcast(user_stream(to), signal_message(room_of(sub), sub.user(), to, sig_json));
 }
 
 void P2PChannel::typing(cable::Subscription& sub) {
-  std::string msg;
-  json::ObjectWriter w(msg);
-  w.key("type").str("typing").key("room").str(sub.param).key("from");
-  append_user(msg, sub.user());
-  w.end();
-  sub.broadcast(room_stream(sub.param), std::move(msg));
+  const std::string& room = room_of(sub);
+  sub.broadcast(room_stream(room), typing_message(room, sub.user()));
 }
 
 void P2PChannel::members(cable::Subscription& sub, simdjson::dom::object data) {
@@ -288,7 +230,7 @@ void P2PChannel::members(cable::Subscription& sub, simdjson::dom::object data) {
   std::weak_ptr<cable::Subscription> weak = sub.weak_from_this();
   net::Loop& loop = sub.session().loop_state().loop;
   bool queued = worker_.try_post(
-      [this, room = sub.param, after = std::string(after), weak, &loop] {
+      [this, room = room_of(sub), after = std::string(after), weak, &loop] {
         loop.post([weak, page = feed_.page(room, after)] {
           if (auto s = weak.lock()) s->transmit(page);
         });

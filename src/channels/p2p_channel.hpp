@@ -44,11 +44,6 @@ class P2PChannel final : public cable::Channel {
   /// Whispers (extended protocol) go to the room.
   std::string whisper_stream(cable::Subscription& sub) override;
 
-  /// Room names: 1 to `max_chars` characters of A-Za-z0-9_.:-
-  static bool valid_room(std::string_view room, std::size_t max_chars = 64);
-  /// Removes control characters other than newline and tab (C0, DEL, C1); input is valid UTF-8.
-  static std::string clean_body(std::string_view body);
-
   /// Rooms alive on this node (subscribed, or empty for less than the room ttl).
   std::size_t live_rooms() const { return rooms_.size(); }
   /// Subscriptions refused because --max-rooms rooms were alive.
@@ -74,8 +69,5 @@ class P2PChannel final : public cable::Channel {
   std::string node_prefix_;
   std::atomic<std::uint64_t> counter_{0};
 };
-
-/// {"type":"error","code":…,"message":…}
-std::string error_json(std::string_view code, std::string_view message);
 
 }  // namespace peercable::channels

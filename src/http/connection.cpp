@@ -3,12 +3,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cerrno>
 #include <span>
 
 #include "json/writer.hpp"
@@ -17,10 +15,8 @@
 namespace peercable::http {
 
 namespace {
-constexpr int kMaxIov = 64;
 constexpr std::chrono::milliseconds kDrainTime{1000};
 constexpr std::size_t kTlsPlainRoom = std::size_t{16} * 1024;  // a TLS record's plaintext, at the read buffer's end
-constexpr std::size_t kTlsBatch = std::size_t{64} * 1024;      // encrypted per write: what a slow reader can pin
 constexpr std::size_t kMaxForwardedLines = 32;  // header lines of X-Forwarded-For / Forwarded read per request
 
 // A trusted proxy that sends what we cannot read is a configuration problem worth one warning a minute, not a
@@ -65,11 +61,11 @@ std::string serialize_response(const Response& r, bool keep_alive) {
 
 // ---- ConnectionSet -------------------------------------------------------------------------------
 
-ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const Limits& limits)
+ConnectionSet::ConnectionSet(net::Loop& loop, Router& router, const ConnectionSettings& settings)
     : loop_(loop),
       router_(router),
-      limits_(limits),
-      deflate_(limits.deflate_options, limits.deflate_min_size),
+      settings_(settings),
+      deflate_(settings.deflate.options, settings.deflate.min_size),
       ping_frame_(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPing, {}))) {}
 
 void ConnectionSet::adopt(asio::ip::tcp::socket socket, std::unique_ptr<net::IpLimits::Lease> lease) {
@@ -132,14 +128,14 @@ void Connection::start() {
   set_socket_options();
   auto peer = socket_.remote_endpoint(ec);
   if (!ec) peer_ = client_ = net::unmapped(peer.address());
-  const auto& trusted = set_.limits().trusted_proxies;
+  const auto& trusted = set_.settings().proxies.trusted;
   via_proxy_ = trusted && trusted->contains(peer_);
-  awaiting_proxy_header_ = via_proxy_ && set_.limits().proxy_protocol;
+  awaiting_proxy_header_ = via_proxy_ && set_.settings().proxies.proxy_protocol;
   set_.add(this);
   // The header timeout runs from here, so it also bounds a TLS handshake that stalls (slowloris).
   deadline_ = Clock::now() + set_.limits().header_timeout;
-  if (set_.limits().tls) {
-    tls_ = net::TlsSession::create(*set_.limits().tls);
+  if (set_.settings().tls) {
+    tls_ = net::TlsSession::create(*set_.settings().tls);
     if (!tls_) return finish();
   }
   do_read();
@@ -187,7 +183,7 @@ std::size_t Connection::on_proxy_bytes(const std::uint8_t* data, std::size_t n) 
   awaiting_proxy_header_ = false;
   if (h.source) {  // LOCAL and UNKNOWN name nobody: the balancer's own connection stands for itself
     peer_ = client_ = net::unmapped(*h.source);
-    via_proxy_ = set_.limits().trusted_proxies->contains(peer_);  // a proxy behind a proxy: its headers decide
+    via_proxy_ = set_.settings().proxies.trusted->contains(peer_);  // a proxy behind a proxy: its headers decide
   }
   if (!via_proxy_ && !admit_client()) refuse_client();
   return used;
@@ -196,7 +192,7 @@ std::size_t Connection::on_proxy_bytes(const std::uint8_t* data, std::size_t n) 
 // A request through a trusted proxy: its forwarding header names the client, who is admitted to the per-address
 // limits (again, if an earlier request on this connection was another client's). False when refused.
 bool Connection::identify_client(const Request& req) {
-  const auto& l = set_.limits();
+  const ProxySettings& l = set_.settings().proxies;
   const std::string_view name = l.forwarded_header == ForwardedHeader::kXForwardedFor ? "X-Forwarded-For" : "Forwarded";
   std::string_view values[kMaxForwardedLines];
   std::size_t count = 0;
@@ -211,7 +207,7 @@ bool Connection::identify_client(const Request& req) {
     note_bad_forwarding(peer_, "too many forwarding header lines");
     client_ = peer_;
   } else {
-    const ForwardedClient c = forwarded_client(peer_, std::span(values, count), l.forwarded_header, *l.trusted_proxies);
+    const ForwardedClient c = forwarded_client(peer_, std::span(values, count), l.forwarded_header, *l.trusted);
     if (c.status == ForwardedStatus::kMalformed) note_bad_forwarding(peer_, "unreadable forwarding header");
     client_ = c.address;
   }
@@ -222,7 +218,7 @@ bool Connection::identify_client(const Request& req) {
 
 // Takes the client's slot in the per-address limits, unless this connection holds it already.
 bool Connection::admit_client() {
-  const auto& limits = set_.limits().ip_limits;
+  const auto& limits = set_.settings().ip_limits;
   if (!limits || !limits->enabled() || (lease_ && leased_ == client_)) return true;
   lease_.reset();
   auto a = limits->admit(client_, net::IpLimits::Clock::now());
@@ -338,7 +334,7 @@ void Connection::on_tls_bytes(const std::uint8_t* data, std::size_t n, std::uint
     on_bytes(plain, got);
     if (state_ == State::kDraining || state_ == State::kClosed) return;
   }
-  queued_bytes_ += tls_->output().size() - out_before;
+  out_.add_ciphertext(tls_->output().size() - out_before);
   if (!tls_->output().empty()) schedule_flush();
 }
 
@@ -353,7 +349,7 @@ void Connection::fail_tls() {
 
 void Connection::on_http_bytes() {
   while (state_ == State::kHttp && !pending_.empty()) {
-    if (queued_bytes_ > set_.limits().max_http_queue_bytes) {
+    if (out_.bytes() > set_.limits().max_http_queue_bytes) {
       // The client sends requests faster than it reads the answers: stop parsing and reading until the
       // queue drains (flush resumes), so what it can make us hold is bounded. With no read armed, nothing
       // else may own us until then: we hold ourselves, released by the resume or by finish.
@@ -401,7 +397,6 @@ void Connection::handle_request(Request& req, bool keep_alive) {
   }
   enqueue(std::make_shared<const std::string>(ws::upgrade_response(*r.upgrade)));
   state_ = State::kWebSocket;
-  subprotocol_ = r.upgrade->subprotocol;
   set_.loop().counters().websockets.fetch_add(1, std::memory_order_relaxed);
   ws::ParserOptions opts;
   opts.max_message_size = set_.limits().max_message_bytes;
@@ -410,8 +405,8 @@ void Connection::handle_request(Request& req, bool keep_alive) {
     // No zlib state per connection unless context takeover was agreed, and then only once it is used.
     deflate_ = *r.upgrade->deflate;
     frames_->enable_deflate(*deflate_, &set_.deflate().inflater());
-    shared_deflate_ = deflate_->server_no_context_takeover &&
-                      deflate_->server_max_window_bits == set_.limits().deflate_options.window_bits;
+    takes_shared_deflate_ = deflate_->server_no_context_takeover &&
+                      deflate_->server_max_window_bits == set_.settings().deflate.options.window_bits;
   }
   ping_offset_ = static_cast<std::uint8_t>((reinterpret_cast<std::uintptr_t>(this) >> 6) %
                                            (set_.limits().ws_ping_interval.count() / 4 + 1));
@@ -455,7 +450,7 @@ void Connection::send_text(std::string_view payload) {
     } else {
       if (!own_deflater_)
         own_deflater_ = std::make_unique<ws::Deflater>(deflate_->server_max_window_bits,
-                                                       set_.limits().deflate_options.mem_level, false);
+                                                       set_.settings().deflate.options.mem_level, false);
       // With context takeover the compressed form must go out even when larger: the client's window has to
       // hold what ours now holds.
       std::string z;
@@ -483,17 +478,12 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
 
 void Connection::enqueue(ws::SharedFrame f) {
   if (state_ == State::kDraining || state_ == State::kClosed || overflowed_) return;
-  queued_bytes_ += f->size();
-  queue_.push_back(std::move(f));
-  if (queued_bytes_ > set_.limits().max_backlog_bytes && state_ == State::kWebSocket && !overflowed_) {
+  if (!out_.push(std::move(f), set_.limits().max_backlog_bytes) && state_ == State::kWebSocket) {
     // A slow consumer: drop what it has not started to receive and close it; it never holds up others.
     // The close is posted, not run here, because we may be inside a hub's delivery loop.
     overflowed_ = true;
     set_.loop().counters().slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
-    while (queue_.size() > (front_offset_ > 0 ? 1u : 0u)) {
-      queued_bytes_ -= queue_.back()->size();
-      queue_.pop_back();
-    }
+    out_.drop_unsent();
     set_.loop().post([self = shared_from_this()] {
       self->overflowed_ = false;
       self->close(ws::close_code::kTryAgainLater, "slow consumer");
@@ -514,41 +504,21 @@ void Connection::schedule_flush() {
 void Connection::flush() {
   flush_scheduled_ = false;
   if (state_ == State::kClosed || state_ == State::kDraining || waiting_write_) return;
-  if (tls_) return flush_tls();
-  const int fd = socket_.native_handle();
-  while (!queue_.empty()) {
-    iovec iov[kMaxIov];
-    int count = 0;
-    std::size_t offset = front_offset_;
-    std::size_t total = 0;
-    for (auto it = queue_.begin(); it != queue_.end() && count < kMaxIov; ++it, ++count) {
-      iov[count].iov_base = const_cast<char*>((*it)->data()) + offset;
-      iov[count].iov_len = (*it)->size() - offset;
-      total += iov[count].iov_len;
-      offset = 0;
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
-      finish();  // the peer is gone
-      return;
-    }
-    set_.loop().counters().frames_out.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
-    set_.loop().counters().bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
-    consume(static_cast<std::size_t>(w));
-    if (input_paused_) resume_input();
-    if (static_cast<std::size_t>(w) < total) return wait_writable();
+  switch (out_.write(socket_.native_handle(), tls_.get(), set_.loop().counters())) {
+    case WriteStatus::kDone: break;
+    case WriteStatus::kBlocked:
+      if (input_paused_) resume_input();
+      return wait_writable();
+    case WriteStatus::kPeerGone: return finish();
+    case WriteStatus::kTlsFailed: return fail_tls();
   }
+  if (input_paused_) resume_input();
   if (close_after_flush_) begin_drain();
 }
 
 // Reading resumes once the HTTP responses queued have half drained; posted, as flush may run inside a pass.
 void Connection::resume_input() {
-  if (resume_posted_ || queued_bytes_ > set_.limits().max_http_queue_bytes / 2) return;
+  if (resume_posted_ || out_.bytes() > set_.limits().max_http_queue_bytes / 2) return;
   resume_posted_ = true;
   set_.loop().post([self = shared_from_this()] {
     self->resume_posted_ = false;
@@ -558,83 +528,6 @@ void Connection::resume_input() {
     self->on_http_bytes();
     self->do_read();
   });
-}
-
-void Connection::consume(std::size_t n) {
-  queued_bytes_ -= n;
-  if (queued_bytes_ == 0) {
-    // The common case: everything queued went out in one write.
-    queue_.clear();
-    front_offset_ = 0;
-    return;
-  }
-  drop_front(n);
-}
-
-std::size_t Connection::drop_front(std::size_t n) {
-  std::size_t whole = 0;
-  while (n > 0 && !queue_.empty()) {
-    std::size_t left = queue_.front()->size() - front_offset_;
-    if (n < left) {
-      front_offset_ += n;
-      break;
-    }
-    n -= left;
-    front_offset_ = 0;
-    queue_.pop_front();
-    ++whole;
-  }
-  return whole;
-}
-
-// With TLS, queued frames become records one batch at a time, and a batch is encrypted only once the one before
-// is on the wire: a slow reader pins at most one batch of ciphertext, the rest stays as shared frames. The
-// backlog counts both (plaintext queued + ciphertext unsent), so the slow-consumer limit means the same.
-void Connection::flush_tls() {
-  const int fd = socket_.native_handle();
-  for (;;) {
-    if (tls_->output().empty()) {
-      if (queue_.empty()) break;
-      if (!encrypt_queued()) return fail_tls();
-    }
-    const std::string_view out = tls_->output();
-    ssize_t w = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
-      finish();  // the peer is gone
-      return;
-    }
-    tls_->sent(static_cast<std::size_t>(w));
-    set_.loop().counters().bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
-    queued_bytes_ -= static_cast<std::size_t>(w);
-    if (input_paused_) resume_input();
-    if (static_cast<std::size_t>(w) < out.size()) return wait_writable();
-  }
-  if (close_after_flush_) begin_drain();
-}
-
-// Moves up to one batch from the front of the queue into TLS records; a frame cut at the batch end keeps its
-// rest at the front. Returns false if the session has failed.
-bool Connection::encrypt_queued() {
-  std::string_view pieces[kMaxIov];
-  std::size_t count = 0;
-  std::size_t taken = 0;
-  std::size_t offset = front_offset_;
-  for (auto it = queue_.begin(); it != queue_.end() && count < kMaxIov && taken < kTlsBatch; ++it, ++count) {
-    std::string_view p(**it);
-    p.remove_prefix(offset);
-    offset = 0;
-    pieces[count] = p.substr(0, kTlsBatch - taken);
-    taken += pieces[count].size();
-  }
-  const std::size_t out_before = tls_->output().size();
-  if (!tls_->write(pieces, count)) return false;
-  queued_bytes_ += tls_->output().size() - out_before;
-  queued_bytes_ -= taken;
-  const std::size_t done = drop_front(taken);
-  set_.loop().counters().frames_out.fetch_add(done, std::memory_order_relaxed);
-  return true;
 }
 
 void Connection::wait_writable() {
@@ -664,24 +557,12 @@ void Connection::begin_drain() {
   state_ = State::kDraining;
   input_paused_ = false;                // input is read and discarded from now on
   auto keep = std::move(paused_self_);  // the read armed below owns us from here
-  queue_.clear();
-  queued_bytes_ = front_offset_ = 0;
-  if (tls_) send_tls_goodbye();
+  out_.clear();
+  if (tls_) OutputQueue::send_tls_goodbye(socket_.native_handle(), *tls_);
   boost::system::error_code ec;
   socket_.shutdown(asio::socket_base::shutdown_send, ec);
   deadline_ = Clock::now() + kDrainTime;
   do_read();
-}
-
-// Our last TLS bytes before the half-close: whatever is unsent (an alert, the rest of a record) and
-// close_notify, in one best-effort write; a peer that is not reading gets neither.
-void Connection::send_tls_goodbye() {
-  tls_->shutdown();
-  const std::string_view out = tls_->output();
-  if (!out.empty()) {
-    [[maybe_unused]] ssize_t w = ::send(socket_.native_handle(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  }
-  tls_->discard_output();
 }
 
 void Connection::finish() {
@@ -694,8 +575,7 @@ void Connection::finish() {
   flush_scheduled_ = false;
   state_ = State::kClosed;
   auto keep = std::move(paused_self_);  // released when finish returns
-  queue_.clear();
-  queued_bytes_ = front_offset_ = 0;
+  out_.clear();
   boost::system::error_code ec;
   socket_.close(ec);
   set_.remove(this);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "http/forwarded.hpp"
-#include "net/frame_queue.hpp"
+#include "http/output_queue.hpp"
 #include "net/ip_limits.hpp"
 #include "net/loop.hpp"
 #include "net/tls.hpp"
@@ -21,6 +21,7 @@
 #include "ws/frame_parser.hpp"
 #include "ws/handshake.hpp"
 #include "ws/shared_deflate.hpp"
+#include "ws/transport.hpp"
 
 namespace peercable::http {
 
@@ -30,7 +31,7 @@ using Request = bhttp::request<bhttp::string_body>;
 using Clock = std::chrono::steady_clock;
 
 /// Limits and timeouts that apply to every connection.
-struct Limits {
+struct ConnectionLimits {
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its end (slowloris)
@@ -39,9 +40,6 @@ struct Limits {
   std::chrono::milliseconds close_timeout{2'000};  // our close frame sent, waiting for the peer's
   std::size_t max_message_bytes = 1 << 20;
   std::size_t max_backlog_bytes = 4 << 20;  // queued output before a slow consumer is dropped
-  bool deflate = true;
-  ws::DeflateOptions deflate_options;  // window, memory level, context takeover
-  std::size_t deflate_min_size = 128;  // shorter messages go out uncompressed
   // Responses queued on one HTTP connection before its input is left unread (a client that pipelines
   // requests and never reads the answers); reading resumes once half of it has drained.
   std::size_t max_http_queue_bytes = 1 << 20;
@@ -52,13 +50,29 @@ struct Limits {
   // TCP keepalive idle time (then 3 probes, 10 s apart) and TCP_USER_TIMEOUT on accepted sockets; 0: off.
   std::chrono::seconds tcp_keepalive{30};
   std::chrono::seconds tcp_user_timeout{30};
-  std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
-  // Behind load balancers: a connection from a trusted proxy is admitted to the per-address limits once its
-  // client is known (its PROXY header, or each request's forwarding header); others were admitted at accept.
-  std::shared_ptr<const net::TrustedProxies> trusted_proxies;  // null or empty: nobody is believed
+};
+
+/// How outgoing WebSocket messages are compressed once permessage-deflate is agreed.
+struct DeflateSettings {
+  ws::DeflateOptions options;  // window, memory level, context takeover
+  std::size_t min_size = 128;  // shorter messages go out uncompressed
+};
+
+/// Behind load balancers: a connection from a trusted proxy is admitted to the per-address limits once its
+/// client is known (its PROXY header, or each request's forwarding header); others were admitted at accept.
+struct ProxySettings {
+  std::shared_ptr<const net::TrustedProxies> trusted;  // null or empty: nobody is believed
   ForwardedHeader forwarded_header = ForwardedHeader::kXForwardedFor;
   bool proxy_protocol = false;  // trusted peers start with a PROXY protocol header, required
-  std::shared_ptr<net::IpLimits> ip_limits;  // null: no per-address limits
+};
+
+/// Everything a loop's connections are configured with.
+struct ConnectionSettings {
+  ConnectionLimits limits;
+  DeflateSettings deflate;
+  ProxySettings proxies;
+  std::shared_ptr<const net::TlsContext> tls;  // set: every connection speaks TLS first (https, wss)
+  std::shared_ptr<net::IpLimits> ip_limits;    // null: no per-address limits
 };
 
 class Connection;
@@ -98,15 +112,16 @@ class Router {
   virtual RouteResult route(Connection& conn, Request& req) = 0;
 };
 
-/// Per-loop state shared by the loop's connections: limits, router, the live-connection list.
+/// Per-loop state shared by the loop's connections: settings, router, the live-connection list.
 class ConnectionSet {
  public:
-  ConnectionSet(net::Loop& loop, Router& router, const Limits& limits);
+  ConnectionSet(net::Loop& loop, Router& router, const ConnectionSettings& settings);
   net::Loop& loop() noexcept { return loop_; }
   Router& router() noexcept { return router_; }
-  const Limits& limits() const noexcept { return limits_; }
+  const ConnectionSettings& settings() const noexcept { return settings_; }
+  const ConnectionLimits& limits() const noexcept { return settings_.limits; }
   /// Connections accepted from now on use `tls` (a reloaded certificate); open ones keep their own.
-  void set_tls(std::shared_ptr<const net::TlsContext> tls) { limits_.tls = std::move(tls); }
+  void set_tls(std::shared_ptr<const net::TlsContext> tls) { settings_.tls = std::move(tls); }
   /// The loop's compression state, shared by its connections without context takeover.
   ws::SharedDeflate& deflate() noexcept { return deflate_; }
 
@@ -125,13 +140,14 @@ class ConnectionSet {
 
   net::Loop& loop_;
   Router& router_;
-  Limits limits_;
+  ConnectionSettings settings_;
   ws::SharedDeflate deflate_;
   ws::SharedFrame ping_frame_;  // one empty ping frame shared by every connection pinged
   std::vector<Connection*> conns_;
 };
 
-class Connection final : public net::Flushable,
+class Connection final : public ws::Transport,
+                         public net::Flushable,
                          public ws::FrameHandler,
                          public std::enable_shared_from_this<Connection> {
  public:
@@ -140,23 +156,14 @@ class Connection final : public net::Flushable,
 
   void start();
 
-  /// Queues a text message framed for this connection only (compressed when negotiated and worthwhile).
-  void send_text(std::string_view payload);
-  /// Queues a frame shared with other connections.
-  void send_frame(const ws::SharedFrame& frame);
-  /// True when this connection takes frames compressed by its loop's SharedDeflate at the loop's window
-  /// (permessage-deflate without server context takeover): broadcasts send it their compressed frame.
-  bool takes_shared_deflate() const noexcept { return shared_deflate_; }
-  ws::SharedDeflate& loop_deflate() noexcept { return set_.deflate(); }
-  /// Starts the closing handshake with `code`; further sends are dropped.
-  void close(std::uint16_t code, std::string_view reason = {});
-  bool is_websocket_open() const noexcept { return state_ == State::kWebSocket; }
-  const std::string& subprotocol() const noexcept { return subprotocol_; }
+  // ws::Transport
+  void send_text(std::string_view payload) override;
+  void send_frame(const ws::SharedFrame& frame) override;
+  void close(std::uint16_t code, std::string_view reason = {}) override;
   /// The client's address as text, for logs and per-address limits: the TCP peer, or the client a trusted
   /// proxy named (PROXY header, X-Forwarded-For / Forwarded of the current request).
-  std::string remote_address() const;
-  const asio::ip::address& client_address() const noexcept { return client_; }
-  net::Loop& loop() noexcept { return set_.loop(); }
+  std::string remote_address() const override;
+  ws::SharedDeflate& loop_deflate() noexcept override { return set_.deflate(); }
 
   void flush() override;
 
@@ -176,12 +183,7 @@ class Connection final : public net::Flushable,
   void enqueue(ws::SharedFrame f);
   void schedule_flush();
   void wait_writable();
-  void consume(std::size_t n);
-  std::size_t drop_front(std::size_t n);  // drops n bytes from the queue's front; returns whole frames dropped
   void leave_websocket();
-  void flush_tls();
-  bool encrypt_queued();
-  void send_tls_goodbye();
   void begin_drain();
   void finish();
   void on_tick(Clock::time_point now);
@@ -216,17 +218,13 @@ class Connection final : public net::Flushable,
   bool overflowed_ = false;     // over the backlog limit; a close is on its way
   bool input_paused_ = false;   // HTTP responses over max_http_queue_bytes: input is left unread
   bool resume_posted_ = false;  // a resume_input is on its way
-  bool shared_deflate_ = false;
   std::uint16_t quiet_ticks_ = 0;  // loop ticks since the last input (WebSocket pings)
   std::uint8_t ping_offset_ = 0;   // ticks taken off the ping interval, so pings spread over time
-  net::FrameQueue<ws::SharedFrame> queue_;
-  std::size_t front_offset_ = 0;
-  std::size_t queued_bytes_ = 0;
+  OutputQueue out_;
   std::unique_ptr<ws::FrameParser> frames_;
   std::optional<ws::DeflateParams> deflate_;  // agreed at the upgrade
   std::unique_ptr<ws::Deflater> own_deflater_;  // context takeover only, made on first use
   std::unique_ptr<WsSession> session_;
-  std::string subprotocol_;
   std::unique_ptr<net::IpLimits::Lease> lease_;  // frees the client address's slot when the connection ends
   std::shared_ptr<Connection> paused_self_;      // while input is paused no read owns us
   asio::ip::address peer_;    // the TCP peer, or the client its PROXY header named

@@ -55,9 +55,9 @@ TEST(ConnectionLifetime, SessionClosingItsConnectionOutlivesItsHandler) {
   net::Loop loop(0);
   int destroyed = 0;
   UpgradingRouter router(destroyed);
-  http::Limits limits;
-  limits.tcp_keepalive = std::chrono::seconds(0);
-  http::ConnectionSet set(loop, router, limits);
+  http::ConnectionSettings settings;
+  settings.limits.tcp_keepalive = std::chrono::seconds(0);
+  http::ConnectionSet set(loop, router, settings);
   asio::ip::tcp::acceptor acceptor(loop.io(), {asio::ip::make_address("127.0.0.1"), 0});
   asio::io_context client_io;
   asio::ip::tcp::socket client(client_io);
