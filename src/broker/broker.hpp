@@ -14,8 +14,8 @@ class Sink {
   virtual void deliver(const std::string& stream, std::string payload) = 0;
   /// A message sequenced by a history kept outside the node (Redis): `offset` and `epoch` are its position in
   /// `stream`, the same on every node. Called in offset order per stream.
-  virtual void deliver_at(const std::string& stream, std::string payload, std::shared_ptr<const std::string> epoch,
-                          std::uint64_t offset) {
+  virtual void deliver_at(const std::string& stream, std::string payload,
+                          const std::shared_ptr<const std::string>& epoch, std::uint64_t offset) {
     (void)epoch;
     (void)offset;
     deliver(stream, std::move(payload));

@@ -137,10 +137,10 @@ void CableServer::deliver(const std::string& stream, std::string payload) {
   }
 }
 
-void CableServer::deliver_at(const std::string& stream, std::string payload, std::shared_ptr<const std::string> epoch,
-                             std::uint64_t offset) {
+void CableServer::deliver_at(const std::string& stream, std::string payload,
+                             const std::shared_ptr<const std::string>& epoch, std::uint64_t offset) {
   auto b = std::make_shared<Broadcast>(stream, std::move(payload));
-  b->set_position(offset, std::move(epoch));
+  b->set_position(offset, epoch);
   std::shared_ptr<const Broadcast> shared = b;
   // From the broker's one thread, in offset order: each loop's queue keeps that order.
   for (auto& ls : loops_) {

@@ -89,7 +89,7 @@ class CableServer final : public broker::Sink {
 
   // broker::Sink
   void deliver(const std::string& stream, std::string payload) override;
-  void deliver_at(const std::string& stream, std::string payload, std::shared_ptr<const std::string> epoch,
+  void deliver_at(const std::string& stream, std::string payload, const std::shared_ptr<const std::string>& epoch,
                   std::uint64_t offset) override;
   void disconnect_remote(const std::string& identifier) override;
 
