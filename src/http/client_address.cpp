@@ -27,7 +27,9 @@ void note_bad_forwarding(const asio::ip::address& peer, std::string_view what) {
 }
 }  // namespace
 
-std::string Connection::remote_address() const { return client_.to_string(); }
+std::string Connection::remote_address() const {
+  return client_.to_string();
+}
 
 // The PROXY protocol header a trusted load balancer sends first, before TLS and HTTP. Returns how many of the
 // `n` bytes it took; the rest are the connection's own. A connection that does not start with a valid header is
@@ -92,7 +94,8 @@ bool Connection::admit_client() {
     refused_ = a.refused;
     net::count_refusal(a.refused);
     if (spdlog::should_log(spdlog::level::debug))
-      spdlog::debug("refused a connection from {} (through proxy): {}", client_.to_string(), net::limit_name(a.refused));
+      spdlog::debug("refused a connection from {} (through proxy): {}", client_.to_string(),
+                    net::limit_name(a.refused));
     return false;
   }
   lease_ = std::move(a.lease);
@@ -105,8 +108,9 @@ void Connection::refuse_client() {
   if (tls_ && !tls_->handshake_done()) return begin_drain();
   Response r;
   r.status = 429;
-  r.body = json_error(refused_ == net::Limit::kConnectionsPerIp ? "too many connections from your address"
-                                                                : "connecting too often from your address; retry later");
+  r.body =
+      json_error(refused_ == net::Limit::kConnectionsPerIp ? "too many connections from your address"
+                                                           : "connecting too often from your address; retry later");
   r.headers.emplace_back("Retry-After", "1");
   parser_.reset();
   pending_.clear();

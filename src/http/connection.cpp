@@ -303,7 +303,7 @@ void Connection::handle_request(Request& req, bool keep_alive) {
     deflate_ = *r.upgrade->deflate;
     frames_->enable_deflate(*deflate_, &set_.deflate().inflater());
     takes_shared_deflate_ = deflate_->server_no_context_takeover &&
-                      deflate_->server_max_window_bits == set_.settings().deflate.options.window_bits;
+                            deflate_->server_max_window_bits == set_.settings().deflate.options.window_bits;
   }
   ping_offset_ = static_cast<std::uint8_t>((reinterpret_cast<std::uintptr_t>(this) >> 6) %
                                            (set_.limits().ws_ping_interval.count() / 4 + 1));

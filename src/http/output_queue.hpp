@@ -61,7 +61,7 @@ class OutputQueue {
   [[gnu::always_inline]] WriteStatus write_plain(int fd, net::LoopCounters& counters);
   WriteStatus write_tls(int fd, net::TlsSession& tls, net::LoopCounters& counters);
   bool encrypt_batch(net::TlsSession& tls, net::LoopCounters& counters);
-  std::size_t consume(std::size_t n);  // drops n bytes written; returns the frames they completed
+  std::size_t consume(std::size_t n);     // drops n bytes written; returns the frames they completed
   std::size_t drop_front(std::size_t n);  // drops n bytes from the front; returns whole frames dropped
 
   static constexpr int kMaxPieces = 64;  // frames gathered per sendmsg or per TLS batch
