@@ -155,8 +155,8 @@ App::App(Config config)
     trusted_proxies_ = std::make_shared<const net::TrustedProxies>(std::move(*trusted));
   }
   conn.proxies.trusted = trusted_proxies_;
-  conn.proxies.forwarded_header =
-      config_.forwarded_header == "forwarded" ? http::ForwardedHeader::kForwarded : http::ForwardedHeader::kXForwardedFor;
+  conn.proxies.forwarded_header = config_.forwarded_header == "forwarded" ? http::ForwardedHeader::kForwarded
+                                                                          : http::ForwardedHeader::kXForwardedFor;
   conn.proxies.proxy_protocol = config_.proxy_protocol;
   conn.ip_limits = ip_limits_;
   admission_ = std::make_unique<http::Admission>(ip_limits_, trusted_proxies_, !config_.tls_cert.empty());

@@ -60,8 +60,8 @@ std::string error_json(std::string_view code, std::string_view message) {
   return out;
 }
 
-std::string room_message(std::string_view id, std::string_view room, const auth::Identity& from,
-                         std::string_view body, std::int64_t sent_at_ms) {
+std::string room_message(std::string_view id, std::string_view room, const auth::Identity& from, std::string_view body,
+                         std::int64_t sent_at_ms) {
   std::string msg;
   json::ObjectWriter w(msg);
   w.key("type").str("message").key("id").str(id).key("room").str(room).key("from");
@@ -71,8 +71,8 @@ std::string room_message(std::string_view id, std::string_view room, const auth:
   return msg;
 }
 
-std::string direct_message(std::string_view id, std::string_view room, const auth::Identity& from,
-                           std::string_view to, std::string_view body, std::int64_t sent_at_ms) {
+std::string direct_message(std::string_view id, std::string_view room, const auth::Identity& from, std::string_view to,
+                           std::string_view body, std::int64_t sent_at_ms) {
   std::string msg;
   json::ObjectWriter w(msg);
   w.key("type").str("direct").key("id").str(id).key("room").str(room).key("from");

@@ -24,11 +24,11 @@ bool blank_body(std::string_view body);
 std::string error_json(std::string_view code, std::string_view message);
 
 /// {"type":"message","id","room","from":{"id","name"},"body","sent_at"}: a message to the room.
-std::string room_message(std::string_view id, std::string_view room, const auth::Identity& from,
-                         std::string_view body, std::int64_t sent_at_ms);
+std::string room_message(std::string_view id, std::string_view room, const auth::Identity& from, std::string_view body,
+                         std::int64_t sent_at_ms);
 /// {"type":"direct","id","room","from","to","body","sent_at"}: a message to one user.
-std::string direct_message(std::string_view id, std::string_view room, const auth::Identity& from,
-                           std::string_view to, std::string_view body, std::int64_t sent_at_ms);
+std::string direct_message(std::string_view id, std::string_view room, const auth::Identity& from, std::string_view to,
+                           std::string_view body, std::int64_t sent_at_ms);
 /// {"type":"signal","room","from","to","signal":<signal_json>}: WebRTC signaling for one user.
 std::string signal_message(std::string_view room, const auth::Identity& from, std::string_view to,
                            std::string_view signal_json);

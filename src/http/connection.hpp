@@ -146,8 +146,9 @@ class ConnectionSet {
   std::vector<Connection*> conns_;
 };
 
-class Connection final : public ws::Transport,
-                         public net::Flushable,
+// Flushable first: the loop's flush pass, once per connection written, calls it without adjusting `this`.
+class Connection final : public net::Flushable,
+                         public ws::Transport,
                          public ws::FrameHandler,
                          public std::enable_shared_from_this<Connection> {
  public:

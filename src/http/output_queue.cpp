@@ -1,7 +1,6 @@
 #include "http/output_queue.hpp"
 
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <cerrno>
 #include <string_view>
@@ -9,41 +8,8 @@
 namespace peercable::http {
 
 namespace {
-constexpr int kMaxIov = 64;
 constexpr std::size_t kTlsBatch = std::size_t{64} * 1024;  // encrypted per write: what a slow reader can pin
 }  // namespace
-
-WriteStatus OutputQueue::write(int fd, net::TlsSession* tls, net::LoopCounters& counters) {
-  return tls ? write_tls(fd, *tls, counters) : write_plain(fd, counters);
-}
-
-WriteStatus OutputQueue::write_plain(int fd, net::LoopCounters& counters) {
-  while (!frames_.empty()) {
-    iovec iov[kMaxIov];
-    int count = 0;
-    std::size_t offset = front_offset_;
-    std::size_t total = 0;
-    for (auto it = frames_.begin(); it != frames_.end() && count < kMaxIov; ++it, ++count) {
-      iov[count].iov_base = const_cast<char*>((*it)->data()) + offset;
-      iov[count].iov_len = (*it)->size() - offset;
-      total += iov[count].iov_len;
-      offset = 0;
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteStatus::kBlocked;
-      return WriteStatus::kPeerGone;
-    }
-    counters.bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
-    counters.frames_out.fetch_add(consume(static_cast<std::size_t>(w)), std::memory_order_relaxed);
-    if (static_cast<std::size_t>(w) < total) return WriteStatus::kBlocked;
-  }
-  return WriteStatus::kDone;
-}
 
 // With TLS, queued frames become records one batch at a time, and a batch is encrypted only once the one before
 // is on the wire: a slow reader pins at most one batch of ciphertext, the rest stays as shared frames. The
@@ -71,11 +37,11 @@ WriteStatus OutputQueue::write_tls(int fd, net::TlsSession& tls, net::LoopCounte
 // Moves up to one batch from the front of the queue into TLS records; a frame cut at the batch end keeps its
 // rest at the front. Returns false if the session has failed.
 bool OutputQueue::encrypt_batch(net::TlsSession& tls, net::LoopCounters& counters) {
-  std::string_view pieces[kMaxIov];
+  std::string_view pieces[kMaxPieces];
   std::size_t count = 0;
   std::size_t taken = 0;
   std::size_t offset = front_offset_;
-  for (auto it = frames_.begin(); it != frames_.end() && count < kMaxIov && taken < kTlsBatch; ++it, ++count) {
+  for (auto it = frames_.begin(); it != frames_.end() && count < kMaxPieces && taken < kTlsBatch; ++it, ++count) {
     std::string_view p(**it);
     p.remove_prefix(offset);
     offset = 0;
@@ -89,18 +55,6 @@ bool OutputQueue::encrypt_batch(net::TlsSession& tls, net::LoopCounters& counter
   const std::size_t done = drop_front(taken);
   counters.frames_out.fetch_add(done, std::memory_order_relaxed);
   return true;
-}
-
-std::size_t OutputQueue::consume(std::size_t n) {
-  bytes_ -= n;
-  if (bytes_ == 0) {
-    // The common case: everything queued went out in one write.
-    const std::size_t whole = frames_.size();
-    frames_.clear();
-    front_offset_ = 0;
-    return whole;
-  }
-  return drop_front(n);
 }
 
 std::size_t OutputQueue::drop_front(std::size_t n) {

@@ -121,7 +121,7 @@ TEST(CableSession, MessagesRunTheChannelsAction) {
   c->transport.take();
   c->send(message_command(id, R"({"action":"echo","text":"hi"})"));
   c->send(message_command(id, R"({"text":"no action"})"));            // Action Cable's default: receive
-  c->send(message_command(id, "[1,2]"));                               // not an object: ignored
+  c->send(message_command(id, "[1,2]"));                              // not an object: ignored
   c->send(message_command(identifier("b"), R"({"action":"echo"})"));  // not subscribed: ignored
   EXPECT_EQ(f.channel().actions, (Strings{"echo", "receive"}));
   EXPECT_EQ(c->transport.take(), Strings{cable::envelope(id, R"({"echo":"hi"})")});

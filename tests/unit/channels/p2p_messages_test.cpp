@@ -38,7 +38,7 @@ TEST(P2PMessages, BodiesLoseControlCharactersButKeepTextNewlinesAndTabs) {
                        "c"),
             "abc");
   EXPECT_EQ(clean_body("line\nnext\tcol"), "line\nnext\tcol");
-  EXPECT_EQ(clean_body("x\xC2\x85y"), "xy");                        // C1 (NEL) removed
+  EXPECT_EQ(clean_body("x\xC2\x85y"), "xy");                                // C1 (NEL) removed
   EXPECT_EQ(clean_body("caf\xC3\xA9 \xC2\xA0!"), "caf\xC3\xA9 \xC2\xA0!");  // é and NBSP kept
   EXPECT_TRUE(blank_body(" \n\t"));
   EXPECT_TRUE(blank_body(""));
