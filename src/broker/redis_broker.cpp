@@ -30,13 +30,13 @@
 
 namespace peercable::broker {
 namespace asio = boost::asio;
-using redis::RedisConnection;
-using redis::RedisEndpoint;
+using redis::parse_redis_url;
+using redis::redacted_url;
 using redis::redis_client_name;
 using redis::redis_command;
 using redis::redis_connect_sync;
-using redis::parse_redis_url;
-using redis::redacted_url;
+using redis::RedisConnection;
+using redis::RedisEndpoint;
 namespace {
 
 // Publishes handed to the broker thread and not yet written: beyond this they are dropped, so a stalled

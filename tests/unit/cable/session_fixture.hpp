@@ -10,9 +10,9 @@
 #include "auth/authenticator.hpp"
 #include "cable/cable_server.hpp"
 #include "cable/channel.hpp"
+#include "cable/recording_transport.hpp"
 #include "cable/session.hpp"
 #include "cable/subscription.hpp"
-#include "cable/recording_transport.hpp"
 #include "json/writer.hpp"
 #include "net/loop.hpp"
 

@@ -35,9 +35,9 @@ class RedisServer {
 
   /// Starts it again on the same port, empty.
   void start() {
-    std::vector<std::string> args{"redis-server", "--port",     std::to_string(port_), "--bind", "127.0.0.1",
-                                  "--save",       "",           "--appendonly",        "no",     "--loglevel",
-                                  "warning",      "--daemonize", "no"};
+    std::vector<std::string> args{
+        "redis-server", "--port", std::to_string(port_), "--bind",  "127.0.0.1",   "--save", "",
+        "--appendonly", "no",     "--loglevel",          "warning", "--daemonize", "no"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ == 0) {
