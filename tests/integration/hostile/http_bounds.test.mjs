@@ -52,7 +52,14 @@ time.sleep(60)
 `], { stdio: ["ignore", "pipe", "inherit"] });
   t.after(() => py.kill("SIGKILL"));
   const startRss = rssKb(server.proc.pid);
-  const line = await new Promise((resolve) => py.stdout.on("data", (d) => resolve(String(d).trim())));
+  // The whole line: a pipe may hand it over in pieces.
+  const line = await new Promise((resolve) => {
+    let out = "";
+    py.stdout.on("data", (d) => {
+      out += String(d);
+      if (out.includes("\n")) resolve(out.trim());
+    });
+  });
   // The server stopped reading long before all requests were in: the client's writes stalled.
   assert.match(line, /^stalled \d+/, `the client could write everything: ${line}`);
   const taken = Number(line.split(" ")[1]);
