@@ -139,6 +139,10 @@ void CableServer::deliver(const std::string& stream, std::string payload) {
 
 void CableServer::deliver_at(const std::string& stream, std::string payload,
                              const std::shared_ptr<const std::string>& epoch, std::uint64_t offset) {
+  if (is_internal(stream)) {  // sequenced like any broadcast when stream history is in Redis
+    if (internal_sink_) internal_sink_(std::move(payload));
+    return;
+  }
   auto b = std::make_shared<Broadcast>(stream, std::move(payload));
   b->set_position(offset, epoch);
   std::shared_ptr<const Broadcast> shared = b;
