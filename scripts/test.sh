@@ -9,10 +9,12 @@ started=$(date +%s)
 step() { printf '\n==> %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 # Runs node's test runner; a skipped test (a missing binary, Redis or Rails) fails the run here, since every
 # dependency is installed above and a skip would hide a test that checked nothing.
+# A test that hangs fails after five minutes, and a whole invocation after 25 (its process group killed, servers
+# included), so a hang costs one failed step with its output, never the whole CI's time.
 node_tests() {
   local log
   log=$(mktemp)
-  node --test --test-concurrency=1 "$@" 2>&1 | tee "$log"
+  timeout --kill-after=20 1500 node --test --test-concurrency=1 --test-timeout=300000 "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ]; then rm -f "$log"; return "$rc"; fi
   if grep -Eq '^# (skipped|todo) [1-9]' "$log"; then
