@@ -4,6 +4,15 @@
 
 namespace peercable::cable {
 
+std::string type_reply(std::string_view identifier, std::string_view type) {
+  std::string out = "{\"identifier\":";
+  json::append_string(out, identifier);
+  out += ",\"type\":\"";
+  out += type;
+  out += "\"}";
+  return out;
+}
+
 std::string envelope(std::string_view identifier, std::string_view payload_json) {
   std::string out;
   out.reserve(identifier.size() + payload_json.size() + 40);

@@ -14,6 +14,8 @@
 
 namespace peercable::cable {
 
+/// {"identifier":<identifier as a JSON string>,"type":"<type>"}: confirm_subscription, reject_history, ...
+std::string type_reply(std::string_view identifier, std::string_view type);
 /// {"identifier":<identifier as a JSON string>,"message":<payload>}
 std::string envelope(std::string_view identifier, std::string_view payload_json);
 /// The extended protocol's envelope: the same, with "stream_id", "epoch" and "offset" after "message".

@@ -26,7 +26,6 @@ constexpr std::size_t kMaxHeldBytes = 256 * 1024;
 constexpr std::string_view kRateLimited = R"({"type":"disconnect","reason":"rate_limited","reconnect":true})";
 constexpr std::string_view kRestart = R"({"type":"disconnect","reason":"server_restart","reconnect":true})";
 
-constexpr std::size_t kMaxHeldBroadcasts = 4096;  // per stream of a subscription waiting for its history
 constexpr auto kHoldWindow = std::chrono::seconds(5);
 
 // What the sign-in material of a connection was, without keeping it: a restore needs the same.
@@ -40,14 +39,6 @@ std::string digest_of(const auth::Credentials& c) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-std::string reply(std::string_view identifier, std::string_view type) {
-  std::string out = "{\"identifier\":";
-  json::append_string(out, identifier);
-  out += ",\"type\":\"";
-  out += type;
-  out += "\"}";
-  return out;
-}
 }  // namespace
 
 CableSession::CableSession(CableServer& server, LoopState& loop, ws::Transport& conn)
@@ -235,18 +226,7 @@ void CableSession::on_message(ws::Opcode op, std::string_view payload) {
 
 bool CableSession::within_rate() {
   const unsigned rate = server_.session_limits().commands_per_second;
-  if (rate == 0) return true;
-  const auto now = std::chrono::steady_clock::now();
-  const double burst = 2.0 * rate;
-  if (rate_refilled_ == std::chrono::steady_clock::time_point{}) {
-    rate_tokens_ = burst;
-  } else {
-    rate_tokens_ = std::min(burst, rate_tokens_ + std::chrono::duration<double>(now - rate_refilled_).count() * rate);
-  }
-  rate_refilled_ = now;
-  if (rate_tokens_ < 1) return false;
-  rate_tokens_ -= 1;
-  return true;
+  return rate == 0 || command_bucket_.take(std::chrono::steady_clock::now(), 2.0 * rate, rate);
 }
 
 void CableSession::handle(std::string_view payload) {
@@ -279,12 +259,12 @@ void CableSession::subscribe(std::string identifier, std::optional<HistoryReques
   const auto& limits = server_.session_limits();
   if (limits.identifier_bytes != 0 && identifier.size() > limits.identifier_bytes) {
     net::count_refusal(net::Limit::kIdentifier);
-    conn_.send_text(reply(identifier, "reject_subscription"));
+    conn_.send_text(type_reply(identifier, "reject_subscription"));
     return;
   }
   if (limits.subscriptions != 0 && subs_.size() >= limits.subscriptions) {
     net::count_refusal(net::Limit::kSubscriptions);
-    conn_.send_text(reply(identifier, "reject_subscription"));
+    conn_.send_text(type_reply(identifier, "reject_subscription"));
     return;
   }
   auto sub = open(identifier, false);
@@ -320,7 +300,7 @@ std::shared_ptr<Subscription> CableSession::open(const std::string& identifier, 
   if (!channel->subscribed(*sub, params)) {
     subs_.erase(identifier);
     remove(*sub);
-    if (!restored) conn_.send_text(reply(identifier, "reject_subscription"));
+    if (!restored) conn_.send_text(type_reply(identifier, "reject_subscription"));
     return nullptr;
   }
   if (restored)
@@ -331,136 +311,13 @@ std::shared_ptr<Subscription> CableSession::open(const std::string& identifier, 
 void CableSession::confirm(Subscription& sub) {
   if (sub.confirmed_ || !sub.active_) return;
   sub.confirmed_ = true;
-  if (!sub.restored_) conn_.send_text(reply(sub.identifier(), "confirm_subscription"));
+  if (!sub.restored_) conn_.send_text(type_reply(sub.identifier(), "confirm_subscription"));
   sub.channel().confirmed(sub);
   if (!sub.active_) return;
   if (sub.history_ || sub.history_malformed_) serve_history(sub);
 }
 
-// ---- Extended protocol: history, whisper ----------------------------------------------------------
-
-void CableSession::history(const std::string& identifier, std::optional<HistoryRequest> req, bool malformed) {
-  auto it = subs_.find(identifier);
-  if (it == subs_.end()) {
-    conn_.send_text(reply(identifier, "reject_history"));
-    return;
-  }
-  auto sub = it->second;
-  sub->history_ = std::move(req);
-  sub->history_malformed_ = malformed;
-  for (auto& ref : sub->stream_refs_) ref.held = true;
-  if (sub->confirmed_) serve_history(*sub);  // else once its streams are live
-}
-
-void CableSession::serve_history(Subscription& sub) {
-  if (server_.remote_history()) return serve_remote_history(sub);
-  auto req = std::move(sub.history_);
-  const bool malformed = sub.history_malformed_;
-  sub.history_.reset();
-  sub.history_malformed_ = false;
-  StreamLog* log = server_.stream_log();
-  // Only the streams this subscription is on: a request naming others learns nothing about them.
-  std::vector<std::vector<BroadcastPtr>> missed(sub.stream_refs_.size());
-  HistoryResult result = malformed ? HistoryResult::kUnknownStream : HistoryResult::kOk;
-  std::string_view failed;
-  for (std::size_t i = 0; req && result == HistoryResult::kOk && i < sub.stream_refs_.size(); ++i) {
-    const auto& ref = sub.stream_refs_[i];
-    const StreamPosition* pos = nullptr;
-    for (const auto& p : req->streams)
-      if (p.stream == ref.name) pos = &p;
-    if (pos) {
-      result = log ? log->after(ref.name, pos->epoch, pos->offset, missed[i]) : HistoryResult::kUnknownStream;
-      if (result != HistoryResult::kOk) failed = ref.name;
-    } else if (req->since && log) {
-      log->since(ref.name, *req->since, missed[i]);
-    }
-  }
-  finish_history(sub, result, failed, missed, malformed);
-}
-
-void CableSession::serve_remote_history(Subscription& sub) {
-  auto req = std::move(sub.history_);
-  const bool malformed = sub.history_malformed_;
-  sub.history_.reset();
-  sub.history_malformed_ = false;
-  std::vector<StreamQuery> queries;
-  std::vector<std::size_t> ref_of;  // the stream of each query
-  for (std::size_t i = 0; req && !malformed && i < sub.stream_refs_.size(); ++i) {
-    const auto& ref = sub.stream_refs_[i];
-    const StreamPosition* pos = nullptr;
-    for (const auto& p : req->streams)
-      if (p.stream == ref.name) pos = &p;
-    if (pos) {
-      queries.push_back({ref.name, pos->epoch, pos->offset, true, 0});
-    } else if (req->since) {
-      queries.push_back({ref.name, {}, 0, false, *req->since});
-    } else {
-      continue;
-    }
-    ref_of.push_back(i);
-  }
-  if (queries.empty()) {
-    std::vector<std::vector<BroadcastPtr>> none;
-    return finish_history(sub, malformed ? HistoryResult::kUnknownStream : HistoryResult::kOk, {}, none, malformed);
-  }
-  // Answered on the store thread; the subscription's broadcasts wait (held) until the answer is back here. A
-  // newer request for the subscription makes this answer moot.
-  const std::uint64_t ticket = ++sub.history_ticket_;
-  sub.history_asked_ = true;
-  std::weak_ptr<Subscription> weak = sub.weak_from_this();
-  net::Loop& loop = loop_.loop;
-  server_.remote_history()->read(std::move(queries), [weak, ticket, &loop, ref_of](HistoryAnswer a) {
-    loop.post([weak, ticket, ref_of, a = std::move(a)]() mutable {
-      auto s = weak.lock();
-      if (!s || !s->active() || s->history_ticket_ != ticket) return;
-      s->history_asked_ = false;
-      std::vector<std::vector<BroadcastPtr>> missed(s->stream_refs_.size());
-      for (std::size_t q = 0; q < a.missed.size() && q < ref_of.size(); ++q)
-        if (ref_of[q] < missed.size()) missed[ref_of[q]] = std::move(a.missed[q]);
-      s->session().finish_history(*s, a.result, a.failed, missed, false);
-    });
-  });
-}
-
-void CableSession::finish_history(Subscription& sub, HistoryResult result, std::string_view failed,
-                                  std::vector<std::vector<BroadcastPtr>>& missed, bool malformed) {
-  if (result == HistoryResult::kOk) {
-    for (std::size_t i = 0; i < missed.size() && i < sub.stream_refs_.size(); ++i)
-      for (const auto& b : missed[i])
-        if (Subscription::take_position(sub.stream_refs_[i], *b)) send_broadcast(sub, *b);
-  } else if (malformed) {
-    spdlog::info("session {}: malformed history request refused", id_);
-  } else {
-    spdlog::info("session {}: history of {} refused: {}", id_, net::loggable(failed, 100), to_string(result));
-  }
-  release(sub);
-  conn_.send_text(reply(sub.identifier(), result == HistoryResult::kOk ? "confirm_history" : "reject_history"));
-}
-
-void CableSession::send_broadcast(Subscription& sub, const Broadcast& b) {
-  if (conn_.takes_shared_deflate()) {
-    if (auto z = b.deflated_frame_for(sub.identifier(), conn_.loop_deflate(), true)) return conn_.send_frame(z);
-  }
-  conn_.send_frame(b.frame_for(sub.identifier(), true));
-}
-
-void CableSession::release(Subscription& sub) {
-  for (auto& ref : sub.stream_refs_) {
-    ref.held = false;
-    auto pending = std::move(ref.pending);
-    ref.pending.clear();
-    for (const auto& b : pending)
-      if (Subscription::take_position(ref, *b)) send_broadcast(sub, *b);
-  }
-}
-
-void CableSession::release_overdue() {
-  if (std::chrono::steady_clock::now() < hold_until_) return;
-  holding_ = false;
-  for (auto& [identifier, sub] : subs_)
-    if (sub->restored_ && sub->confirmed_ && !sub->history_ && !sub->history_malformed_ && !sub->history_asked_)
-      release(*sub);
-}
+// ---- Extended protocol: whisper (history: session_history.cpp) --------------------------------
 
 void CableSession::whisper(const std::string& identifier, const std::string& data) {
   auto it = subs_.find(identifier);
@@ -504,49 +361,6 @@ void CableSession::message(const std::string& identifier, const std::string& dat
     if (a.get(s) == simdjson::SUCCESS) action = s;
   }
   sub->channel().perform(*sub, action, obj);
-}
-
-// ---- Subscription --------------------------------------------------------------------------------
-
-const auth::Identity& Subscription::user() const {
-  return session_.user();
-}
-
-void Subscription::stream_from(const std::string& stream) {
-  ++pending_;
-  std::weak_ptr<Subscription> weak = weak_from_this();
-  session_.loop_state().hub.add(*this, stream, [weak] {
-    if (auto s = weak.lock()) s->on_stream_ready();
-  });
-}
-
-bool Subscription::take_position(StreamRef& ref, const Broadcast& b) {
-  if (!b.epoch()) return true;  // no log: nothing to tell apart
-  const bool same_epoch = ref.epoch && (ref.epoch == b.epoch() || *ref.epoch == *b.epoch());
-  if (same_epoch && b.offset() <= ref.sent) return false;
-  ref.epoch = b.epoch();
-  ref.sent = b.offset();
-  return true;
-}
-
-bool Subscription::hold(StreamRef& ref, std::shared_ptr<const Broadcast> b) {
-  if (ref.pending.size() >= kMaxHeldBroadcasts) return false;
-  ref.pending.push_back(std::move(b));
-  return true;
-}
-
-void Subscription::on_stream_ready() {
-  if (!active_) return;
-  if (--pending_ == 0) session_.confirm(*this);
-}
-
-void Subscription::transmit(std::string_view payload_json) {
-  if (!active_) return;
-  session_.send_text(envelope(identifier_, payload_json));
-}
-
-void Subscription::broadcast(const std::string& stream, std::string payload_json) {
-  session_.server().broadcast(stream, std::move(payload_json));
 }
 
 }  // namespace peercable::cable

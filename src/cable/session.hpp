@@ -12,6 +12,7 @@
 #include "cable/session_store.hpp"
 #include "cable/stream_log.hpp"
 #include "http/connection.hpp"
+#include "net/token_bucket.hpp"
 #include "ws/transport.hpp"
 
 namespace peercable::cable {
@@ -105,8 +106,7 @@ class CableSession final : public http::WsSession {
   bool closed_ = false;
   std::vector<std::string> held_;  // commands received while signing in
   std::size_t held_bytes_ = 0;
-  double rate_tokens_ = 0;
-  std::chrono::steady_clock::time_point rate_refilled_{};
+  net::TokenBucket command_bucket_;  // --max-commands-per-second, a burst of twice that
   std::shared_ptr<bool> alive_;  // while an authenticator may still call back
   std::map<std::string, std::shared_ptr<Subscription>, std::less<>> subs_;
   // Extended protocol

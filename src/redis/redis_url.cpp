@@ -2,35 +2,13 @@
 
 #include <charconv>
 
+#include "http/query.hpp"
+
 namespace peercable::redis {
 namespace {
 
 RedisUrlResult fail(std::string why) {
   return {std::nullopt, std::move(why)};
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding; false on a truncated or non-hex escape.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
 }
 
 // A decimal number in [lo, hi] made of digits only.
@@ -67,8 +45,13 @@ RedisUrlResult parse_redis_url(std::string_view url) {
     auto colon = userinfo.find(':');
     if (colon == std::string_view::npos)
       return fail("give the password as redis://:password@host or redis://user:password@host");
-    if (!percent_decode(userinfo.substr(0, colon), ep.user)) return fail("bad percent-escape in the user name");
-    if (!percent_decode(userinfo.substr(colon + 1), ep.password)) return fail("bad percent-escape in the password");
+    // Any byte may be escaped in credentials (AUTH takes binary arguments), NUL included.
+    auto user = http::percent_decode(userinfo.substr(0, colon), false, true);
+    if (!user) return fail("bad percent-escape in the user name");
+    auto password = http::percent_decode(userinfo.substr(colon + 1), false, true);
+    if (!password) return fail("bad percent-escape in the password");
+    ep.user = std::move(*user);
+    ep.password = std::move(*password);
     if (ep.password.empty()) return fail("the password is empty");
   }
 

@@ -8,15 +8,14 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { launchChromium, buildWebIfMissing } from "../lib/browser.mjs";
-import { startPeercable, repoRoot, signToken } from "../lib/peercable.mjs";
+import { launchChromium, buildWebIfMissing, artifactsDir as artifacts } from "../lib/browser.mjs";
+import { startPeercable, signToken } from "../lib/peercable.mjs";
 import { startRedis, redisMissing } from "../integration/redis/redis.mjs";
 
 const ADMIN_KEY = "e2e-admin-key-0123456789abcdef";
 const BROADCAST_KEY = "e2e-broadcast-key-0123456789";
 const STREAM = "e2e:orders";
 const SUBSCRIBERS = 12;
-const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 let server, browser;
 const sockets = [];
 

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launchChromium } from "../lib/browser.mjs";
+import { launchChromium, artifactsDir as artifacts } from "../lib/browser.mjs";
 import { repoRoot, freePort } from "../lib/peercable.mjs";
 
-const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 const STEP_MS = 15000;
 let app, browser, url, output = "";
 

@@ -9,12 +9,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchChromium } from "../lib/browser.mjs";
+import { launchChromium, artifactsDir as artifacts } from "../lib/browser.mjs";
 import { startPeercable, repoRoot, signToken, freePort } from "../lib/peercable.mjs";
 import { startRedis } from "../integration/redis/redis.mjs";
 
 const SECRET = "turbo-e2e-secret-key-base-0123456789abcdef0123456789abcdef012";
-const artifacts = join(repoRoot, "tests", "e2e", "artifacts");
 const railsDir = join(repoRoot, "tests", "integration", "redis", "rails");
 const turboBundle = join(repoRoot, "tests", "node_modules", "@hotwired", "turbo-rails", "app", "assets", "javascripts", "turbo.js");
 let redis, server, browser, railsEnv;

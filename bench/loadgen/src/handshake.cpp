@@ -4,8 +4,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <cctype>
 #include <random>
+
+#include "text.hpp"
 
 namespace loadgen {
 
@@ -21,23 +22,11 @@ std::string base64(const unsigned char* data, int len) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool icontains(std::string_view hay, std::string_view needle) {
   if (needle.size() > hay.size()) return false;
   for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i)
     if (iequals(hay.substr(i, needle.size()), needle)) return true;
   return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
 }
 
 HandshakeResult reject(std::string why) {

@@ -1,23 +1,15 @@
 #include "hold_command.hpp"
 
+#include "text.hpp"
+
 namespace loadgen {
 
-namespace {
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 HoldCommand parse_hold_command(std::string_view line) {
-  line = trimmed(line);
+  line = trim(line);
   if (line == "quit") return {HoldCommandKind::quit, -1};
   constexpr std::string_view kRound = "round ";
   if (line.substr(0, kRound.size()) != kRound) return {};
-  const std::string_view digits = trimmed(line.substr(kRound.size()));
+  const std::string_view digits = trim(line.substr(kRound.size()));
   if (digits.empty() || digits.size() > 10) return {};
   std::int64_t seq = 0;
   for (const char ch : digits) {

@@ -1,24 +1,12 @@
 #include "inflate.hpp"
 
-#include <cctype>
 #include <cstring>
+
+#include "text.hpp"
 
 namespace loadgen {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 
 /// Window bits 8..15 from a parameter value, which may be quoted (RFC 7692 §7.1.2); 0 when invalid.
 int window_bits(std::string_view v) {
