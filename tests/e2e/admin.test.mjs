@@ -10,7 +10,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { launchChromium, buildWebIfMissing } from "../lib/browser.mjs";
 import { startPeercable, repoRoot, signToken } from "../lib/peercable.mjs";
-import { startRedis, redisMissing } from "../integration/redis/redis.mjs";
+import { startRedis, redisMissing } from "../lib/redis.mjs";
 
 const ADMIN_KEY = "e2e-admin-key-0123456789abcdef";
 const BROADCAST_KEY = "e2e-broadcast-key-0123456789";

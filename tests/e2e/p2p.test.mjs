@@ -14,7 +14,7 @@ import {
   launchChromium, buildWebIfMissing, distDir, artifactsDir, shot, openWatchedPage, signInAsGuest,
 } from "../lib/browser.mjs";
 import { openInboxClient } from "../lib/inbox_client.mjs";
-import { startRedis } from "../integration/redis/redis.mjs";
+import { startRedis } from "../lib/redis.mjs";
 import { connect } from "node:net";
 import { formatBytes } from "../../web/src/peer/file_transfer.js";
 

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { startPeercable, binary } from "../../lib/peercable.mjs";
 import { until, waitForLogLines } from "../../lib/drain.mjs";
-import { startRedis, redisMissing, redisCommand } from "../redis/redis.mjs";
+import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, tearDown } from "../redis/cable.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;

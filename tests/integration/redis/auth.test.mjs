@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPeercable, binary, freePort, testSecret } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommands } from "./redis.mjs";
+import { startRedis, redisMissing, redisCommands } from "../../lib/redis.mjs";
 import { CableClient, roomId } from "./cable.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
+import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startPeercable, binary, freePort, testSecret, waitHealthy } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
+import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, roomId, tearDown } from "./cable.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "rails");

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing } from "./redis.mjs";
+import { startRedis, redisMissing } from "../../lib/redis.mjs";
 import { bystanderDuringStall } from "../p2p/stall.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;

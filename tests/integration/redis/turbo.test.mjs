@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startPeercable, binary, repoRoot } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing } from "./redis.mjs";
+import { startRedis, redisMissing } from "../../lib/redis.mjs";
 import { CableClient, tearDown } from "./cable.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "rails");

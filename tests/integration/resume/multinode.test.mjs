@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import WebSocket from "ws";
 import { createCable } from "@anycable/web";
 import { startPeercable, signToken, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommands } from "../redis/redis.mjs";
+import { startRedis, redisMissing, redisCommands } from "../../lib/redis.mjs";
 import { CutProxy, BalancerProxy } from "./proxy.mjs";
 
 const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
