@@ -6,14 +6,12 @@
 // Run: node --test tests/integration/admin/   (PEERCABLE_BIN overrides the binary)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
 import { until, waitForLogLines } from "../../lib/drain.mjs";
-import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
+import { startRedis, startNodes, redisSkip, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, tearDown } from "../redis/cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 const ADMIN_KEY = "cluster-admin-key-0123456789";
 const BROADCAST_KEY = "cluster-broadcast-key-0123";
 const STREAMS_SECRET = "cluster-streams-secret-0123456789";
@@ -25,9 +23,9 @@ const clients = [];
 before(async () => {
   if (skip) return;
   redis = await startRedis();
-  const common = ["--redis-url", `redis://127.0.0.1:${redis.port}/0`, "--admin-key", ADMIN_KEY, "--threads", "1",
+  const common = ["--admin-key", ADMIN_KEY, "--threads", "1",
     "--broadcast-key", BROADCAST_KEY, "--public-streams", "--streams-secret", STREAMS_SECRET];
-  nodes = await Promise.all(["node-a", "node-b"].map((id) => startPeercable([...common, "--node-id", id])));
+  nodes = await startNodes(redis, 2, (i) => [...common, "--node-id", ["node-a", "node-b"][i]], { db: 0 });
 });
 
 // Node B is killed by the last test; the teardown stops what is left.

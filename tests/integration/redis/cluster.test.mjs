@@ -5,13 +5,11 @@
 // Run: node --test tests/integration/redis/   (PEERCABLE_BIN overrides the binary)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
+import { startRedis, startNodes, redisSkip, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
 import { fenceTag } from "../../lib/drain.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 const KEY = "cluster-test-broadcast-key";
 let redis;
 let nodes = [];
@@ -20,8 +18,7 @@ const clients = [];
 before(async () => {
   if (skip) return;
   redis = await startRedis();
-  nodes = await Promise.all([0, 1, 2].map(() =>
-    startPeercable(["--redis-url", `${redis.url}/1`, "--threads", "2", "--broadcast-key", KEY])));
+  nodes = await startNodes(redis, 3, ["--threads", "2", "--broadcast-key", KEY], { db: 1 });
 });
 
 after(() => tearDown({ clients, nodes, redis }));

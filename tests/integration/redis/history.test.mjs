@@ -5,22 +5,20 @@
 // Run: node --test tests/integration/redis/   (PEERCABLE_BIN overrides the binary)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
+import { startRedis, startNode, startNodes, redisSkip, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 const SIZE = 5;
 let redis;
 let nodes = [];
 const clients = [];
-const nodeArgs = () => ["--redis-url", redis.url, "--threads", "2", "--history-size", String(SIZE), "--log-level", "info"];
+const nodeArgs = ["--threads", "2", "--history-size", String(SIZE), "--log-level", "info"];
 
 before(async () => {
   if (skip) return;
   redis = await startRedis();
-  nodes = await Promise.all([0, 1].map(() => startPeercable(nodeArgs())));
+  nodes = await startNodes(redis, 2, nodeArgs);
 });
 
 after(() => tearDown({ clients, nodes, redis }));
@@ -96,7 +94,7 @@ test("a restarted node still serves the history", { skip, timeout: 30000 }, asyn
   const old = nodes[1];
   assert.equal(await old.stop(), 0, old.logs());
   // A fresh data directory: nothing of it can come from the node's own disk.
-  nodes[1] = await startPeercable(nodeArgs(), { port: old.port });
+  nodes[1] = await startNode(redis, nodeArgs, { port: old.port });
   const dave = await connect(nodes[1], "dave");
   assert.deepEqual(await historyOnJoin(dave, room), ["before the restart 1", "before the restart 2"]);
   await alice.close();
@@ -105,7 +103,7 @@ test("a restarted node still serves the history", { skip, timeout: 30000 }, asyn
 
 test("keys follow --channel-prefix", { skip, timeout: 30000 }, async () => {
   const room = "prefixed-history";
-  const node = await startPeercable([...nodeArgs(), "--channel-prefix", "app_test"]);
+  const node = await startNode(redis, [...nodeArgs, "--channel-prefix", "app_test"]);
   try {
     const erin = await connect(node, "erin");
     await erin.join(room);

@@ -3,12 +3,10 @@
 // nodes again without a restart.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "../../lib/redis.mjs";
+import { startRedis, startNodes, redisSkip, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 let redis;
 let nodes = [];
 const clients = [];
@@ -16,8 +14,7 @@ const clients = [];
 before(async () => {
   if (skip) return;
   redis = await startRedis();
-  nodes = await Promise.all([0, 1].map(() =>
-    startPeercable(["--redis-url", redis.url, "--threads", "2", "--log-level", "info"])));
+  nodes = await startNodes(redis, 2, ["--threads", "2", "--log-level", "info"]);
 });
 
 after(() => tearDown({ clients, nodes, redis }));
