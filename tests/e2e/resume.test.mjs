@@ -18,6 +18,7 @@ import {
 } from "../lib/browser.mjs";
 import { CutProxy } from "../integration/resume/proxy.mjs";
 import { startRedis, startNodes, redisMissing } from "../lib/redis.mjs";
+import { until } from "../lib/drain.mjs";
 
 const STEP_MS = 15000;
 const MESSAGES = 300;   // numbered messages per scenario
@@ -331,9 +332,10 @@ test("an evicted offset: the page says history was lost and reloads the room", a
 
     await alice.locator("#history-notice").waitFor({ state: "visible" });
     assert.match(await alice.locator("#history-notice").textContent(), /could not be recovered/);
-    // The room is loaded afresh: a new subscription brings its recent messages and who is here now.
+    // The room is loaded afresh: a new subscription brings its recent messages and who is here now. Its
+    // stream replay (since the subscription) can show "n 20" before the room's history frame is in: wait for both.
     await waitForBody(alice, "n 20");
-    assert.ok(historyFrames() > before, "the room's history was fetched anew");
+    await until(() => historyFrames() > before, "the room's history fetched anew", STEP_MS);
     await assertAllNumbered(alice, 20);
     assert.equal((await bodies(alice)).filter((b) => b === "before the cut").length, 1);
     await alice.waitForFunction(() => [...document.querySelectorAll("#chat .person .person__name")]
