@@ -10,7 +10,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { launchChromium, buildWebIfMissing, artifactsDir as artifacts } from "../lib/browser.mjs";
 import { startPeercable, signToken } from "../lib/peercable.mjs";
-import { startRedis, redisMissing } from "../integration/redis/redis.mjs";
+import { startRedis, startNodes, redisMissing } from "../lib/redis.mjs";
 
 const ADMIN_KEY = "e2e-admin-key-0123456789abcdef";
 const BROADCAST_KEY = "e2e-broadcast-key-0123456789";
@@ -113,10 +113,8 @@ const number = (t) => Number(t.replace(/,/g, ""));
 test("two nodes on Redis: the page on one shows both, their total, and the other's traffic", {
   skip: redisMissing() ?? false, timeout: 90000 }, async () => {
   const redis = await startRedis();
-  const common = ["--redis-url", `redis://127.0.0.1:${redis.port}/0`, "--admin-key", ADMIN_KEY, "--broadcast-key",
-    BROADCAST_KEY, "--public-streams", "--threads", "1"];
-  const [a, b] = await Promise.all([startPeercable([...common, "--node-id", "edge-a"]),
-    startPeercable([...common, "--node-id", "edge-b"])]);
+  const common = ["--admin-key", ADMIN_KEY, "--broadcast-key", BROADCAST_KEY, "--public-streams", "--threads", "1"];
+  const [a, b] = await startNodes(redis, 2, (i) => [...common, "--node-id", ["edge-a", "edge-b"][i]], { db: 0 });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();

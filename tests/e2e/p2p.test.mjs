@@ -14,7 +14,7 @@ import {
   launchChromium, buildWebIfMissing, distDir, artifactsDir, shot, openWatchedPage, signInAsGuest,
 } from "../lib/browser.mjs";
 import { openInboxClient } from "../lib/inbox_client.mjs";
-import { startRedis } from "../integration/redis/redis.mjs";
+import { startRedis, startNode } from "../lib/redis.mjs";
 import { connect } from "node:net";
 import { formatBytes } from "../../web/src/peer/file_transfer.js";
 
@@ -280,7 +280,7 @@ test("through Redis: every command the server sends Redis carries the direct mes
   let seen = "";
   monitor.on("data", (d) => (seen += d));
   monitor.write("MONITOR\r\n");
-  const node = await startPeercable(["--web-root", distDir, "--max-guest-signins-per-ip", "0", "--redis-url", redis.url]);
+  const node = await startNode(redis, ["--web-root", distDir, "--max-guest-signins-per-ip", "0"]);
   const fay = await openPage();
   const gil = await openPage();
   try {

@@ -2,8 +2,9 @@
 // its connection is down. The page is loaded through a TCP proxy that the test cuts and restores, so its
 // WebSocket goes through it; a publisher (a plain Action Cable client) speaks numbered messages at a steady rate
 // meanwhile, a second person (Bob, another Chromium page) sends an encrypted direct message and people join and
-// leave. After the cut, a server restart (SQLite, same --data-dir and port) and an evicted offset, the page must
-// show every message once, in order, without a reload, or say that history was lost and reload the room.
+// leave. After the cut, a server restart (SQLite, same --data-dir and port), a move to another node (two nodes on
+// one redis-server, the first one stopped) and an evicted offset, the page must show every message once, in
+// order, without a reload, or say that history was lost and reload the room.
 // Run: node --test --test-concurrency=1 tests/e2e/resume.test.mjs. Screenshots: tests/e2e/artifacts/resume-*.png.
 // Figures (time back after the network returns) are printed as test diagnostics, not asserted.
 import { test, before, after } from "node:test";
@@ -16,6 +17,8 @@ import {
   waitForStatus,
 } from "../lib/browser.mjs";
 import { CutProxy } from "../integration/resume/proxy.mjs";
+import { startRedis, startNodes, redisMissing } from "../lib/redis.mjs";
+import { until } from "../lib/drain.mjs";
 
 const STEP_MS = 15000;
 const MESSAGES = 300;   // numbered messages per scenario
@@ -136,10 +139,10 @@ function assertNoDuplicateFrames(page) {
   assert.deepEqual(twice, [], "no numbered message delivered twice on a stream");
 }
 
-/** Measures (not asserts) how long after the proxy is restored the page is connected again. */
-async function backAfterRestore(page, proxy, t, label) {
+/** Measures (not asserts) how long after the proxy is restored (to `targetPort` when given) the page is back. */
+async function backAfterRestore(page, proxy, t, label, targetPort = undefined) {
   const restoredAt = Date.now();
-  proxy.restore();
+  proxy.restore(targetPort);
   await expectStatus(page, "Connected", STEP_MS);
   const ms = Date.now() - restoredAt;
   t.diagnostic(`${label}: connected again ${ms} ms after the network returned`);
@@ -260,6 +263,52 @@ test("a server restart (SQLite, same --data-dir and port) while the page is away
   }
 });
 
+test("moved to another node (two nodes on one redis-server, the first stopped): nothing lost",
+  { skip: redisMissing() ?? false }, async (t) => {
+    const redis = await startRedis();
+    // Stream history, epochs and sessions are in Redis: node B knows what node A sent the page.
+    const [a, b] = await startNodes(redis, 2, [...baseArgs, "--stream-history-limit", "1000"]);
+    const proxy = new CutProxy(a.port);
+    const proxyPort = await proxy.listen();
+    const room = "resume-moved";
+    let carol;
+    try {
+      const alice = await openPage(`http://127.0.0.1:${proxyPort}`, "alice", "Alice", room);
+      carol = await cablePerson(b, "carol", "Carol", room);  // speaks on node B: it reaches A through Redis
+      await alice.waitForFunction(() => document.querySelectorAll("#chat .person").length === 2);
+      let aStopped;
+      let restoredAt;
+      await publish(carol, MESSAGES, async (n) => {
+        if (n === 60) {
+          proxy.cut();
+          aStopped = a.stop();  // node A goes away for good: the page can only come back on B
+          await expectStatus(alice, "Reconnecting");
+          await shot(alice, "06-moved-reconnecting");
+        }
+        if (n === 60 + Math.round((CUT_MS / 1000) * RATE)) {
+          assert.equal(await aStopped, 0, "node A exits 0");
+          restoredAt = await backAfterRestore(alice, proxy, t, "moved", b.port);
+        }
+      });
+      await waitForBody(alice, `n ${MESSAGES}`);
+      t.diagnostic(`moved: last message shown ${Date.now() - restoredAt} ms after the network returned`);
+      await assertAllNumbered(alice, MESSAGES);
+      assertNoDuplicateFrames(alice);
+      const welcomes = alice.framesReceived.filter((f) => f.includes('"type":"welcome"')).map((f) => JSON.parse(f));
+      assert.equal(welcomes.length, 2, "one connection to A, one to B");
+      assert.equal(welcomes[1].restored, true, `node B restored the session A made: ${JSON.stringify(welcomes)}`);
+      assert.ok(await alice.locator("#history-notice").isHidden(), "no history-lost notice: Redis kept the history");
+      await alice.locator("#messages").evaluate((list) => { list.scrollTop = list.scrollHeight; });
+      await shot(alice, "07-moved-back");
+      await alice.context().close();
+    } finally {
+      await carol?.close();
+      await proxy.close();
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.kill();
+    }
+  });
+
 test("an evicted offset: the page says history was lost and reloads the room", async (t) => {
   const server = await startPeercable([...baseArgs, "--stream-history-limit", "5"]);
   const proxy = new CutProxy(server.port);
@@ -283,9 +332,10 @@ test("an evicted offset: the page says history was lost and reloads the room", a
 
     await alice.locator("#history-notice").waitFor({ state: "visible" });
     assert.match(await alice.locator("#history-notice").textContent(), /could not be recovered/);
-    // The room is loaded afresh: a new subscription brings its recent messages and who is here now.
+    // The room is loaded afresh: a new subscription brings its recent messages and who is here now. Its
+    // stream replay (since the subscription) can show "n 20" before the room's history frame is in: wait for both.
     await waitForBody(alice, "n 20");
-    assert.ok(historyFrames() > before, "the room's history was fetched anew");
+    await until(() => historyFrames() > before, "the room's history fetched anew", STEP_MS);
     await assertAllNumbered(alice, 20);
     assert.equal((await bodies(alice)).filter((b) => b === "before the cut").length, 1);
     await alice.waitForFunction(() => [...document.querySelectorAll("#chat .person .person__name")]

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchChromium, artifactsDir as artifacts } from "../lib/browser.mjs";
 import { startPeercable, repoRoot, signToken, freePort } from "../lib/peercable.mjs";
-import { startRedis } from "../integration/redis/redis.mjs";
+import { startRedis } from "../lib/redis.mjs";
 
 const SECRET = "turbo-e2e-secret-key-base-0123456789abcdef0123456789abcdef012";
 const railsDir = join(repoRoot, "tests", "integration", "redis", "rails");

@@ -4,34 +4,22 @@
 // is dropped); what is not a snapshot is ignored; a node that stops is shown stale, then forgotten.
 //
 // Run: node --test tests/integration/admin/   (PEERCABLE_BIN overrides the binary)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { createHmac } from "node:crypto";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
 import { until, waitForLogLines } from "../../lib/drain.mjs";
-import { startRedis, redisMissing, redisCommand } from "../redis/redis.mjs";
-import { CableClient, tearDown } from "../redis/cable.mjs";
+import { redisSkip, redisCommand } from "../../lib/redis.mjs";
+import { redisSuite } from "../redis/cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 const ADMIN_KEY = "cluster-admin-key-0123456789";
 const BROADCAST_KEY = "cluster-broadcast-key-0123";
 const STREAMS_SECRET = "cluster-streams-secret-0123456789";
 const NODES_STREAM = "peercable:admin:nodes";  // Admin::kNodesStream
-let redis;
-let nodes = [];
-const clients = [];
-
-before(async () => {
-  if (skip) return;
-  redis = await startRedis();
-  const common = ["--redis-url", `redis://127.0.0.1:${redis.port}/0`, "--admin-key", ADMIN_KEY, "--threads", "1",
-    "--broadcast-key", BROADCAST_KEY, "--public-streams", "--streams-secret", STREAMS_SECRET];
-  nodes = await Promise.all(["node-a", "node-b"].map((id) => startPeercable([...common, "--node-id", id])));
-});
-
-// Node B is killed by the last test; the teardown stops what is left.
-after(() => tearDown({ clients, nodes: nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null), redis }));
+const common = ["--admin-key", ADMIN_KEY, "--threads", "1",
+  "--broadcast-key", BROADCAST_KEY, "--public-streams", "--streams-secret", STREAMS_SECRET];
+const suite = redisSuite(2, (i) => [...common, "--node-id", ["node-a", "node-b"][i]], { db: 0 }, { skip });
+const { nodes, connect } = suite;
 
 async function stats(node) {
   const r = await fetch(`${node.url}/admin/api/stats`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
@@ -47,12 +35,6 @@ async function statsUntil(node, ok, what, ms = 10000) {
 }
 
 const listed = (body, id) => body.nodes.find((n) => n.id === id);
-
-async function connect(node, id) {
-  const c = await CableClient.connect(node.wsUrl, { id });
-  clients.push(c);
-  return c;
-}
 
 const pubsub = (stream) => JSON.stringify({ channel: "$pubsub", stream_name: stream });
 
@@ -119,7 +101,7 @@ test("no client receives the nodes' figures, nor can send them, on any channel",
     headers: { Authorization: `Bearer ${BROADCAST_KEY}`, "Content-Type": "application/json" },
     body: JSON.stringify({ stream: NODES_STREAM, data: forged }) });
   assert.equal(r.status, 202);
-  assert.equal(await redisCommand(redis.port, "PUBLISH", NODES_STREAM, JSON.stringify({ ...forged, connections: "many" })), 2);
+  assert.equal(await redisCommand(suite.redis.port, "PUBLISH", NODES_STREAM, JSON.stringify({ ...forged, connections: "many" })), 2);
 
   // The drain: both nodes took in two more seconds of each other's snapshots while the spies listened.
   await waitForLogLines(a, /ignored a node snapshot that is not one/, 1);
@@ -136,6 +118,7 @@ test("no client receives the nodes' figures, nor can send them, on any channel",
 test("a node that stops is shown stale, then forgotten", { skip, timeout: 30000 }, async () => {
   const [a, b] = nodes;
   await b.stop("SIGKILL");  // a crash: nothing says goodbye
+  nodes.splice(nodes.indexOf(b), 1);  // the teardown stops what is left
   const stale = await statsUntil(a, (x) => listed(x, "node-b")?.stale === true, "node B shown stale");
   assert.ok(listed(stale, "node-b").age_s >= 3);
   assert.equal(stale.total.stale, 1);

@@ -2,15 +2,15 @@
 // one, an unknown user or a bad URL stop peercable at start-up with one clear line and exit code 2.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPeercable, binary, freePort, testSecret } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommands } from "./redis.mjs";
+import { startRedis, redisSkip, redisCommands } from "../../lib/redis.mjs";
 import { CableClient, roomId } from "./cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 let redis;
 
 before(async () => {

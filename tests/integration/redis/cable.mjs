@@ -1,8 +1,10 @@
 // A small Action Cable client over `ws` for the scale-out tests: it keeps every frame, so a test can wait for
-// one with a timeout and count duplicates exactly.
+// one with a timeout and count duplicates exactly; and a suite's nodes on one redis-server.
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { signToken } from "../../lib/peercable.mjs";
+import { startRedis, startNodes } from "../../lib/redis.mjs";
 
 export const WAIT_MS = 8000;
 export const roomId = (room) => JSON.stringify({ channel: "P2PChannel", room });
@@ -132,4 +134,30 @@ export async function tearDown({ clients, nodes, redis, others = [] }) {
   const [codes] = await Promise.all([Promise.all(nodes.map((n) => n.stop())), ...others.map((o) => o?.stop())]);
   await redis?.kill();
   assert.deepEqual(codes, nodes.map(() => 0), `every node exits 0 on SIGTERM:\n${nodes.map((n) => n.logs()).join("\n")}`);
+}
+
+/**
+ * A suite's nodes on one redis-server: before() starts Redis and `n` nodes (`args` and `options` as startNodes
+ * takes them), after() tears down (see tearDown) what is in the returned { redis, nodes, clients } then; a test
+ * may put a restarted Redis or node in their place, or take out a node it killed. connect(node, id, name)
+ * connects a CableClient kept in `clients`. Nothing starts when `skip`.
+ */
+export function redisSuite(n, args = [], options = {}, { skip = false } = {}) {
+  const suite = {
+    redis: null,
+    nodes: [],
+    clients: [],
+    async connect(node, id, name = id) {
+      const c = await CableClient.connect(node.wsUrl, { id, name });
+      suite.clients.push(c);
+      return c;
+    },
+  };
+  before(async () => {
+    if (skip) return;
+    suite.redis = await startRedis();
+    suite.nodes.push(...(await startNodes(suite.redis, n, args, options)));
+  });
+  after(() => tearDown(suite));
+  return suite;
 }

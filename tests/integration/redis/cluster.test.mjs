@@ -3,34 +3,16 @@
 // disconnect and wire format hold, and POST /broadcast reaches every node.
 //
 // Run: node --test tests/integration/redis/   (PEERCABLE_BIN overrides the binary)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
-import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
+import { redisSkip, redisCommand } from "../../lib/redis.mjs";
+import { roomId, waitBroker, redisSuite } from "./cable.mjs";
 import { fenceTag } from "../../lib/drain.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 const KEY = "cluster-test-broadcast-key";
-let redis;
-let nodes = [];
-const clients = [];
-
-before(async () => {
-  if (skip) return;
-  redis = await startRedis();
-  nodes = await Promise.all([0, 1, 2].map(() =>
-    startPeercable(["--redis-url", `${redis.url}/1`, "--threads", "2", "--broadcast-key", KEY])));
-});
-
-after(() => tearDown({ clients, nodes, redis }));
-
-async function connect(node, id, name = id) {
-  const c = await CableClient.connect(node.wsUrl, { id, name });
-  clients.push(c);
-  return c;
-}
+const suite = redisSuite(3, ["--threads", "2", "--broadcast-key", KEY], { db: 1 }, { skip });
+const { nodes, connect } = suite;
 
 /**
  * Sends a sentinel on `room` from `from` and waits until every client in `to` has it. It goes through the same
@@ -62,7 +44,7 @@ async function presenceFence(node, room, observer, check) {
 
 test("every node reports the Redis broker as connected and names its connections like Rails", { skip }, async () => {
   for (const n of nodes) assert.equal((await waitBroker(n.url, "connected")).broker, "connected");
-  const list = await redisCommand(redis.port, "CLIENT", "LIST");
+  const list = await redisCommand(suite.redis.port, "CLIENT", "LIST");
   const ours = list.split("\n").filter((l) => / name=peercable-PID-\d+ /.test(l));
   // Per node: the SUBSCRIBE connection, the PUBLISH connection, the presence and the history connections, and
   // the one for stream history and sessions.
@@ -78,7 +60,7 @@ test("room messages cross nodes once per subscription, never echoed back", { ski
   const c = await connect(nodes[2], "cat");
   for (const x of [a, b, c]) await x.join(room);
   // A subscription is live once confirmed: the stream is subscribed exactly once in Redis per node.
-  const [, subscribers] = await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`);
+  const [, subscribers] = await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`);
   assert.equal(subscribers, 3);
 
   a.speak(room, "hello from node 0");
@@ -103,7 +85,7 @@ test("room messages cross nodes once per subscription, never echoed back", { ski
   await fence(b, room, [a, a2]);
   assert.equal(a.received(roomId(room), (m) => m.body === "to both tabs").length, 1);
   assert.equal(a2.received(roomId(room), (m) => m.body === "to both tabs").length, 1);
-  assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 3);
+  assert.equal((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 3);
   for (const x of [a, a2, b, c]) await x.close();
 });
 
@@ -166,7 +148,7 @@ test("confirm_subscription waits for the Redis SUBSCRIBE: a PUBLISH right after 
   for (let i = 0; i < 5; i++) {
     const room = `fresh-room-${i}`;
     await jo.join(room);
-    const receivers = await redisCommand(redis.port, "PUBLISH", `p2p:${room}`, JSON.stringify({ type: "probe", i }));
+    const receivers = await redisCommand(suite.redis.port, "PUBLISH", `p2p:${room}`, JSON.stringify({ type: "probe", i }));
     assert.equal(receivers, 1, "the node is subscribed by the time the client is confirmed");
     const m = await jo.message(roomId(room), (m) => m.type === "probe");
     assert.equal(m.i, i);
@@ -180,12 +162,12 @@ test("leaving the last subscription unsubscribes the stream in Redis", { skip, t
   const kit2 = await connect(nodes[2], "kit2");
   await kit.join(room);
   await kit2.join(room);
-  assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 1);
+  assert.equal((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 1);
   await kit.close();
-  assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 1, "one subscriber left");
+  assert.equal((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 1, "one subscriber left");
   await kit2.close();
   const deadline = Date.now() + 5000;
-  while ((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1] !== 0) {
+  while ((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1] !== 0) {
     assert.ok(Date.now() < deadline, "stream still subscribed 5 s after its last subscriber left");
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -196,11 +178,11 @@ test("payloads from Redis are decoded and re-encoded as Rails does; what is not 
   const lu = await connect(nodes[0], "lu");
   await lu.join(room);
   const ch = `p2p:${room}`;
-  await redisCommand(redis.port, "PUBLISH", ch, "not json at all");
-  await redisCommand(redis.port, "PUBLISH", ch, '"a json string"');
-  await redisCommand(redis.port, "PUBLISH", ch, "42");
-  await redisCommand(redis.port, "PUBLISH", ch, '[1,{"a":null}]');
-  await redisCommand(redis.port, "PUBLISH", ch, '{"x":1,  "html":"<b>&"}   ');
+  await redisCommand(suite.redis.port, "PUBLISH", ch, "not json at all");
+  await redisCommand(suite.redis.port, "PUBLISH", ch, '"a json string"');
+  await redisCommand(suite.redis.port, "PUBLISH", ch, "42");
+  await redisCommand(suite.redis.port, "PUBLISH", ch, '[1,{"a":null}]');
+  await redisCommand(suite.redis.port, "PUBLISH", ch, '{"x":1,  "html":"<b>&"}   ');
   await lu.message(roomId(room), (m) => m.x === 1, "the object");
   const own = new Set(["presence", "history", "presence_diff"]);
   const got = lu.received(roomId(room), (m) => !own.has(m?.type)).map((f) => f.message);
@@ -215,7 +197,7 @@ test("payloads from Redis are decoded and re-encoded as Rails does; what is not 
 test("Rails' remote disconnect (PUBLISH action_cable/<id>) closes that user's connections on every node", { skip, timeout: 30000 }, async () => {
   const mo = [await connect(nodes[0], "mo"), await connect(nodes[1], "mo"), await connect(nodes[2], "mo")];
   const ned = await connect(nodes[1], "ned");
-  await redisCommand(redis.port, "PUBLISH", "action_cable/mo", JSON.stringify({ type: "disconnect" }));
+  await redisCommand(suite.redis.port, "PUBLISH", "action_cable/mo", JSON.stringify({ type: "disconnect" }));
   for (const c of mo) {
     const { code } = await c.closedWithin();
     assert.equal(code, 1000, "closed normally, as Rails does");
@@ -266,11 +248,11 @@ test("subscribe/unsubscribe churn on one stream leaves it subscribed exactly whi
   await stay1.message(roomId(room), (m) => m.body === "after the churn");
   stay1.speak(room, "and back");
   await stay0.message(roomId(room), (m) => m.body === "and back");
-  assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 2);
+  assert.equal((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1], 2);
   await stay0.close();
   await stay1.close();
   const deadline = Date.now() + 5000;
-  while ((await redisCommand(redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1] !== 0) {
+  while ((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", `p2p:${room}`))[1] !== 0) {
     assert.ok(Date.now() < deadline, "stream still subscribed after everyone left");
     await new Promise((r) => setTimeout(r, 25));
   }

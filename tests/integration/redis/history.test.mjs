@@ -3,33 +3,16 @@
 // keeps what its clients say and writes it to Redis when it returns.
 //
 // Run: node --test tests/integration/redis/   (PEERCABLE_BIN overrides the binary)
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
-import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
+import { startRedis, startNode, redisSkip, redisCommand } from "../../lib/redis.mjs";
+import { roomId, waitBroker, redisSuite } from "./cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 const SIZE = 5;
-let redis;
-let nodes = [];
-const clients = [];
-const nodeArgs = () => ["--redis-url", redis.url, "--threads", "2", "--history-size", String(SIZE), "--log-level", "info"];
-
-before(async () => {
-  if (skip) return;
-  redis = await startRedis();
-  nodes = await Promise.all([0, 1].map(() => startPeercable(nodeArgs())));
-});
-
-after(() => tearDown({ clients, nodes, redis }));
-
-async function connect(node, id) {
-  const c = await CableClient.connect(node.wsUrl, { id, name: id });
-  clients.push(c);
-  return c;
-}
+const nodeArgs = ["--threads", "2", "--history-size", String(SIZE), "--log-level", "info"];
+const suite = redisSuite(2, nodeArgs, {}, { skip });
+const { nodes, connect } = suite;
 
 /**
  * Speaks `bodies` in `room` and waits until the speaker has each one back and, unless `key` is null (Redis is
@@ -56,7 +39,7 @@ async function historyOnJoin(client, room) {
   return h.messages.map((m) => m.body);
 }
 
-const stored = async (key) => (await redisCommand(redis.port, "LRANGE", key, 0, -1)).map((j) => JSON.parse(j).body);
+const stored = async (key) => (await redisCommand(suite.redis.port, "LRANGE", key, 0, -1)).map((j) => JSON.parse(j).body);
 
 test("a subscriber on another node gets the room's history, oldest first", { skip, timeout: 30000 }, async () => {
   const room = "shared-history";
@@ -82,7 +65,7 @@ test("--history-size trims the shared list to the newest messages", { skip, time
   const bodies = Array.from({ length: 8 }, (_, i) => `m${i + 1}`);
   // From both nodes, interleaved by waiting for each: the list keeps the order they were spoken in.
   for (const [i, body] of bodies.entries()) await say(i % 2 ? bob : alice, room, [body]);
-  assert.equal(await redisCommand(redis.port, "LLEN", `peercable:history:${room}`), SIZE);
+  assert.equal(await redisCommand(suite.redis.port, "LLEN", `peercable:history:${room}`), SIZE);
   const carol = await connect(nodes[1], "carol");
   assert.deepEqual(await historyOnJoin(carol, room), bodies.slice(-SIZE));
   for (const c of [alice, bob, carol]) await c.close();
@@ -96,7 +79,7 @@ test("a restarted node still serves the history", { skip, timeout: 30000 }, asyn
   const old = nodes[1];
   assert.equal(await old.stop(), 0, old.logs());
   // A fresh data directory: nothing of it can come from the node's own disk.
-  nodes[1] = await startPeercable(nodeArgs(), { port: old.port });
+  nodes[1] = await startNode(suite.redis, nodeArgs, { port: old.port });
   const dave = await connect(nodes[1], "dave");
   assert.deepEqual(await historyOnJoin(dave, room), ["before the restart 1", "before the restart 2"]);
   await alice.close();
@@ -105,13 +88,13 @@ test("a restarted node still serves the history", { skip, timeout: 30000 }, asyn
 
 test("keys follow --channel-prefix", { skip, timeout: 30000 }, async () => {
   const room = "prefixed-history";
-  const node = await startPeercable([...nodeArgs(), "--channel-prefix", "app_test"]);
+  const node = await startNode(suite.redis, [...nodeArgs, "--channel-prefix", "app_test"]);
   try {
     const erin = await connect(node, "erin");
     await erin.join(room);
     await say(erin, room, ["prefixed"], `app_test:peercable:history:${room}`);
     assert.deepEqual(await stored(`app_test:peercable:history:${room}`), ["prefixed"]);
-    assert.equal(await redisCommand(redis.port, "EXISTS", `peercable:history:${room}`), 0);
+    assert.equal(await redisCommand(suite.redis.port, "EXISTS", `peercable:history:${room}`), 0);
     // Nodes without the prefix are another application: they do not see it.
     const frank = await connect(nodes[0], "frank");
     assert.deepEqual(await historyOnJoin(frank, room), []);
@@ -127,7 +110,7 @@ test("while Redis is away history is kept per node, and written to Redis when it
   const [a, b] = nodes;
   const alice = await connect(a, "alice");
   await alice.join(room);
-  await redis.kill();
+  await suite.redis.kill();
   for (const n of nodes) await waitBroker(n.url, "disconnected");
 
   await say(alice, room, ["during 1", "during 2"], null);
@@ -137,7 +120,7 @@ test("while Redis is away history is kept per node, and written to Redis when it
   assert.deepEqual(await historyOnJoin(hal, room), [], "the other node has not heard it");
 
   // The restarted Redis is empty (no persistence): what it holds afterwards was written back by node A.
-  redis = await startRedis({ port: redis.port });
+  suite.redis = await startRedis({ port: suite.redis.port });
   const deadline = Date.now() + 10000;
   for (const n of nodes) {
     while (!/redis history .*: back;/.test(n.logs())) {

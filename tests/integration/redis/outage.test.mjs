@@ -1,32 +1,14 @@
 // Redis is killed (SIGKILL) and restarted mid-test: every node keeps serving its own clients, logs the
 // outage once, reports it on /health, and after Redis returns re-subscribes its streams and delivers across
 // nodes again without a restart.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
-import { CableClient, roomId, waitBroker, tearDown } from "./cable.mjs";
+import { startRedis, redisSkip, redisCommand } from "../../lib/redis.mjs";
+import { roomId, waitBroker, redisSuite } from "./cable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
-let redis;
-let nodes = [];
-const clients = [];
-
-before(async () => {
-  if (skip) return;
-  redis = await startRedis();
-  nodes = await Promise.all([0, 1].map(() =>
-    startPeercable(["--redis-url", redis.url, "--threads", "2", "--log-level", "info"])));
-});
-
-after(() => tearDown({ clients, nodes, redis }));
-
-async function connect(node, id) {
-  const c = await CableClient.connect(node.wsUrl, { id, name: id });
-  clients.push(c);
-  return c;
-}
+const skip = redisSkip();
+const suite = redisSuite(2, ["--threads", "2", "--log-level", "info"], {}, { skip });
+const { nodes, connect } = suite;
 
 const outageLines = (node) => node.logs().split("\n").filter((l) => /\[warning\].*unavailable/.test(l));
 
@@ -40,7 +22,7 @@ test("delivery survives a Redis restart", { skip, timeout: 60000 }, async () => 
   a.speak(room, "before");
   await b.message(roomId(room), (m) => m.body === "before");
 
-  await redis.kill();
+  await suite.redis.kill();
   for (const n of nodes) await waitBroker(n.url, "disconnected");
 
   // Local clients keep talking, many messages, one log line per node for the whole outage.
@@ -60,12 +42,12 @@ test("delivery survives a Redis restart", { skip, timeout: 60000 }, async () => 
 
   // Keep Redis away a little longer, so that reconnect attempts are refused and back off (not an assertion).
   await new Promise((r) => setTimeout(r, 1000));
-  redis = await startRedis({ port: redis.port });
+  suite.redis = await startRedis({ port: suite.redis.port });
   for (const n of nodes) await waitBroker(n.url, "connected");
 
   // Every stream is subscribed again: both nodes, both rooms, and the user streams of direct messages.
   for (const ch of [`p2p:${room}`, "p2p:joined-during-outage"])
-    assert.equal((await redisCommand(redis.port, "PUBSUB", "NUMSUB", ch))[1], 2, ch);
+    assert.equal((await redisCommand(suite.redis.port, "PUBSUB", "NUMSUB", ch))[1], 2, ch);
   a.speak(room, "after");
   await b.message(roomId(room), (m) => m.body === "after");
   await a2.message(roomId(room), (m) => m.body === "after");
@@ -86,7 +68,7 @@ test("delivery survives a Redis restart", { skip, timeout: 60000 }, async () => 
   // Presence is shared again: the restarted Redis learns both nodes' members back (within a heartbeat).
   const deadline = Date.now() + 10000;
   for (;;) {
-    const fields = await redisCommand(redis.port, "HKEYS", `peercable:presence:room:${room}`);
+    const fields = await redisCommand(suite.redis.port, "HKEYS", `peercable:presence:room:${room}`);
     if (["abe", "amy", "bob"].every((u) => fields.some((f) => f.endsWith(`|${u}`)))) break;
     assert.ok(Date.now() < deadline, `presence not restored: ${fields}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -7,13 +7,13 @@
 // - remote_connections.where(current_user:).disconnect closes the user's connections on every node.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startPeercable, binary, freePort, testSecret, waitHealthy } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
+import { startPeercable, freePort, testSecret, waitHealthy } from "../../lib/peercable.mjs";
+import { startRedis, redisSkip, redisCommand } from "../../lib/redis.mjs";
 import { CableClient, roomId, tearDown } from "./cable.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "rails");
@@ -26,7 +26,7 @@ function railsMissing() {
   return null;
 }
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? railsMissing() ?? false;
+const skip = redisSkip() || (railsMissing() ?? false);
 let redis, rails, cableYml;
 let nodes = [];
 const clients = [];

@@ -3,16 +3,14 @@
 // returns to the few keys of the node itself.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommand } from "./redis.mjs";
+import { startRedis, startNode, redisSkip, redisCommand } from "../../lib/redis.mjs";
 import { manyRoomsArgs, createRooms, leaveRooms, metric, until } from "../p2p/rooms.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 
 test("100,000 rooms expire from Redis once empty and idle", { skip, timeout: 900000 }, async () => {
   const redis = await startRedis();
-  const s = await startPeercable([...manyRoomsArgs, "--redis-url", redis.url, "--threads", "2"]);
+  const s = await startNode(redis, [...manyRoomsArgs, "--threads", "2"]);
   try {
     const before = await redisCommand(redis.port, "DBSIZE");
     const makers = await createRooms(s, { prefix: "r", count: 100000 });

@@ -3,12 +3,11 @@
 // The broker stays in-process (--store-redis-url), so only the stores depend on the paused Redis.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { startPeercable, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing } from "./redis.mjs";
+import { startPeercable } from "../../lib/peercable.mjs";
+import { startRedis, redisSkip } from "../../lib/redis.mjs";
 import { bystanderDuringStall } from "../p2p/stall.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
+const skip = redisSkip();
 
 test("a paused Redis stalls neither the loop nor a bystander in another room", { skip, timeout: 90000 }, async () => {
   const redis = await startRedis();

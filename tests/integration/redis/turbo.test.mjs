@@ -4,13 +4,13 @@
 // reaches them; tampered or foreign names are rejected, and unsigned $pubsub names only with --public-streams.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startPeercable, binary, repoRoot } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing } from "./redis.mjs";
+import { startPeercable, repoRoot } from "../../lib/peercable.mjs";
+import { startRedis, redisSkip } from "../../lib/redis.mjs";
 import { CableClient, tearDown } from "./cable.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "rails");
@@ -25,7 +25,7 @@ function rubyMissing() {
   return r.status === 0 ? null : `Action Cable or redis not loadable: ${r.stderr.split("\n")[0]}`;
 }
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? rubyMissing() ?? false;
+const skip = redisSkip() || (rubyMissing() ?? false);
 let redis, railsEnv;
 let nodes = [];
 const clients = [];

@@ -4,61 +4,26 @@
 // refused with reject_history, which the client reports as the info event history_not_found.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import WebSocket from "ws";
-import { createCable } from "@anycable/web";
-import { startPeercable, signToken } from "../../lib/peercable.mjs";
+import { startPeercable } from "../../lib/peercable.mjs";
 import { CutProxy } from "./proxy.mjs";
+import { broadcastKey, connectCable, publish, until, record } from "./anycable.mjs";
 
-const broadcastKey = "resume-test-key";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** An @anycable/web cable through `proxy`, signed in as `user`, reconnecting quickly after a cut. */
-function connectCable(proxy, user) {
-  const token = signToken({ sub: user, name: user });
-  return createCable(`ws://127.0.0.1:${proxy.port}/cable?token=${token}`, {
-    protocol: "actioncable-v1-ext-json",
-    websocketImplementation: WebSocket,
-    reconnectStrategy: (attempts) => Math.min(100 * 2 ** attempts, 500),  // ms; the default waits far longer
-    logLevel: "error",
-  });
-}
-
-/** POST /broadcast of `data` on `stream`. */
-async function publish(server, stream, data) {
-  const r = await fetch(`${server.url}/broadcast`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${broadcastKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ stream, data }),
-  });
-  assert.equal(r.status, 202, await r.text());
-}
-
-/** Resolves once `pred()` holds, checking every 20 ms; rejects after `ms` with `what`. */
-async function until(pred, what, ms = 15000) {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 test("500 numbered broadcasts, connection cut for 3 s: each arrives exactly once, in order", { timeout: 60000 }, async (t) => {
   const server = await startPeercable(["--public-streams", "--broadcast-key", broadcastKey,
     "--stream-history-limit", "1000"]);
   const proxy = new CutProxy(server.port);
   await proxy.listen();
-  const cable = connectCable(proxy, "alice");
+  const cable = connectCable(proxy.port, "alice");
   t.after(async () => {
     cable.disconnect();
     await proxy.close();
     await server.stop();
   });
-  const got = [];
   const connects = [];
   cable.on("connect", (ev) => connects.push(ev));
-  const channel = cable.streamFrom("numbers");
-  channel.on("message", (m) => got.push(m.n));
-  await channel.ensureSubscribed();
+  const { got } = await record(cable, "numbers");
 
   const total = 500;
   for (let n = 0; n < total; n++) {
@@ -86,20 +51,13 @@ test("a restart with --stream-history-store sqlite: epochs survive, the 500 arri
   const { port, dataDir } = server;
   const proxy = new CutProxy(port);
   await proxy.listen();
-  const cable = connectCable(proxy, "carol");
+  const cable = connectCable(proxy.port, "carol");
   t.after(async () => {
     cable.disconnect();
     await proxy.close();
     await server.stop();
   });
-  const got = [];
-  const epochs = new Set();
-  const channel = cable.streamFrom("restarts");
-  channel.on("message", (m, meta) => {
-    got.push(m.n);
-    if (meta?.epoch) epochs.add(meta.epoch);
-  });
-  await channel.ensureSubscribed();
+  const { got, positions } = await record(cable, "restarts");
   const total = 500;
   for (let n = 0; n < total; n++) {
     if (n === 100) proxy.cut();  // 100..119 are sent while the client is away, then the server restarts
@@ -116,6 +74,7 @@ test("a restart with --stream-history-store sqlite: epochs survive, the 500 arri
   await until(() => got.includes(total), "the marker broadcast");
   got.pop();
   assert.deepEqual(got, Array.from({ length: total }, (_, i) => i));
+  const epochs = new Set(positions.map((p) => p?.epoch).filter(Boolean));
   assert.equal(epochs.size, 1, `one epoch across the restart: ${[...epochs]}`);
 });
 
@@ -124,18 +83,13 @@ test("an offset the server no longer keeps: reject_history reaches the app as hi
     "--stream-history-limit", "5"]);
   const proxy = new CutProxy(server.port);
   await proxy.listen();
-  const cable = connectCable(proxy, "bob");
+  const cable = connectCable(proxy.port, "bob");
   t.after(async () => {
     cable.disconnect();
     await proxy.close();
     await server.stop();
   });
-  const got = [];
-  const infos = [];
-  const channel = cable.streamFrom("evicted");
-  channel.on("message", (m) => got.push(m.n));
-  channel.on("info", (i) => infos.push(i));
-  await channel.ensureSubscribed();
+  const { got, infos } = await record(cable, "evicted");
   await publish(server, "evicted", { n: 0 });
   await until(() => got.length === 1, "the first broadcast");
 

@@ -6,68 +6,19 @@
 // Run: node --test tests/integration/resume/   (PEERCABLE_BIN overrides the binary)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import WebSocket from "ws";
-import { createCable } from "@anycable/web";
-import { startPeercable, signToken, binary } from "../../lib/peercable.mjs";
-import { startRedis, redisMissing, redisCommands } from "../redis/redis.mjs";
+import { startRedis, startNode, startNodes, redisSkip, redisCommands } from "../../lib/redis.mjs";
 import { CutProxy, BalancerProxy } from "./proxy.mjs";
+import { broadcastKey, connectCable, publish, until, record } from "./anycable.mjs";
 
-const skip = !existsSync(binary) ? `peercable binary not found at ${binary}` : redisMissing() ?? false;
-const broadcastKey = "resume-multinode-key";
+const skip = redisSkip();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function connectCable(port, user) {
-  const token = signToken({ sub: user, name: user });
-  return createCable(`ws://127.0.0.1:${port}/cable?token=${token}`, {
-    protocol: "actioncable-v1-ext-json",
-    websocketImplementation: WebSocket,
-    reconnectStrategy: (attempts) => Math.min(100 * 2 ** attempts, 500),  // ms; the default waits far longer
-    logLevel: "error",
-  });
-}
-
-async function publish(server, stream, data) {
-  const r = await fetch(`${server.url}/broadcast`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${broadcastKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ stream, data }),
-  });
-  assert.equal(r.status, 202, await r.text());
-}
-
-async function until(pred, what, ms = 15000) {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function startNodes(redis, n, extra = []) {
-  return Promise.all(Array.from({ length: n }, () =>
-    startPeercable(["--redis-url", `${redis.url}/2`, "--public-streams", "--broadcast-key", broadcastKey, ...extra])));
-}
-
-/** A stream subscription that records every message (with its position) of `cable`. */
-async function record(cable, stream) {
-  const got = [];
-  const positions = [];
-  const infos = [];
-  const channel = cable.streamFrom(stream);
-  channel.on("message", (m, meta) => {
-    got.push(m.n);
-    positions.push(meta);
-  });
-  channel.on("info", (i) => infos.push(i));
-  await channel.ensureSubscribed();
-  return { got, positions, infos };
-}
+// What every node (on database 2) runs with: public streams, the tests' broadcast key, then `extra`.
+const nodeArgs = (extra = []) => ["--public-streams", "--broadcast-key", broadcastKey, ...extra];
 
 test("cut from its node and restored onto another: the 500 arrive exactly once, in order, session restored",
   { skip, timeout: 60000 }, async (t) => {
     const redis = await startRedis();
-    const [a, b] = await startNodes(redis, 2, ["--stream-history-limit", "1000"]);
+    const [a, b] = await startNodes(redis, 2, nodeArgs(["--stream-history-limit", "1000"]), { db: 2 });
     const proxy = new CutProxy(a.port);
     await proxy.listen();
     const cable = connectCable(proxy.port, "alice");
@@ -110,7 +61,7 @@ test("cut from its node and restored onto another: the 500 arrive exactly once, 
 
 test("an evicted offset, resumed on another node: history_not_found", { skip, timeout: 60000 }, async (t) => {
   const redis = await startRedis();
-  const [a, b] = await startNodes(redis, 2, ["--stream-history-limit", "5"]);
+  const [a, b] = await startNodes(redis, 2, nodeArgs(["--stream-history-limit", "5"]), { db: 2 });
   const proxy = new CutProxy(a.port);
   await proxy.listen();
   const cable = connectCable(proxy.port, "bob");
@@ -135,7 +86,7 @@ test("an evicted offset, resumed on another node: history_not_found", { skip, ti
 test("a broadcast published by Rails (bare, no position) while the client is away: history_not_found, no silent gap",
   { skip, timeout: 60000 }, async (t) => {
     const redis = await startRedis();
-    const [a, b] = await startNodes(redis, 2);
+    const [a, b] = await startNodes(redis, 2, nodeArgs(), { db: 2 });
     const proxy = new CutProxy(a.port);
     await proxy.listen();
     const cable = connectCable(proxy.port, "dora");
@@ -167,7 +118,7 @@ test("rolling restart of three nodes under steady traffic: every client gets eve
   { skip, timeout: 90000 }, async (t) => {
     const redis = await startRedis();
     const extra = ["--stream-history-limit", "1000", "--drain-window", "1"];
-    const nodes = await startNodes(redis, 3, extra);
+    const nodes = await startNodes(redis, 3, nodeArgs(extra), { db: 2 });
     const ports = nodes.map((n) => n.port);
     const proxy = new BalancerProxy(ports);
     await proxy.listen();
@@ -197,8 +148,7 @@ test("rolling restart of three nodes under steady traffic: every client gets eve
       await sleep(300);
       proxy.setDown(ports[k]);
       assert.equal(await nodes[k].stop(), 0, "a drained node exits 0");
-      nodes[k] = await startPeercable(["--redis-url", `${redis.url}/2`, "--public-streams", "--broadcast-key",
-        broadcastKey, ...extra], { port: ports[k] });
+      nodes[k] = await startNode(redis, nodeArgs(extra), { db: 2, port: ports[k] });
       proxy.setDown(ports[k], false);
     }
     await sleep(300);

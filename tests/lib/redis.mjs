@@ -1,14 +1,21 @@
-// A real redis-server on a free loopback port for the scale-out tests, and a tiny RESP client to drive it
-// (PUBLISH, PUBSUB, ACL, ...) without a Redis package.
+// A real redis-server on a free loopback port for the scale-out tests, peercable nodes on it, and a tiny RESP
+// client to drive it (PUBLISH, PUBSUB, ACL, ...) without a Redis package.
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { connect } from "node:net";
-import { freePort } from "../../lib/peercable.mjs";
+import { freePort, startPeercable, binary } from "./peercable.mjs";
 
 /** Null when redis-server can run, else a sentence saying what is missing. */
 export function redisMissing() {
   const r = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
   if (r.error) return `redis-server not found (${r.error.message}); apt-get install redis-server`;
   return null;
+}
+
+/** A test's `skip`: why the scale-out tests cannot run here (no peercable binary, no redis-server), or false. */
+export function redisSkip() {
+  if (!existsSync(binary)) return `peercable binary not found at ${binary}`;
+  return redisMissing() ?? false;
 }
 
 /** Parses one RESP reply at `buf[pos]`; returns [value, next] or null when incomplete. Errors become Error. */
@@ -119,4 +126,21 @@ export async function startRedis({ port, args = [] } = {}) {
     kill: () => stopWith("SIGKILL"),
     stop: () => stopWith("SIGTERM"),
   };
+}
+
+/** `redis`'s URL, with database `db` when given. */
+export const redisUrl = (redis, db) => (db === undefined ? redis.url : `${redis.url}/${db}`);
+
+/**
+ * Starts one peercable node on `redis` (database `db` when given) with `args`; `port` and `env` as
+ * startPeercable takes them (the same port brings a stopped node back).
+ */
+export function startNode(redis, args = [], { db, port, env } = {}) {
+  return startPeercable(["--redis-url", redisUrl(redis, db), ...args], { port, env });
+}
+
+/** Starts `n` nodes on `redis` at once (see startNode); `args` is a list, or a function of the node's index. */
+export function startNodes(redis, n, args = [], options = {}) {
+  return Promise.all(Array.from({ length: n }, (_, i) =>
+    startNode(redis, typeof args === "function" ? args(i) : args, options)));
 }
