@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "auth/encoding.hpp"
+#include "broker/broker_health.hpp"
 #include "broker/redis_channels.hpp"
 #include "broker/stream_sequencing.hpp"
 #include "broker/subscription_table.hpp"
@@ -69,7 +70,6 @@ class RedisBroker final : public Broker {
   std::string state() const override;
 
  private:
-  enum class Health { kConnecting, kConnected, kDisconnected };
   // Touched only on its loop's thread: which subscribe() call of the loop a readiness callback answers,
   // so that one outliving an unsubscribe() (or answering an older subscribe()) is not run.
   struct LoopTickets {
@@ -109,11 +109,7 @@ class RedisBroker final : public Broker {
   RedisConnection sub_;
   RedisConnection pub_;
   SubscriptionTable table_;  // the streams the subscriber connection carries
-  bool online_ = false;      // table_.synced() and the publishing connection is ready
-  bool ever_online_ = false;
-  std::string last_why_;  // the failure logged in the current outage
-  std::chrono::steady_clock::time_point outage_start_;
-  std::uint64_t local_only_ = 0;  // broadcasts that reached only this node during the outage
+  BrokerHealth health_;
   std::uint64_t overflowed_ = 0;  // publishes dropped because Redis could not take them fast enough
   bool overflow_logged_ = false;
   simdjson::dom::parser parser_;
@@ -127,7 +123,6 @@ class RedisBroker final : public Broker {
   TwinFilter twins_;  // on the subscriber connection
   std::string last_script_error_;
 
-  std::atomic<Health> health_{Health::kConnecting};
   std::atomic<std::size_t> queued_bytes_{0};
   std::atomic<std::uint64_t> queue_drops_{0};
   std::thread thread_;
@@ -154,7 +149,7 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
               update_health({});
             },
             [this](const std::string& why) { update_health(why); }}),
-      last_why_(std::move(unreachable)),
+      health_(url_, std::move(unreachable)),
       history_(history),
       ns_(redis::stream_namespace(prefix_)),
       index_key_(redis::stream_index_key(ns_)),
@@ -164,8 +159,6 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
       meta_ttl_arg_(std::to_string(
           std::chrono::milliseconds(std::max<std::chrono::milliseconds>(history.ttl, redis::kStreamMetaTtl)).count())),
       max_streams_arg_(std::to_string(history.max_streams == 0 ? SIZE_MAX : history.max_streams)) {
-  outage_start_ = std::chrono::steady_clock::now();
-  if (!last_why_.empty()) health_.store(Health::kDisconnected);
   asio::post(io_, [this] {
     sub_.start();
     pub_.start();
@@ -197,12 +190,7 @@ RedisBroker::~RedisBroker() {
 }
 
 std::string RedisBroker::state() const {
-  switch (health_.load(std::memory_order_relaxed)) {
-    case Health::kConnected: return "connected";
-    case Health::kDisconnected: return "disconnected";
-    case Health::kConnecting: break;
-  }
-  return "connecting";
+  return health_.state();
 }
 
 // ---- called by the loops -------------------------------------------------------------------------------
@@ -288,10 +276,10 @@ void RedisBroker::on_publish(const std::string& stream, std::string payload, boo
   if (queue_drops_.load(std::memory_order_relaxed) != 0)
     spdlog::warn("redis {}: {} broadcasts dropped, more were waiting than the broker could take", url_,
                  queue_drops_.exchange(0, std::memory_order_relaxed));
-  redisAsyncContext* ac = online_ ? pub_.context() : nullptr;
+  redisAsyncContext* ac = health_.online() ? pub_.context() : nullptr;
   if (!ac) {
     // Pub/sub is at-most-once: while Redis is away, a broadcast reaches this node's own clients only.
-    ++local_only_;
+    health_.count_local_only();
     sink_.deliver(stream, std::move(payload));
     return;
   }
@@ -351,41 +339,7 @@ void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args,
 }
 
 void RedisBroker::update_health(const std::string& why) {
-  bool now = table_.synced() && pub_.state() == RedisConnection::State::kReady;
-  if (now && !online_) {
-    online_ = true;
-    if (ever_online_) {
-      auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - outage_start_).count();
-      spdlog::info(
-          "redis {}: back after {:.1f} s, {} streams subscribed again; {} broadcasts during the outage "
-          "reached this node's clients only",
-          url_, secs, table_.size(), local_only_);
-    } else if (!last_why_.empty()) {
-      spdlog::info("redis {}: connected", url_);
-    }
-    ever_online_ = true;
-    last_why_.clear();
-    local_only_ = 0;
-    health_.store(Health::kConnected, std::memory_order_relaxed);
-    return;
-  }
-  if (!now && online_) {
-    online_ = false;
-    outage_start_ = std::chrono::steady_clock::now();
-  }
-  if (!now && !why.empty()) health_.store(Health::kDisconnected, std::memory_order_relaxed);
-  // One line per outage; later failed attempts are debug lines, except a newly refused password (the
-  // server came back with other credentials), which needs an operator.
-  if (!now && !why.empty()) {
-    bool refused = why.find("NOAUTH") != std::string::npos || why.find("WRONGPASS") != std::string::npos ||
-                   why.find("NOPERM") != std::string::npos || why.find("AUTH") != std::string::npos;
-    if (last_why_.empty() || (refused && why != last_why_)) {
-      spdlog::warn("redis {}: unavailable ({}); broadcasts reach this node's clients only; retrying", url_, why);
-      last_why_ = why;
-    } else {
-      spdlog::debug("redis {}: attempt failed ({})", url_, why);
-    }
-  }
+  health_.update(table_.synced() && pub_.state() == RedisConnection::State::kReady, why, table_.size());
 }
 
 void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) {
