@@ -40,9 +40,7 @@ SubscriptionTable::Actions SubscriptionTable::drop(int loop, const std::string& 
 
 SubscriptionTable::Actions SubscriptionTable::connected() {
   Actions out;
-  pattern_live_ = false;
-  synced_ = false;
-  resync_.clear();
+  forget_sync();
   out.subscribe_pattern = true;
   std::vector<std::string> batch;
   for (auto& [name, s] : streams_) {
@@ -57,9 +55,7 @@ SubscriptionTable::Actions SubscriptionTable::connected() {
 
 SubscriptionTable::Actions SubscriptionTable::lost() {
   Actions out;
-  pattern_live_ = false;
-  synced_ = false;
-  resync_.clear();
+  forget_sync();
   for (auto it = streams_.begin(); it != streams_.end();) {
     Stream& s = it->second;
     if (s.loops == 0) {
@@ -116,6 +112,12 @@ void SubscriptionTable::subscribe(Actions& out, std::vector<std::string> batch) 
 void SubscriptionTable::release(Actions& out, const std::string& name, Stream& s) {
   if (s.waiting.empty()) return;
   out.ready.push_back({name, std::exchange(s.waiting, {})});
+}
+
+void SubscriptionTable::forget_sync() {
+  pattern_live_ = false;
+  synced_ = false;
+  resync_.clear();
 }
 
 void SubscriptionTable::check_synced(Actions& out) {

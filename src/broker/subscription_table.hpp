@@ -86,6 +86,7 @@ class SubscriptionTable {
  private:
   void subscribe(Actions& out, std::vector<std::string> batch);
   static void release(Actions& out, const std::string& name, Stream& s);
+  void forget_sync();  // a new connection, or none: nothing is subscribed on it yet
   void check_synced(Actions& out);
 
   struct NameHash {
