@@ -81,6 +81,7 @@ class SubscriptionTable {
   using Entry = std::pair<const std::string, Stream>;
   /// The stream's entry (its name and state), or null. No allocation: it runs for every message received.
   Entry* find(std::string_view stream);
+  /// How many streams it holds (wanted, or waiting for their UNSUBSCRIBE acknowledgement).
   std::size_t size() const noexcept { return streams_.size(); }
 
  private:
