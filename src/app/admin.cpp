@@ -236,7 +236,7 @@ void Admin::sample() {
   const Totals now = read_totals();
   const NodeFigures own = sample_node(now);
   last_ = now;
-  if (shared_broker_) src_.cable->broker().publish(std::string(kNodesStream), node_json(own));
+  if (shared_broker_) src_.cable->broker().publish_internal(std::string(kNodesStream), node_json(own));
 
   const auto at = Clock::now();
   const auto others = others_->current(at);

@@ -22,6 +22,12 @@ class Sink {
   }
   /// A remote request to disconnect the connections identified by `identifier` (Rails' remote_connections).
   virtual void disconnect_remote(const std::string& identifier) { (void)identifier; }
+  /// True for a stream the server reserves for itself (see Broker::publish_internal): what arrives on it is
+  /// never taken for a client's broadcast (no stream-history mark).
+  virtual bool is_internal(const std::string& stream) const noexcept {
+    (void)stream;
+    return false;
+  }
 };
 
 class Broker {
@@ -35,6 +41,9 @@ class Broker {
   virtual void unsubscribe(int loop, const std::string& stream) = 0;
   /// Publishes `payload` (JSON text) on `stream`; from any thread.
   virtual void publish(const std::string& stream, std::string payload) = 0;
+  /// Publishes `payload` on `stream`, a stream the server reserves for itself (node figures), bare: never sequenced
+  /// nor kept by a stream history; from any thread.
+  virtual void publish_internal(const std::string& stream, std::string payload) = 0;
   /// "local", "connected", "connecting" or "disconnected", for /health.
   virtual std::string state() const = 0;
 };
@@ -46,6 +55,9 @@ class LocalBroker final : public Broker {
   void subscribe(int, const std::string&, Ready ready) override { ready(); }
   void unsubscribe(int, const std::string&) override {}
   void publish(const std::string& stream, std::string payload) override { sink_.deliver(stream, std::move(payload)); }
+  void publish_internal(const std::string& stream, std::string payload) override {
+    sink_.deliver(stream, std::move(payload));
+  }
   std::string state() const override { return "local"; }
 
  private:

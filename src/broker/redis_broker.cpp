@@ -1,7 +1,6 @@
 #include "broker/redis_broker.hpp"
 
 #include <hiredis/async.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
@@ -18,11 +17,14 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "auth/encoding.hpp"
+#include "broker/broker_health.hpp"
 #include "broker/redis_channels.hpp"
+#include "broker/stream_sequencing.hpp"
+#include "broker/subscription_table.hpp"
 #include "json/writer.hpp"
+#include "redis/command_args.hpp"
 #include "redis/redis_connection.hpp"
 #include "redis/redis_sync.hpp"
 #include "redis/redis_url.hpp"
@@ -44,49 +46,6 @@ namespace {
 constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 // PUBLISH commands written to the connection's buffer and not yet sent: the same bound on the socket side.
 constexpr std::size_t kMaxUnsentBytes = 64u << 20;
-// Channels per SUBSCRIBE when re-subscribing every stream after a reconnect.
-constexpr std::size_t kSubscribeBatch = 256;
-
-// Sequences one broadcast of a peercable node for the extended protocol, atomically: the stream's epoch (made
-// once, kept while the stream lives), its next offset, the broadcast kept in a capped Redis stream, the least
-// recently used streams dropped beyond the bound, then the broadcast published twice back to back: with its
-// position on the peercable channel, and bare on the Rails channel (Rails' wire format, byte for byte). A node
-// subscribed to both gets the two adjacent and drops the bare twin.
-// KEYS: meta hash, log, index. ARGV: payload, new epoch, limit, ttl ms, meta ttl ms, max streams, stream,
-// peercable channel, Rails channel, key namespace.
-constexpr const char* kSequenceScript = R"lua(
-local meta, log, index = KEYS[1], KEYS[2], KEYS[3]
-local payload, stream, ns = ARGV[1], ARGV[7], ARGV[10]
-redis.call('HSETNX', meta, 'epoch', ARGV[2])
-local epoch = redis.call('HGET', meta, 'epoch')
-local offset = redis.call('HINCRBY', meta, 'offset', 1)
-local now = redis.call('TIME')
-redis.call('XADD', log, 'MAXLEN', ARGV[3], offset .. '-0', 't', now[1], 'd', payload)
-redis.call('PEXPIRE', log, ARGV[4])
-redis.call('PEXPIRE', meta, ARGV[5])
-if redis.call('ZADD', index, now[1] + now[2] / 1000000, stream) == 1 then
-  local extra = redis.call('ZCARD', index) - tonumber(ARGV[6])
-  if extra > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', index, 0, extra)) do
-      if extra > 0 and old ~= stream then
-        redis.call('DEL', ns .. 'm:' .. old, ns .. 'l:' .. old, ns .. 'r:' .. old)
-        redis.call('ZREM', index, old)
-        extra = extra - 1
-      end
-    end
-  end
-end
-redis.call('PEXPIRE', index, ARGV[5])
-redis.call('PUBLISH', ARGV[8], epoch .. '\n' .. offset .. '\n' .. payload)
-redis.call('PUBLISH', ARGV[9], payload)
-return offset
-)lua";
-
-std::string sha1_hex(std::string_view text) {
-  unsigned char md[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
-  return auth::hex_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
-}
 
 std::string_view str(const redisReply* r) {
   return {r->str, r->len};
@@ -107,23 +66,10 @@ class RedisBroker final : public Broker {
   void subscribe(int loop, const std::string& stream, Ready ready) override;
   void unsubscribe(int loop, const std::string& stream) override;
   void publish(const std::string& stream, std::string payload) override;
+  void publish_internal(const std::string& stream, std::string payload) override;
   std::string state() const override;
 
  private:
-  enum class Health { kConnecting, kConnected, kDisconnected };
-  enum class StreamState { kPending, kSubscribing, kLive, kUnsubscribing };
-  struct Waiter {
-    int loop;
-    std::uint64_t ticket;
-    Ready ready;
-  };
-  struct StreamEntry {
-    int loops = 0;  // loops with local subscribers
-    StreamState state = StreamState::kPending;
-    std::vector<Waiter> waiting;  // readiness callbacks until the SUBSCRIBE is acknowledged
-    std::shared_ptr<const std::string> epoch;            // of the last sequenced broadcast (shared by the next ones)
-    std::chrono::steady_clock::time_point raw_marked{};  // when Redis was last told of a bare broadcast
-  };
   // Touched only on its loop's thread: which subscribe() call of the loop a readiness callback answers,
   // so that one outliving an unsubscribe() (or answering an older subscribe()) is not run.
   struct LoopTickets {
@@ -132,28 +78,23 @@ class RedisBroker final : public Broker {
   };
 
   // All of these run on the broker thread.
-  void on_subscribe(int loop, std::uint64_t ticket, const std::string& stream, Ready ready);
-  void on_unsubscribe(int loop, const std::string& stream);
-  void on_publish(const std::string& stream, std::string payload);
-  void on_sub_ready();
-  void on_sub_lost(const std::string& why);
-  void on_lost(const std::string& why);
+  void enqueue(const std::string& stream, std::string payload, bool bare);
+  void on_publish(const std::string& stream, std::string payload, bool bare);
   static void on_sub_reply(redisAsyncContext* ac, void* reply, void* privdata);
   void on_subscribed(std::string_view channel);
   void on_unsubscribed(std::string_view channel);
   void on_message(std::string_view channel, std::string_view payload);
   void on_pmessage(std::string_view channel, std::string_view payload);
   void on_positioned(std::string_view stream, std::string_view message);
-  void mark_raw(StreamEntry& e, const std::string& stream);
+  void mark_raw(SubscriptionTable::Stream& s, const std::string& stream);
   void sequence(const std::string& stream, const std::string& payload);
   void load_script();
   static void on_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
   std::optional<std::string> reencode(std::string_view channel, std::string_view payload);
   void send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn);
-  void send_subscribe(const std::vector<std::string>& streams);
+  SubscriptionTable::Link link() const;
+  void apply(SubscriptionTable::Actions a);
   void post_ready(int loop, std::uint64_t ticket, const std::string& stream, Ready ready);
-  void release(StreamEntry& e, const std::string& stream);
-  void check_synced();
   void update_health(const std::string& why);
 
   RedisEndpoint ep_;
@@ -167,15 +108,8 @@ class RedisBroker final : public Broker {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   RedisConnection sub_;
   RedisConnection pub_;
-  std::unordered_map<std::string, StreamEntry> streams_;
-  std::unordered_set<std::string> resync_;  // streams re-subscribed after a connect, not yet acknowledged
-  bool pattern_live_ = false;
-  bool sub_synced_ = false;  // every stream (and the disconnect pattern) is subscribed on this connection
-  bool online_ = false;      // sub_synced_ and the publishing connection is ready
-  bool ever_online_ = false;
-  std::string last_why_;  // the failure logged in the current outage
-  std::chrono::steady_clock::time_point outage_start_;
-  std::uint64_t local_only_ = 0;  // broadcasts that reached only this node during the outage
+  SubscriptionTable table_;  // the streams the subscriber connection carries
+  BrokerHealth health_;
   std::uint64_t overflowed_ = 0;  // publishes dropped because Redis could not take them fast enough
   bool overflow_logged_ = false;
   simdjson::dom::parser parser_;
@@ -186,10 +120,9 @@ class RedisBroker final : public Broker {
   std::string script_sha_;
   std::string limit_arg_, ttl_arg_, meta_ttl_arg_, max_streams_arg_;
   std::mt19937_64 rng_{std::random_device{}()};
-  std::string expect_twin_;  // the stream whose bare twin may come next on the subscriber connection
+  TwinFilter twins_;  // on the subscriber connection
   std::string last_script_error_;
 
-  std::atomic<Health> health_{Health::kConnecting};
   std::atomic<std::size_t> queued_bytes_{0};
   std::atomic<std::uint64_t> queue_drops_{0};
   std::thread thread_;
@@ -205,25 +138,27 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
       tickets_(loops_.size()),
       work_(io_.get_executor()),
       sub_(io_, ep_, redis_client_name(),
-           {[this] { on_sub_ready(); }, [this](const std::string& why) { on_sub_lost(why); }}),
+           {[this] { apply(table_.connected()); },
+            [this](const std::string& why) {
+              apply(table_.lost());  // their subscribers are served locally until Redis is back
+              update_health(why);
+            }}),
       pub_(io_, ep_, redis_client_name(),
            {[this] {
               load_script();
               update_health({});
             },
-            [this](const std::string& why) { on_lost(why); }}),
-      last_why_(std::move(unreachable)),
+            [this](const std::string& why) { update_health(why); }}),
+      health_(url_, std::move(unreachable)),
       history_(history),
       ns_(redis::stream_namespace(prefix_)),
       index_key_(redis::stream_index_key(ns_)),
-      script_sha_(sha1_hex(kSequenceScript)),
+      script_sha_(sequence_script_sha()),
       limit_arg_(std::to_string(history.limit)),
       ttl_arg_(std::to_string(std::chrono::milliseconds(history.ttl).count())),
       meta_ttl_arg_(std::to_string(
           std::chrono::milliseconds(std::max<std::chrono::milliseconds>(history.ttl, redis::kStreamMetaTtl)).count())),
       max_streams_arg_(std::to_string(history.max_streams == 0 ? SIZE_MAX : history.max_streams)) {
-  outage_start_ = std::chrono::steady_clock::now();
-  if (!last_why_.empty()) health_.store(Health::kDisconnected);
   asio::post(io_, [this] {
     sub_.start();
     pub_.start();
@@ -255,12 +190,7 @@ RedisBroker::~RedisBroker() {
 }
 
 std::string RedisBroker::state() const {
-  switch (health_.load(std::memory_order_relaxed)) {
-    case Health::kConnected: return "connected";
-    case Health::kDisconnected: return "disconnected";
-    case Health::kConnecting: break;
-  }
-  return "connecting";
+  return health_.state();
 }
 
 // ---- called by the loops -------------------------------------------------------------------------------
@@ -270,25 +200,33 @@ void RedisBroker::subscribe(int loop, const std::string& stream, Ready ready) {
   std::uint64_t ticket = ++t.next;
   t.current[stream] = ticket;
   asio::post(io_, [this, loop, ticket, stream, ready = std::move(ready)]() mutable {
-    on_subscribe(loop, ticket, stream, std::move(ready));
+    apply(table_.want(stream, {loop, ticket, std::move(ready)}, link()));
   });
 }
 
 void RedisBroker::unsubscribe(int loop, const std::string& stream) {
   tickets_[static_cast<std::size_t>(loop)].current.erase(stream);
-  asio::post(io_, [this, loop, stream] { on_unsubscribe(loop, stream); });
+  asio::post(io_, [this, loop, stream] { apply(table_.drop(loop, stream, link())); });
 }
 
 void RedisBroker::publish(const std::string& stream, std::string payload) {
+  enqueue(stream, std::move(payload), false);
+}
+
+void RedisBroker::publish_internal(const std::string& stream, std::string payload) {
+  enqueue(stream, std::move(payload), true);
+}
+
+void RedisBroker::enqueue(const std::string& stream, std::string payload, bool bare) {
   std::size_t bytes = stream.size() + payload.size();
   if (queued_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > kMaxQueuedBytes) {
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     queue_drops_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  asio::post(io_, [this, stream, payload = std::move(payload), bytes]() mutable {
+  asio::post(io_, [this, stream, payload = std::move(payload), bytes, bare]() mutable {
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    on_publish(stream, std::move(payload));
+    on_publish(stream, std::move(payload), bare);
   });
 }
 
@@ -302,56 +240,46 @@ void RedisBroker::post_ready(int loop, std::uint64_t ticket, const std::string& 
   });
 }
 
-void RedisBroker::release(StreamEntry& e, const std::string& stream) {
-  auto waiting = std::move(e.waiting);
-  e.waiting.clear();
-  for (auto& w : waiting) post_ready(w.loop, w.ticket, stream, std::move(w.ready));
-}
-
-void RedisBroker::on_subscribe(int loop, std::uint64_t ticket, const std::string& stream, Ready ready) {
-  StreamEntry& e = streams_[stream];
-  ++e.loops;
-  if (e.state == StreamState::kLive) return post_ready(loop, ticket, stream, std::move(ready));
-  auto conn = sub_.state();
-  if (conn != RedisConnection::State::kReady && conn != RedisConnection::State::kConnecting) {
-    // Redis is down: serve local subscribers now; the stream is subscribed when Redis is back.
-    return post_ready(loop, ticket, stream, std::move(ready));
+SubscriptionTable::Link RedisBroker::link() const {
+  switch (sub_.state()) {
+    case RedisConnection::State::kReady: return SubscriptionTable::Link::kReady;
+    case RedisConnection::State::kConnecting: return SubscriptionTable::Link::kConnecting;
+    default: return SubscriptionTable::Link::kDown;
   }
-  e.waiting.push_back({loop, ticket, std::move(ready)});
-  // While connecting, the stream is subscribed with all the others once the connection is ready; while
-  // an UNSUBSCRIBE is in flight, once it is acknowledged.
-  if (conn == RedisConnection::State::kReady && e.state == StreamState::kPending) send_subscribe({stream});
 }
 
-void RedisBroker::on_unsubscribe(int loop, const std::string& stream) {
-  auto it = streams_.find(stream);
-  if (it == streams_.end()) return;
-  StreamEntry& e = it->second;
-  std::erase_if(e.waiting, [loop](const Waiter& w) { return w.loop == loop; });
-  if (--e.loops > 0) return;
-  if (e.state == StreamState::kUnsubscribing) return;  // the acknowledgement decides
-  if (sub_.state() == RedisConnection::State::kReady &&
-      (e.state == StreamState::kLive || e.state == StreamState::kSubscribing)) {
-    // Kept until acknowledged, so that a new subscriber meanwhile re-subscribes only after it.
-    e.state = StreamState::kUnsubscribing;
+void RedisBroker::apply(SubscriptionTable::Actions a) {
+  if (a.subscribe_pattern) send(sub_, {"PSUBSCRIBE", remote_disconnect_pattern(prefix_)}, &RedisBroker::on_sub_reply);
+  for (const auto& batch : a.subscribe) {
+    std::vector<std::string> args{"SUBSCRIBE"};
+    for (const auto& s : batch) {
+      // Both channels in one command, the peercable one first: Redis runs a command whole, so when the Rails
+      // channel is acknowledged both are live, and a sequenced broadcast always comes with its twin.
+      if (history_.enabled) args.push_back(ext_channel(prefix_, s));
+      args.push_back(redis_channel(prefix_, s));
+    }
+    send(sub_, args, &RedisBroker::on_sub_reply);
+  }
+  for (const auto& s : a.unsubscribe) {
     // The peercable channel first: the Rails channel's acknowledgement is the last of the command.
     if (history_.enabled)
-      send(sub_, {"UNSUBSCRIBE", ext_channel(prefix_, stream), redis_channel(prefix_, stream)}, nullptr);
+      send(sub_, {"UNSUBSCRIBE", ext_channel(prefix_, s), redis_channel(prefix_, s)}, nullptr);
     else
-      send(sub_, {"UNSUBSCRIBE", redis_channel(prefix_, stream)}, nullptr);
-    return;
+      send(sub_, {"UNSUBSCRIBE", redis_channel(prefix_, s)}, nullptr);
   }
-  streams_.erase(it);
+  for (auto& r : a.ready)
+    for (auto& w : r.waiters) post_ready(w.loop, w.ticket, r.stream, std::move(w.ready));
+  if (a.synced) update_health({});
 }
 
-void RedisBroker::on_publish(const std::string& stream, std::string payload) {
+void RedisBroker::on_publish(const std::string& stream, std::string payload, bool bare) {
   if (queue_drops_.load(std::memory_order_relaxed) != 0)
     spdlog::warn("redis {}: {} broadcasts dropped, more were waiting than the broker could take", url_,
                  queue_drops_.exchange(0, std::memory_order_relaxed));
-  redisAsyncContext* ac = online_ ? pub_.context() : nullptr;
+  redisAsyncContext* ac = health_.online() ? pub_.context() : nullptr;
   if (!ac) {
     // Pub/sub is at-most-once: while Redis is away, a broadcast reaches this node's own clients only.
-    ++local_only_;
+    health_.count_local_only();
     sink_.deliver(stream, std::move(payload));
     return;
   }
@@ -368,7 +296,7 @@ void RedisBroker::on_publish(const std::string& stream, std::string payload) {
     overflow_logged_ = false;
     overflowed_ = 0;
   }
-  if (history_.enabled) return sequence(stream, payload);
+  if (history_.enabled && !bare) return sequence(stream, payload);
   std::string channel = redis_channel(prefix_, stream);
   const char* argv[3] = {"PUBLISH", channel.data(), payload.data()};
   std::size_t lens[3] = {7, channel.size(), payload.size()};
@@ -387,7 +315,7 @@ void RedisBroker::sequence(const std::string& stream, const std::string& payload
 }
 
 void RedisBroker::load_script() {
-  if (history_.enabled) send(pub_, {"SCRIPT", "LOAD", kSequenceScript}, nullptr);
+  if (history_.enabled) send(pub_, {"SCRIPT", "LOAD", std::string(sequence_script())}, nullptr);
 }
 
 void RedisBroker::on_sequenced(redisAsyncContext*, void* reply, void* privdata) {
@@ -405,111 +333,13 @@ void RedisBroker::on_sequenced(redisAsyncContext*, void* reply, void* privdata) 
 
 void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn) {
   redisAsyncContext* ac = c.context();
-  if (!ac) return;  // going down: on_sub_lost puts every stream back to pending
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  redisAsyncCommandArgv(ac, fn, fn ? this : nullptr, static_cast<int>(argv.size()), argv.data(), lens.data());
-}
-
-void RedisBroker::send_subscribe(const std::vector<std::string>& streams) {
-  std::vector<std::string> args{"SUBSCRIBE"};
-  for (const auto& s : streams) {
-    streams_[s].state = StreamState::kSubscribing;
-    // Both channels in one command, the peercable one first: Redis runs a command whole, so when the Rails
-    // channel is acknowledged both are live, and a sequenced broadcast always comes with its twin.
-    if (history_.enabled) args.push_back(ext_channel(prefix_, s));
-    args.push_back(redis_channel(prefix_, s));
-  }
-  send(sub_, args, &RedisBroker::on_sub_reply);
-}
-
-void RedisBroker::on_sub_ready() {
-  pattern_live_ = false;
-  sub_synced_ = false;
-  resync_.clear();
-  send(sub_, {"PSUBSCRIBE", remote_disconnect_pattern(prefix_)}, &RedisBroker::on_sub_reply);
-  std::vector<std::string> batch;
-  for (auto& [stream, e] : streams_) {
-    if (e.state != StreamState::kPending) continue;
-    resync_.insert(stream);
-    batch.push_back(stream);
-    if (batch.size() == kSubscribeBatch) {
-      send_subscribe(batch);
-      batch.clear();
-    }
-  }
-  if (!batch.empty()) send_subscribe(batch);
-}
-
-void RedisBroker::on_sub_lost(const std::string& why) {
-  pattern_live_ = false;
-  sub_synced_ = false;
-  resync_.clear();
-  for (auto it = streams_.begin(); it != streams_.end();) {
-    StreamEntry& e = it->second;
-    if (e.loops == 0) {
-      it = streams_.erase(it);
-      continue;
-    }
-    e.state = StreamState::kPending;
-    release(e, it->first);  // their subscribers are served locally until Redis is back
-    ++it;
-  }
-  on_lost(why);
-}
-
-void RedisBroker::on_lost(const std::string& why) {
-  update_health(why);
-}
-
-void RedisBroker::check_synced() {
-  if (sub_synced_ || !pattern_live_ || !resync_.empty()) return;
-  sub_synced_ = true;
-  update_health({});
+  if (!ac) return;  // going down: the lost handler puts every stream back to pending
+  redis::CommandArgs a(args);
+  redisAsyncCommandArgv(ac, fn, fn ? this : nullptr, a.count(), a.argv(), a.lens());
 }
 
 void RedisBroker::update_health(const std::string& why) {
-  bool now = sub_synced_ && pub_.state() == RedisConnection::State::kReady;
-  if (now && !online_) {
-    online_ = true;
-    if (ever_online_) {
-      auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - outage_start_).count();
-      spdlog::info(
-          "redis {}: back after {:.1f} s, {} streams subscribed again; {} broadcasts during the outage "
-          "reached this node's clients only",
-          url_, secs, streams_.size(), local_only_);
-    } else if (!last_why_.empty()) {
-      spdlog::info("redis {}: connected", url_);
-    }
-    ever_online_ = true;
-    last_why_.clear();
-    local_only_ = 0;
-    health_.store(Health::kConnected, std::memory_order_relaxed);
-    return;
-  }
-  if (!now && online_) {
-    online_ = false;
-    outage_start_ = std::chrono::steady_clock::now();
-  }
-  if (!now && !why.empty()) health_.store(Health::kDisconnected, std::memory_order_relaxed);
-  // One line per outage; later failed attempts are debug lines, except a newly refused password (the
-  // server came back with other credentials), which needs an operator.
-  if (!now && !why.empty()) {
-    bool refused = why.find("NOAUTH") != std::string::npos || why.find("WRONGPASS") != std::string::npos ||
-                   why.find("NOPERM") != std::string::npos || why.find("AUTH") != std::string::npos;
-    if (last_why_.empty() || (refused && why != last_why_)) {
-      spdlog::warn("redis {}: unavailable ({}); broadcasts reach this node's clients only; retrying", url_, why);
-      last_why_ = why;
-    } else {
-      spdlog::debug("redis {}: attempt failed ({})", url_, why);
-    }
-  }
+  health_.update(table_.synced() && pub_.state() == RedisConnection::State::kReady, why, table_.size());
 }
 
 void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) {
@@ -518,54 +348,35 @@ void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) 
   // No reply: the connection is going away. hiredis may hand us a reply meant for nobody; check its shape.
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3 || !is_str(r->element[0])) return;
   std::string_view kind = str(r->element[0]);
-  // A bare twin comes right after its envelope or not at all: any other reply ends the wait for it.
-  std::string twin = std::move(self->expect_twin_);
-  self->expect_twin_.clear();
   if (kind == "message" && is_str(r->element[1]) && is_str(r->element[2])) {
     std::string_view channel = str(r->element[1]);
     if (self->history_.enabled) {
       if (auto stream = stream_of_ext_channel(self->prefix_, channel))
         return self->on_positioned(*stream, str(r->element[2]));
-      if (!twin.empty() && stream_of_channel(self->prefix_, channel) == std::string_view(twin)) return;
+      if (self->twins_.is_twin(stream_of_channel(self->prefix_, channel).value_or(std::string_view()))) return;
     }
-    self->on_message(channel, str(r->element[2]));
-  } else if (kind == "pmessage" && r->elements >= 4 && is_str(r->element[2]) && is_str(r->element[3])) {
+    return self->on_message(channel, str(r->element[2]));
+  }
+  self->twins_.other();
+  if (kind == "pmessage" && r->elements >= 4 && is_str(r->element[2]) && is_str(r->element[3])) {
     self->on_pmessage(str(r->element[2]), str(r->element[3]));
   } else if (kind == "subscribe" && is_str(r->element[1])) {
     self->on_subscribed(str(r->element[1]));
   } else if (kind == "unsubscribe" && is_str(r->element[1])) {
     self->on_unsubscribed(str(r->element[1]));
   } else if (kind == "psubscribe") {
-    self->pattern_live_ = true;
-    self->check_synced();
+    self->apply(self->table_.pattern_subscribed());
   }
 }
 
 void RedisBroker::on_subscribed(std::string_view channel) {
   if (history_.enabled && stream_of_ext_channel(prefix_, channel)) return;  // its Rails twin's ack follows
-  auto stream = stream_of_channel(prefix_, channel);
-  if (!stream) return;
-  std::string name(*stream);
-  resync_.erase(name);
-  auto it = streams_.find(name);
-  if (it != streams_.end() && it->second.state == StreamState::kSubscribing) {
-    it->second.state = StreamState::kLive;
-    release(it->second, name);
-  }
-  check_synced();
+  if (auto stream = stream_of_channel(prefix_, channel)) apply(table_.subscribed(std::string(*stream)));
 }
 
 void RedisBroker::on_unsubscribed(std::string_view channel) {
   if (history_.enabled && stream_of_ext_channel(prefix_, channel)) return;
-  auto stream = stream_of_channel(prefix_, channel);
-  if (!stream) return;
-  auto it = streams_.find(std::string(*stream));
-  if (it == streams_.end() || it->second.state != StreamState::kUnsubscribing) return;
-  if (it->second.loops == 0) {
-    streams_.erase(it);
-  } else {
-    send_subscribe({it->first});  // subscribers came back while the UNSUBSCRIBE was in flight
-  }
+  if (auto stream = stream_of_channel(prefix_, channel)) apply(table_.unsubscribed(std::string(*stream)));
 }
 
 std::optional<std::string> RedisBroker::reencode(std::string_view channel, std::string_view payload) {
@@ -584,33 +395,34 @@ std::optional<std::string> RedisBroker::reencode(std::string_view channel, std::
 void RedisBroker::on_message(std::string_view channel, std::string_view payload) {
   auto stream = stream_of_channel(prefix_, channel);
   if (!stream) return;
-  auto it = streams_.find(std::string(*stream));
-  if (it == streams_.end() || it->second.loops == 0) return;
+  auto* e = table_.find(*stream);
+  if (!e || e->second.loops == 0) return;
   auto out = reencode(channel, payload);
   if (!out) return;
   // A broadcast Redis did not sequence (a Rails process published it): it goes out live without a position,
-  // and history requests on its stream are refused while the mark lasts, never answered with a silent gap.
-  if (history_.enabled) mark_raw(it->second, it->first);
-  sink_.deliver(it->first, std::move(*out));
+  // and history requests on its stream are refused while the mark lasts, never answered with a silent gap. The
+  // server's own streams are published bare on purpose and never kept.
+  if (history_.enabled && !sink_.is_internal(e->first)) mark_raw(e->second, e->first);
+  sink_.deliver(e->first, std::move(*out));
 }
 
 void RedisBroker::on_positioned(std::string_view stream, std::string_view message) {
-  expect_twin_.assign(stream);
-  auto it = streams_.find(expect_twin_);
-  if (it == streams_.end() || it->second.loops == 0) return;
+  twins_.positioned(stream);
+  auto* e = table_.find(stream);
+  if (!e || e->second.loops == 0) return;
   auto p = redis::decode_positioned(message);
   if (!p) return;
   auto out = reencode(stream, p->payload);
   if (!out) return;
-  StreamEntry& e = it->second;
-  if (!e.epoch || *e.epoch != p->epoch) e.epoch = std::make_shared<const std::string>(p->epoch);
-  sink_.deliver_at(it->first, std::move(*out), e.epoch, p->offset);
+  SubscriptionTable::Stream& s = e->second;
+  if (!s.epoch || *s.epoch != p->epoch) s.epoch = std::make_shared<const std::string>(p->epoch);
+  sink_.deliver_at(e->first, std::move(*out), s.epoch, p->offset);
 }
 
-void RedisBroker::mark_raw(StreamEntry& e, const std::string& stream) {
+void RedisBroker::mark_raw(SubscriptionTable::Stream& s, const std::string& stream) {
   auto now = std::chrono::steady_clock::now();
-  if (now - e.raw_marked < std::chrono::seconds(1)) return;  // every node sees it: once a second is plenty
-  e.raw_marked = now;
+  if (now - s.raw_marked < std::chrono::seconds(1)) return;  // every node sees it: once a second is plenty
+  s.raw_marked = now;
   send(pub_, {"SET", redis::stream_keys(ns_, stream).raw, std::to_string(std::time(nullptr)), "PX", meta_ttl_arg_},
        nullptr);
 }

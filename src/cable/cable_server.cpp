@@ -26,6 +26,7 @@ class BrokerProxy final : public broker::Broker {
     if (internal_.empty() || s != internal_) target_->unsubscribe(loop, s);
   }
   void publish(const std::string& s, std::string p) override { target_->publish(s, std::move(p)); }
+  void publish_internal(const std::string& s, std::string p) override { target_->publish_internal(s, std::move(p)); }
   std::string state() const override { return target_->state(); }
 
  private:
@@ -139,10 +140,6 @@ void CableServer::deliver(const std::string& stream, std::string payload) {
 
 void CableServer::deliver_at(const std::string& stream, std::string payload,
                              const std::shared_ptr<const std::string>& epoch, std::uint64_t offset) {
-  if (is_internal(stream)) {  // sequenced like any broadcast when stream history is in Redis
-    if (internal_sink_) internal_sink_(std::move(payload));
-    return;
-  }
   auto b = std::make_shared<Broadcast>(stream, std::move(payload));
   b->set_position(offset, epoch);
   std::shared_ptr<const Broadcast> shared = b;

@@ -77,9 +77,9 @@ class CableServer final : public broker::Sink {
   }
   /// Reserves `stream` for the server itself (before start): what arrives on it goes to `sink` (on any thread),
   /// never to subscribers; a client subscribing to it is confirmed and gets nothing, and broadcast() drops
-  /// what is sent to it. Whoever owns it subscribes and publishes through broker() directly.
+  /// what is sent to it. Whoever owns it subscribes through broker() and publishes with its publish_internal().
   void set_internal_stream(std::string stream, std::function<void(std::string)> sink);
-  bool is_internal(const std::string& stream) const noexcept {
+  bool is_internal(const std::string& stream) const noexcept override {
     return !internal_stream_.empty() && stream == internal_stream_;
   }
 

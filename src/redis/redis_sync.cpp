@@ -3,7 +3,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <vector>
+#include "redis/command_args.hpp"
 
 namespace peercable::redis {
 namespace {
@@ -14,21 +14,6 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
 }
-
-// A command's arguments as hiredis takes them; views into `args`, which must outlive it.
-struct Argv {
-  explicit Argv(std::initializer_list<std::string_view> args) {
-    argv.reserve(args.size());
-    lens.reserve(args.size());
-    for (auto a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-  }
-  int count() const { return static_cast<int>(argv.size()); }
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-};
 
 // True when the reply is an error; `error` gets its text.
 bool refused(const RedisReplyPtr& r, std::string& error) {
@@ -47,13 +32,13 @@ bool transient(const std::string& error) {
 }  // namespace
 
 RedisReplyPtr redis_command(redisContext* c, std::initializer_list<std::string_view> args) {
-  Argv a(args);
-  return RedisReplyPtr(static_cast<redisReply*>(redisCommandArgv(c, a.count(), a.argv.data(), a.lens.data())));
+  CommandArgs a(args);
+  return RedisReplyPtr(static_cast<redisReply*>(redisCommandArgv(c, a.count(), a.argv(), a.lens())));
 }
 
 bool redis_append(redisContext* c, std::initializer_list<std::string_view> args) {
-  Argv a(args);
-  return redisAppendCommandArgv(c, a.count(), a.argv.data(), a.lens.data()) == REDIS_OK;
+  CommandArgs a(args);
+  return redisAppendCommandArgv(c, a.count(), a.argv(), a.lens()) == REDIS_OK;
 }
 
 RedisReplyPtr redis_reply(redisContext* c) {

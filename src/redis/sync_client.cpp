@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "redis/command_args.hpp"
+
 namespace peercable::redis {
 
 SyncClient::SyncClient(RedisEndpoint ep, Options options)
@@ -35,16 +37,8 @@ RedisReplyPtr SyncClient::command(std::initializer_list<std::string_view> args) 
 
 RedisReplyPtr SyncClient::command(const std::vector<std::string>& args) {
   if (!ctx_) return nullptr;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  RedisReplyPtr r(
-      static_cast<redisReply*>(redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+  CommandArgs a(args);
+  RedisReplyPtr r(static_cast<redisReply*>(redisCommandArgv(ctx_.get(), a.count(), a.argv(), a.lens())));
   if (!r) lost();
   return r;
 }
@@ -52,16 +46,10 @@ RedisReplyPtr SyncClient::command(const std::vector<std::string>& args) {
 std::vector<RedisReplyPtr> SyncClient::pipeline(const std::vector<std::vector<std::string>>& commands) {
   std::vector<RedisReplyPtr> out;
   if (!ctx_) return out;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
+  CommandArgs a;
   for (const auto& args : commands) {
-    argv.clear();
-    lens.clear();
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
+    a.assign(args);
+    if (redisAppendCommandArgv(ctx_.get(), a.count(), a.argv(), a.lens()) != REDIS_OK) {
       lost("out of memory");
       return out;
     }

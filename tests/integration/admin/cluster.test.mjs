@@ -1,7 +1,8 @@
 // The live view across a Redis cluster, against two real nodes on a real redis-server: /admin/api/stats on
 // node A lists node B with B's own figures and their total; the stream the nodes share their figures on is
 // reserved (a client subscribing to it on any channel, signed or not, gets none of it, and a broadcast to it
-// is dropped); what is not a snapshot is ignored; a node that stops is shown stale, then forgotten.
+// is dropped) and never kept in the stream history; what is not a snapshot is ignored; a node that stops is
+// shown stale, then forgotten.
 //
 // Run: node --test tests/integration/admin/   (PEERCABLE_BIN overrides the binary)
 import { test } from "node:test";
@@ -109,6 +110,11 @@ test("no client receives the nodes' figures, nor can send them, on any channel",
   for (const s of spies) for (const id of ids) assert.deepEqual(s.received(id), [], `${s.user.id} got figures on ${id}`);
   const body = await stats(a);
   assert.deepEqual(body.nodes.map((n) => n.id), ["node-a", "node-b"]);
+  // The figures travel bare even with stream history in Redis (the default here): never sequenced nor kept, and
+  // the bare PUBLISH above did not mark the stream as one Rails broadcast on.
+  const keys = ["m:", "l:", "r:"].map((kind) => `peercable:stream:${kind}${NODES_STREAM}`);
+  assert.equal(await redisCommand(redis.port, "EXISTS", ...keys), 0);
+  assert.equal(await redisCommand(redis.port, "ZSCORE", "peercable:stream:index", NODES_STREAM), null);
 
   // A client leaving the stream does not end the node's own subscription to it.
   for (const s of spies) await s.close();

@@ -28,3 +28,10 @@ TEST(StreamKeys, RefusesWhatIsNotAnEnvelope) {
                           "e\n99999999999999999999999\nx"})
     EXPECT_FALSE(decode_positioned(bad)) << bad;
 }
+
+TEST(StreamKeys, OffsetsUpToTheLargest64BitNumber) {
+  auto p = decode_positioned("e\n18446744073709551615\nx");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->offset, 18446744073709551615u);
+  EXPECT_FALSE(decode_positioned("e\n18446744073709551616\nx"));  // one more does not fit: refused, not wrapped
+}

@@ -1,0 +1,57 @@
+#include "broker/stream_sequencing.hpp"
+
+#include <openssl/sha.h>
+
+#include "auth/encoding.hpp"
+
+namespace peercable::broker {
+namespace {
+
+constexpr const char* kSequenceScript = R"lua(
+local meta, log, index = KEYS[1], KEYS[2], KEYS[3]
+local payload, stream, ns = ARGV[1], ARGV[7], ARGV[10]
+redis.call('HSETNX', meta, 'epoch', ARGV[2])
+local epoch = redis.call('HGET', meta, 'epoch')
+local offset = redis.call('HINCRBY', meta, 'offset', 1)
+local now = redis.call('TIME')
+redis.call('XADD', log, 'MAXLEN', ARGV[3], offset .. '-0', 't', now[1], 'd', payload)
+redis.call('PEXPIRE', log, ARGV[4])
+redis.call('PEXPIRE', meta, ARGV[5])
+if redis.call('ZADD', index, now[1] + now[2] / 1000000, stream) == 1 then
+  local extra = redis.call('ZCARD', index) - tonumber(ARGV[6])
+  if extra > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', index, 0, extra)) do
+      if extra > 0 and old ~= stream then
+        redis.call('DEL', ns .. 'm:' .. old, ns .. 'l:' .. old, ns .. 'r:' .. old)
+        redis.call('ZREM', index, old)
+        extra = extra - 1
+      end
+    end
+  end
+end
+redis.call('PEXPIRE', index, ARGV[5])
+redis.call('PUBLISH', ARGV[8], epoch .. '\n' .. offset .. '\n' .. payload)
+redis.call('PUBLISH', ARGV[9], payload)
+return offset
+)lua";
+
+}  // namespace
+
+std::string_view sequence_script() {
+  return kSequenceScript;
+}
+
+std::string sequence_script_sha() {
+  std::string_view text = kSequenceScript;
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  return auth::hex_encode(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+}
+
+bool TwinFilter::is_twin(std::string_view stream) {
+  bool twin = !expected_.empty() && expected_ == stream;
+  expected_.clear();
+  return twin;
+}
+
+}  // namespace peercable::broker

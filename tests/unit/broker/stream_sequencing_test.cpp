@@ -1,0 +1,101 @@
+#include "broker/stream_sequencing.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "broker/redis_channels.hpp"
+#include "redis/redis_sync.hpp"
+#include "redis/stream_keys.hpp"
+#include "support/redis_server.hpp"
+
+using namespace peercable::broker;
+using namespace peercable::redis;
+using peercable::testing::RedisServer;
+
+TEST(TwinFilter, DropsTheBareTwinRightAfterItsSequencedBroadcastOnly) {
+  TwinFilter twins;
+  EXPECT_FALSE(twins.is_twin("room"));  // nothing sequenced yet: a Rails broadcast
+  twins.positioned("room");
+  EXPECT_TRUE(twins.is_twin("room"));
+  EXPECT_FALSE(twins.is_twin("room"));  // a second bare one is Rails' own
+
+  twins.positioned("room");
+  EXPECT_FALSE(twins.is_twin("other"));  // another stream's bare broadcast ends the wait
+  EXPECT_FALSE(twins.is_twin("room"));
+
+  twins.positioned("room");
+  twins.other();  // any other reply (an ack, a pattern message) ends it too
+  EXPECT_FALSE(twins.is_twin("room"));
+
+  twins.positioned("a");
+  twins.positioned("b");  // the latest sequenced broadcast decides
+  EXPECT_FALSE(twins.is_twin("a"));
+  twins.positioned("b");
+  EXPECT_TRUE(twins.is_twin("b"));
+}
+
+TEST(TwinFilter, AnEmptyStreamNameIsNeverATwinOfNothing) {
+  TwinFilter twins;
+  EXPECT_FALSE(twins.is_twin(""));
+}
+
+namespace {
+RedisReplyPtr must(RedisReplyPtr r) {
+  EXPECT_TRUE(r);
+  if (r && r->type == REDIS_REPLY_ERROR) ADD_FAILURE() << std::string(r->str, r->len);
+  return r;
+}
+}  // namespace
+
+// The script on a real Redis: the SHA EVALSHA uses is the one Redis computes, offsets count from 1 under one
+// epoch, and a subscriber to both channels gets the sequenced broadcast then its bare twin, adjacent.
+TEST(SequenceScript, SequencesAndPublishesBothTwinsAdjacent) {
+  RedisServer redis;
+  RedisEndpoint ep{"127.0.0.1", redis.port()};
+  auto c = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test");
+  auto sub = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test-sub");
+  ASSERT_TRUE(c.context && sub.context);
+
+  auto sha = must(redis_command(c.context.get(), {"SCRIPT", "LOAD", sequence_script()}));
+  ASSERT_TRUE(sha && sha->type == REDIS_REPLY_STRING);
+  EXPECT_EQ(std::string(sha->str, sha->len), sequence_script_sha());
+
+  const std::string stream = "p2p:lobby", ext = ext_channel("", stream), rails = redis_channel("", stream);
+  const std::string ns = stream_namespace("");
+  auto keys = stream_keys(ns, stream);
+  const std::string index = stream_index_key(ns);
+  ASSERT_TRUE(must(redis_command(sub.context.get(), {"SUBSCRIBE", ext, rails})));
+  ASSERT_TRUE(must(redis_reply(sub.context.get())));  // the second channel's ack
+
+  auto eval = [&](std::string_view payload, std::string_view epoch) {
+    auto r = must(redis_command(c.context.get(), {"EVALSHA", sha->str, "3", keys.meta, keys.log, index, payload, epoch,
+                                                  "100", "60000", "60000", "1000", stream, ext, rails, ns}));
+    return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+  };
+  EXPECT_EQ(eval(R"({"n":1})", "e1"), 1);
+  EXPECT_EQ(eval(R"({"n":2})", "e2"), 2);  // the stream's epoch stays the first one
+
+  TwinFilter twins;
+  for (int n = 1; n <= 2; ++n) {
+    auto positioned = must(redis_reply(sub.context.get()));
+    ASSERT_TRUE(positioned && positioned->type == REDIS_REPLY_ARRAY && positioned->elements == 3);
+    EXPECT_EQ(std::string(positioned->element[1]->str), ext);
+    auto p = decode_positioned({positioned->element[2]->str, positioned->element[2]->len});
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->epoch, "e1");
+    EXPECT_EQ(p->offset, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(p->payload, "{\"n\":" + std::to_string(n) + "}");
+    twins.positioned(*stream_of_ext_channel("", ext));
+
+    auto bare = must(redis_reply(sub.context.get()));
+    ASSERT_TRUE(bare && bare->type == REDIS_REPLY_ARRAY && bare->elements == 3);
+    EXPECT_EQ(std::string(bare->element[1]->str), rails);
+    EXPECT_EQ(std::string(bare->element[2]->str), p->payload);
+    EXPECT_TRUE(twins.is_twin(*stream_of_channel("", rails)));
+  }
+  auto len = must(redis_command(c.context.get(), {"XLEN", keys.log}));
+  ASSERT_TRUE(len);
+  EXPECT_EQ(len->integer, 2);
+}
