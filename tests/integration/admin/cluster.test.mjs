@@ -113,8 +113,8 @@ test("no client receives the nodes' figures, nor can send them, on any channel",
   // The figures travel bare even with stream history in Redis (the default here): never sequenced nor kept, and
   // the bare PUBLISH above did not mark the stream as one Rails broadcast on.
   const keys = ["m:", "l:", "r:"].map((kind) => `peercable:stream:${kind}${NODES_STREAM}`);
-  assert.equal(await redisCommand(redis.port, "EXISTS", ...keys), 0);
-  assert.equal(await redisCommand(redis.port, "ZSCORE", "peercable:stream:index", NODES_STREAM), null);
+  assert.equal(await redisCommand(suite.redis.port, "EXISTS", ...keys), 0);
+  assert.equal(await redisCommand(suite.redis.port, "ZSCORE", "peercable:stream:index", NODES_STREAM), null);
 
   // A client leaving the stream does not end the node's own subscription to it.
   for (const s of spies) await s.close();
