@@ -140,6 +140,7 @@ void CableServer::deliver(const std::string& stream, std::string payload) {
 
 void CableServer::deliver_at(const std::string& stream, std::string payload,
                              const std::shared_ptr<const std::string>& epoch, std::uint64_t offset) {
+  if (is_internal(stream)) return;  // the nodes publish it bare: a positioned copy is someone else's, for no client
   auto b = std::make_shared<Broadcast>(stream, std::move(payload));
   b->set_position(offset, epoch);
   std::shared_ptr<const Broadcast> shared = b;
