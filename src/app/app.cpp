@@ -50,10 +50,10 @@ App::App(Config config)
   const std::string& store_redis = config_.store_redis_url.empty() ? config_.redis_url : config_.store_redis_url;
   const bool redis_streams = config_.stream_history_store == "redis" && config_.stream_history_limit != 0;
   if (!config_.redis_url.empty())
-    cable_->set_broker(
-        broker::make_redis_broker({config_.redis_url, config_.channel_prefix}, raw, *cable_,
-                                  {redis_streams, config_.stream_history_limit,
-                                   std::chrono::seconds(config_.stream_history_ttl), config_.stream_history_streams}));
+    cable_->set_broker(broker::make_redis_broker(
+        {config_.redis_url, config_.channel_prefix}, raw, *cable_,
+        {redis_streams, config_.stream_history_limit, std::chrono::seconds(config_.stream_history_ttl),
+         config_.stream_history_streams, std::chrono::seconds(config_.stream_linger)}));
   if (store_redis.empty()) {
     presence_ = std::make_unique<store::MemoryPresence>();
   } else {

@@ -283,6 +283,10 @@ Config parse_config(int argc, char** argv) {
   add("stream-history-streams", c.stream_history_streams,
       "extended protocol: streams whose history is kept at once; the longest idle is dropped first")
       ->check(CLI::Range(std::size_t{16}, std::size_t{10000000}));
+  add("stream-linger", c.stream_linger,
+      "extended protocol, Redis stream history: seconds a node stays subscribed to a stream after its last subscriber "
+      "there left, so that Rails' broadcasts meanwhile are kept for that client's return (0 = unsubscribe at once)")
+      ->check(CLI::Range(0u, 7u * 86400));
   add("stream-history-store", c.stream_history_store,
       "extended protocol: memory, sqlite (streams.sqlite3 in --data-dir: epochs and history survive a restart) or "
       "redis (--redis-url: the same epochs and offsets on every node, so a client resumes on any node; the "

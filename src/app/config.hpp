@@ -91,6 +91,7 @@ struct Config {
   std::size_t stream_history_limit = 100;      // broadcasts kept per stream (0: no stream history)
   unsigned stream_history_ttl = 300;           // seconds one is kept
   std::size_t stream_history_streams = 10000;  // streams tracked at once
+  unsigned stream_linger = 300;                // seconds a node (Redis history) follows a stream nobody here follows
   std::string stream_history_store;            // memory, sqlite (under data_dir) or redis; default: redis with
                                                // --redis-url, else memory
   unsigned session_ttl = 300;                  // seconds a closed session can be restored (0: never)

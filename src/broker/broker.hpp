@@ -20,6 +20,8 @@ class Sink {
     (void)offset;
     deliver(stream, std::move(payload));
   }
+  /// A whisper relayed by another node (Broker::publish_whisper): to every subscriber of `stream` here.
+  virtual void deliver_whisper(const std::string& stream, std::string payload) { deliver(stream, std::move(payload)); }
   /// A remote request to disconnect the connections identified by `identifier` (Rails' remote_connections).
   virtual void disconnect_remote(const std::string& identifier) { (void)identifier; }
   /// True for a stream the server reserves for itself (see Broker::publish_internal): what arrives on it is
@@ -44,6 +46,9 @@ class Broker {
   /// Publishes `payload` on `stream`, a stream the server reserves for itself (node figures), bare: never sequenced
   /// nor kept by a stream history; from any thread.
   virtual void publish_internal(const std::string& stream, std::string payload) = 0;
+  /// Relays a whisper already delivered on this node to `stream`'s subscribers on the other nodes; from any thread.
+  /// Never sequenced nor kept.
+  virtual void publish_whisper(const std::string& stream, std::string payload) = 0;
   /// "local", "connected", "connecting" or "disconnected", for /health.
   virtual std::string state() const = 0;
 };
@@ -58,6 +63,7 @@ class LocalBroker final : public Broker {
   void publish_internal(const std::string& stream, std::string payload) override {
     sink_.deliver(stream, std::move(payload));
   }
+  void publish_whisper(const std::string&, std::string) override {}  // no other node
   std::string state() const override { return "local"; }
 
  private:

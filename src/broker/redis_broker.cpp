@@ -9,9 +9,11 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <deque>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -20,6 +22,7 @@
 
 #include "auth/encoding.hpp"
 #include "broker/broker_health.hpp"
+#include "broker/rails_queue.hpp"
 #include "broker/redis_channels.hpp"
 #include "broker/stream_sequencing.hpp"
 #include "broker/subscription_table.hpp"
@@ -46,6 +49,11 @@ namespace {
 constexpr std::size_t kMaxQueuedBytes = 64u << 20;
 // PUBLISH commands written to the connection's buffer and not yet sent: the same bound on the socket side.
 constexpr std::size_t kMaxUnsentBytes = 64u << 20;
+// How long a node's lease on a stream's Rails broadcasts lasts after the last one it sequenced (see RailsQueue).
+constexpr std::chrono::milliseconds kRailsLease{2000};
+constexpr std::chrono::milliseconds kRailsTick{250};
+// Streams a node stays subscribed to with nobody following them there (--stream-linger); beyond, the oldest goes.
+constexpr std::size_t kMaxLingering = 10000;
 
 std::string_view str(const redisReply* r) {
   return {r->str, r->len};
@@ -67,6 +75,7 @@ class RedisBroker final : public Broker {
   void unsubscribe(int loop, const std::string& stream) override;
   void publish(const std::string& stream, std::string payload) override;
   void publish_internal(const std::string& stream, std::string payload) override;
+  void publish_whisper(const std::string& stream, std::string payload) override;
   std::string state() const override;
 
  private:
@@ -78,18 +87,31 @@ class RedisBroker final : public Broker {
   };
 
   // All of these run on the broker thread.
-  void enqueue(const std::string& stream, std::string payload, bool bare);
-  void on_publish(const std::string& stream, std::string payload, bool bare);
+  enum class Kind { kBroadcast, kInternal, kWhisper };  // sequenced (with history); bare; relayed to other nodes
+  void enqueue(const std::string& stream, std::string payload, Kind kind);
+  void on_publish(const std::string& stream, std::string payload, Kind kind);
   static void on_sub_reply(redisAsyncContext* ac, void* reply, void* privdata);
   void on_subscribed(std::string_view channel);
   void on_unsubscribed(std::string_view channel);
   void on_message(std::string_view channel, std::string_view payload);
   void on_pmessage(std::string_view channel, std::string_view payload);
-  void on_positioned(std::string_view stream, std::string_view message);
+  void on_envelope(std::string_view stream, std::string_view message);
+  void run(RailsQueue::Actions&& a);
+  void deliver_bare(const std::string& stream, std::string payload);
+  void rails_tick();
+  void linger(const std::string& stream);
+  void end_lingering(std::chrono::steady_clock::time_point now);
   void mark_raw(SubscriptionTable::Stream& s, const std::string& stream);
-  void sequence(const std::string& stream, const std::string& payload);
+  void sequence(const std::string& stream, const std::string& payload, const RailsQueue::Offer* rails = nullptr);
   void load_script();
   static void on_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
+  static void on_rails_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
+  void script_failed(const std::string& error, std::string_view outcome);
+  struct RailsCall {  // what an offer's reply answers
+    RedisBroker* self;
+    std::string stream;
+    std::uint64_t id;
+  };
   std::optional<std::string> reencode(std::string_view channel, std::string_view payload);
   void send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn);
   SubscriptionTable::Link link() const;
@@ -121,6 +143,14 @@ class RedisBroker final : public Broker {
   std::string limit_arg_, ttl_arg_, meta_ttl_arg_, max_streams_arg_;
   std::mt19937_64 rng_{std::random_device{}()};
   TwinFilter twins_;  // on the subscriber connection
+  RailsQueue rails_;  // Rails broadcasts waiting for their position
+  asio::steady_timer rails_timer_{io_};
+  std::string node_;  // this process among the nodes: its whispers and leases
+  std::string lease_arg_;
+  // Streams subscribed for --stream-linger after their last subscriber here left: the deadline of each, and the
+  // deadlines in order (an entry whose deadline moved since is skipped).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> lingering_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> linger_order_;
   std::string last_script_error_;
 
   std::atomic<std::size_t> queued_bytes_{0};
@@ -159,9 +189,13 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
       meta_ttl_arg_(std::to_string(
           std::chrono::milliseconds(std::max<std::chrono::milliseconds>(history.ttl, redis::kStreamMetaTtl)).count())),
       max_streams_arg_(std::to_string(history.max_streams == 0 ? SIZE_MAX : history.max_streams)) {
+  const std::uint64_t id[2] = {rng_(), rng_()};
+  node_ = auth::hex_encode(std::string_view(reinterpret_cast<const char*>(id), sizeof id));
+  lease_arg_ = std::to_string(kRailsLease.count());
   asio::post(io_, [this] {
     sub_.start();
     pub_.start();
+    if (history_.enabled) rails_tick();
   });
   thread_ = std::thread([this] {
     for (;;) {
@@ -179,6 +213,7 @@ RedisBroker::RedisBroker(RedisEndpoint ep, std::string prefix, std::vector<net::
 RedisBroker::~RedisBroker() {
   try {
     asio::post(io_, [this] {
+      rails_timer_.cancel();
       sub_.stop();
       pub_.stop();
       io_.stop();
@@ -206,27 +241,34 @@ void RedisBroker::subscribe(int loop, const std::string& stream, Ready ready) {
 
 void RedisBroker::unsubscribe(int loop, const std::string& stream) {
   tickets_[static_cast<std::size_t>(loop)].current.erase(stream);
-  asio::post(io_, [this, loop, stream] { apply(table_.drop(loop, stream, link())); });
+  asio::post(io_, [this, loop, stream] {
+    linger(stream);
+    apply(table_.drop(loop, stream, link()));
+  });
 }
 
 void RedisBroker::publish(const std::string& stream, std::string payload) {
-  enqueue(stream, std::move(payload), false);
+  enqueue(stream, std::move(payload), Kind::kBroadcast);
 }
 
 void RedisBroker::publish_internal(const std::string& stream, std::string payload) {
-  enqueue(stream, std::move(payload), true);
+  enqueue(stream, std::move(payload), Kind::kInternal);
 }
 
-void RedisBroker::enqueue(const std::string& stream, std::string payload, bool bare) {
+void RedisBroker::publish_whisper(const std::string& stream, std::string payload) {
+  enqueue(stream, std::move(payload), Kind::kWhisper);
+}
+
+void RedisBroker::enqueue(const std::string& stream, std::string payload, Kind kind) {
   std::size_t bytes = stream.size() + payload.size();
   if (queued_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > kMaxQueuedBytes) {
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     queue_drops_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  asio::post(io_, [this, stream, payload = std::move(payload), bytes, bare]() mutable {
+  asio::post(io_, [this, stream, payload = std::move(payload), bytes, kind]() mutable {
     queued_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    on_publish(stream, std::move(payload), bare);
+    on_publish(stream, std::move(payload), kind);
   });
 }
 
@@ -255,29 +297,32 @@ void RedisBroker::apply(SubscriptionTable::Actions a) {
     for (const auto& s : batch) {
       // Both channels in one command, the peercable one first: Redis runs a command whole, so when the Rails
       // channel is acknowledged both are live, and a sequenced broadcast always comes with its twin.
-      if (history_.enabled) args.push_back(ext_channel(prefix_, s));
+      args.push_back(ext_channel(prefix_, s));
       args.push_back(redis_channel(prefix_, s));
     }
     send(sub_, args, &RedisBroker::on_sub_reply);
   }
   for (const auto& s : a.unsubscribe) {
     // The peercable channel first: the Rails channel's acknowledgement is the last of the command.
-    if (history_.enabled)
-      send(sub_, {"UNSUBSCRIBE", ext_channel(prefix_, s), redis_channel(prefix_, s)}, nullptr);
-    else
-      send(sub_, {"UNSUBSCRIBE", redis_channel(prefix_, s)}, nullptr);
+    send(sub_, {"UNSUBSCRIBE", ext_channel(prefix_, s), redis_channel(prefix_, s)}, nullptr);
+    if (history_.enabled) {
+      // Nobody here is left to hold its Rails broadcasts for, and another node may take the lease at once.
+      rails_.forget(s);
+      send(pub_, {"EVAL", std::string(release_lease_script()), "1", redis::stream_keys(ns_, s).lease, node_}, nullptr);
+    }
   }
   for (auto& r : a.ready)
     for (auto& w : r.waiters) post_ready(w.loop, w.ticket, r.stream, std::move(w.ready));
   if (a.synced) update_health({});
 }
 
-void RedisBroker::on_publish(const std::string& stream, std::string payload, bool bare) {
+void RedisBroker::on_publish(const std::string& stream, std::string payload, Kind kind) {
   if (queue_drops_.load(std::memory_order_relaxed) != 0)
     spdlog::warn("redis {}: {} broadcasts dropped, more were waiting than the broker could take", url_,
                  queue_drops_.exchange(0, std::memory_order_relaxed));
   redisAsyncContext* ac = health_.online() ? pub_.context() : nullptr;
   if (!ac) {
+    if (kind == Kind::kWhisper) return;  // delivered on this node already
     // Pub/sub is at-most-once: while Redis is away, a broadcast reaches this node's own clients only.
     health_.count_local_only();
     sink_.deliver(stream, std::move(payload));
@@ -296,22 +341,60 @@ void RedisBroker::on_publish(const std::string& stream, std::string payload, boo
     overflow_logged_ = false;
     overflowed_ = 0;
   }
-  if (history_.enabled && !bare) return sequence(stream, payload);
+  if (kind == Kind::kWhisper) {
+    // On the peercable channel, which every node with a subscriber on the stream listens to; the node that sent
+    // it skips it when it comes back.
+    return send(pub_, {"PUBLISH", ext_channel(prefix_, stream), redis::encode_whisper(node_, payload)}, nullptr);
+  }
+  if (history_.enabled && kind == Kind::kBroadcast) return sequence(stream, payload);
   std::string channel = redis_channel(prefix_, stream);
   const char* argv[3] = {"PUBLISH", channel.data(), payload.data()};
   std::size_t lens[3] = {7, channel.size(), payload.size()};
   redisAsyncCommandArgv(ac, nullptr, nullptr, 3, argv, lens);
 }
 
-void RedisBroker::sequence(const std::string& stream, const std::string& payload) {
+// A peercable broadcast, or (`rails` set) a Rails broadcast this node offers to sequence if it holds the lease.
+void RedisBroker::sequence(const std::string& stream, const std::string& payload, const RailsQueue::Offer* rails) {
   // A new stream's epoch, if this broadcast makes it: 48 random bits in hex.
   const std::uint64_t r = rng_();
   std::string epoch = auth::hex_encode(std::string_view(reinterpret_cast<const char*>(&r), 6));
   auto keys = redis::stream_keys(ns_, stream);
-  send(pub_,
-       {"EVALSHA", script_sha_, "3", keys.meta, keys.log, index_key_, payload, epoch, limit_arg_, ttl_arg_,
-        meta_ttl_arg_, max_streams_arg_, stream, ext_channel(prefix_, stream), redis_channel(prefix_, stream), ns_},
-       &RedisBroker::on_sequenced);
+  std::vector<std::string> args{"EVALSHA",
+                                script_sha_,
+                                "4",
+                                keys.meta,
+                                keys.log,
+                                index_key_,
+                                keys.lease,
+                                payload,
+                                epoch,
+                                limit_arg_,
+                                ttl_arg_,
+                                meta_ttl_arg_,
+                                max_streams_arg_,
+                                stream,
+                                ext_channel(prefix_, stream),
+                                rails ? std::string() : redis_channel(prefix_, stream),
+                                ns_,
+                                node_,
+                                lease_arg_};
+  if (!rails) return send(pub_, args, &RedisBroker::on_sequenced);
+  redisAsyncContext* ac = pub_.context();
+  if (!ac) return;  // refused in effect: offered again on a tick
+  redis::CommandArgs a(args);
+  redisAsyncCommandArgv(ac, &RedisBroker::on_rails_sequenced, new RailsCall{this, stream, rails->id}, a.count(),
+                        a.argv(), a.lens());
+}
+
+// hiredis calls it once per offer, with no reply when the connection goes: the offer is then refused in effect.
+void RedisBroker::on_rails_sequenced(redisAsyncContext*, void* reply, void* privdata) {
+  std::unique_ptr<RailsCall> call(static_cast<RailsCall*>(privdata));
+  auto* r = static_cast<redisReply*>(reply);
+  if (r && r->type == REDIS_REPLY_ERROR)
+    call->self->script_failed(std::string(r->str, r->len),
+                              "it is offered again, and goes out without a position if it still fails");
+  const bool sequenced = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+  call->self->rails_.answered(call->stream, call->id, sequenced, std::chrono::steady_clock::now());
 }
 
 void RedisBroker::load_script() {
@@ -319,16 +402,17 @@ void RedisBroker::load_script() {
 }
 
 void RedisBroker::on_sequenced(redisAsyncContext*, void* reply, void* privdata) {
-  auto* self = static_cast<RedisBroker*>(privdata);
   auto* r = static_cast<redisReply*>(reply);
-  if (!r || r->type != REDIS_REPLY_ERROR) return;
-  std::string error(r->str, r->len);
+  if (r && r->type == REDIS_REPLY_ERROR)
+    static_cast<RedisBroker*>(privdata)->script_failed(std::string(r->str, r->len), "it was not delivered");
+}
+
+void RedisBroker::script_failed(const std::string& error, std::string_view outcome) {
   // The script cache was flushed (SCRIPT FLUSH, a failover): load it again for the next broadcasts.
-  if (error.rfind("NOSCRIPT", 0) == 0) self->load_script();
-  if (error == self->last_script_error_) return;
-  self->last_script_error_ = error;
-  spdlog::warn("redis {}: a broadcast could not be sequenced for stream history ({}); it was not delivered", self->url_,
-               error);
+  if (error.rfind("NOSCRIPT", 0) == 0) load_script();
+  if (error == last_script_error_) return;
+  last_script_error_ = error;
+  spdlog::warn("redis {}: a broadcast could not be sequenced for stream history ({}); {}", url_, error, outcome);
 }
 
 void RedisBroker::send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn) {
@@ -350,11 +434,11 @@ void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) 
   std::string_view kind = str(r->element[0]);
   if (kind == "message" && is_str(r->element[1]) && is_str(r->element[2])) {
     std::string_view channel = str(r->element[1]);
-    if (self->history_.enabled) {
-      if (auto stream = stream_of_ext_channel(self->prefix_, channel))
-        return self->on_positioned(*stream, str(r->element[2]));
-      if (self->twins_.is_twin(stream_of_channel(self->prefix_, channel).value_or(std::string_view()))) return;
-    }
+    if (auto stream = stream_of_ext_channel(self->prefix_, channel))
+      return self->on_envelope(*stream, str(r->element[2]));
+    if (self->history_.enabled &&
+        self->twins_.is_twin(stream_of_channel(self->prefix_, channel).value_or(std::string_view())))
+      return;
     return self->on_message(channel, str(r->element[2]));
   }
   self->twins_.other();
@@ -370,12 +454,12 @@ void RedisBroker::on_sub_reply(redisAsyncContext*, void* reply, void* privdata) 
 }
 
 void RedisBroker::on_subscribed(std::string_view channel) {
-  if (history_.enabled && stream_of_ext_channel(prefix_, channel)) return;  // its Rails twin's ack follows
+  if (stream_of_ext_channel(prefix_, channel)) return;  // its Rails twin's ack follows
   if (auto stream = stream_of_channel(prefix_, channel)) apply(table_.subscribed(std::string(*stream)));
 }
 
 void RedisBroker::on_unsubscribed(std::string_view channel) {
-  if (history_.enabled && stream_of_ext_channel(prefix_, channel)) return;
+  if (stream_of_ext_channel(prefix_, channel)) return;
   if (auto stream = stream_of_channel(prefix_, channel)) apply(table_.unsubscribed(std::string(*stream)));
 }
 
@@ -399,24 +483,98 @@ void RedisBroker::on_message(std::string_view channel, std::string_view payload)
   if (!e || e->second.loops == 0) return;
   auto out = reencode(channel, payload);
   if (!out) return;
-  // A broadcast Redis did not sequence (a Rails process published it): it goes out live without a position,
-  // and history requests on its stream are refused while the mark lasts, never answered with a silent gap. The
+  // A broadcast a Rails process published: with the stream history in Redis it waits for its position. The
   // server's own streams are published bare on purpose and never kept.
-  if (history_.enabled && !sink_.is_internal(e->first)) mark_raw(e->second, e->first);
+  if (history_.enabled && !sink_.is_internal(e->first))
+    return run(rails_.arrived(e->first, std::move(*out), std::chrono::steady_clock::now()));
   sink_.deliver(e->first, std::move(*out));
 }
 
-void RedisBroker::on_positioned(std::string_view stream, std::string_view message) {
-  twins_.positioned(stream);
+void RedisBroker::run(RailsQueue::Actions&& a) {
+  for (auto& [stream, payload] : a.bare) deliver_bare(stream, std::move(payload));
+  for (const auto& offer : a.offers) sequence(offer.stream, offer.payload, &offer);
+}
+
+// A Rails broadcast that got no position in time goes out live without one, and history requests on its stream are
+// refused while the mark lasts, never answered with a silent gap.
+void RedisBroker::deliver_bare(const std::string& stream, std::string payload) {
   auto* e = table_.find(stream);
   if (!e || e->second.loops == 0) return;
-  auto p = redis::decode_positioned(message);
+  mark_raw(e->second, e->first);
+  sink_.deliver(e->first, std::move(payload));
+}
+
+void RedisBroker::rails_tick() {
+  const auto now = std::chrono::steady_clock::now();
+  run(rails_.tick(now));
+  end_lingering(now);
+  rails_timer_.expires_after(kRailsTick);
+  rails_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) rails_tick();
+  });
+}
+
+void RedisBroker::on_envelope(std::string_view stream, std::string_view message) {
+  auto p = redis::decode_envelope(message);
+  if (p && p->kind == redis::Envelope::Kind::kTwinned)
+    twins_.positioned(stream);
+  else
+    twins_.other();
   if (!p) return;
+  auto* e = table_.find(stream);
+  if (!e || e->second.loops == 0) return;
+  if (p->kind == redis::Envelope::Kind::kWhisper) {
+    if (p->node == node_) return;  // ours: delivered here already
+    if (auto out = reencode(stream, p->payload)) sink_.deliver_whisper(e->first, std::move(*out));
+    return;
+  }
+  if (!history_.enabled) return;
+  if (p->kind == redis::Envelope::Kind::kRails) {
+    // Delivered when it is one this node holds (it was re-encoded before it was sequenced), else dropped.
+    auto m = rails_.positioned(e->first, p->payload);
+    for (auto& bare : m.bare) deliver_bare(e->first, std::move(bare));
+    if (!m.found) return;
+  }
   auto out = reencode(stream, p->payload);
   if (!out) return;
   SubscriptionTable::Stream& s = e->second;
   if (!s.epoch || *s.epoch != p->epoch) s.epoch = std::make_shared<const std::string>(p->epoch);
   sink_.deliver_at(e->first, std::move(*out), s.epoch, p->offset);
+}
+
+// The last loop following `stream` here is leaving: the stream stays subscribed for the linger (from the last leaving).
+void RedisBroker::linger(const std::string& stream) {
+  if (!history_.enabled || history_.linger.count() == 0 || sink_.is_internal(stream)) return;
+  const auto deadline = std::chrono::steady_clock::now() + history_.linger;
+  auto it = lingering_.find(stream);
+  if (it != lingering_.end()) {
+    it->second = deadline;  // its entry in the order is moved when it comes up
+    return;
+  }
+  const auto* e = table_.find(stream);
+  if (!e || e->second.loops != 1 || !table_.hold(stream)) return;  // another loop still follows it
+  if (lingering_.size() >= kMaxLingering) end_lingering(std::chrono::steady_clock::time_point::max());
+  lingering_.emplace(stream, deadline);
+  linger_order_.emplace_back(deadline, stream);
+}
+
+// Ends the lingers due by `now` (one entry per lingering stream, so the order is bounded like the streams);
+// time_point::max() ends the oldest one only, to make room.
+void RedisBroker::end_lingering(std::chrono::steady_clock::time_point now) {
+  const bool one = now == std::chrono::steady_clock::time_point::max();
+  while (!linger_order_.empty() && linger_order_.front().first <= now) {
+    auto entry = std::move(linger_order_.front());
+    linger_order_.pop_front();
+    auto it = lingering_.find(entry.second);
+    if (it == lingering_.end()) continue;
+    if (!one && it->second > entry.first) {  // someone left again since: due later
+      linger_order_.emplace_back(it->second, std::move(entry.second));
+      continue;
+    }
+    lingering_.erase(it);
+    apply(table_.drop(SubscriptionTable::kHolder, entry.second, link()));
+    if (one) return;
+  }
 }
 
 void RedisBroker::mark_raw(SubscriptionTable::Stream& s, const std::string& stream) {

@@ -23,6 +23,9 @@ struct RedisStreamHistory {
   std::size_t limit = 100;          // broadcasts kept per stream (MAXLEN)
   std::chrono::seconds ttl{300};    // how long they are kept
   std::size_t max_streams = 10000;  // streams kept at once; the longest idle go first
+  /// How long the node stays subscribed to a stream after its last local subscriber left: a Rails process
+  /// publishes bare, and only a node subscribed to the stream sequences and keeps what it publishes.
+  std::chrono::seconds linger{300};
 };
 
 /// Checks the server (AUTH, SELECT) and starts the broker's own thread with its two connections. Throws

@@ -10,6 +10,12 @@ namespace {
 constexpr const char* kSequenceScript = R"lua(
 local meta, log, index = KEYS[1], KEYS[2], KEYS[3]
 local payload, stream, ns = ARGV[1], ARGV[7], ARGV[10]
+local rails = ARGV[9] == ''
+if rails then
+  local holder = redis.call('GET', KEYS[4])
+  if holder and holder ~= ARGV[11] then return 0 end
+  redis.call('SET', KEYS[4], ARGV[11], 'PX', ARGV[12])
+end
 redis.call('HSETNX', meta, 'epoch', ARGV[2])
 local epoch = redis.call('HGET', meta, 'epoch')
 local offset = redis.call('HINCRBY', meta, 'offset', 1)
@@ -30,12 +36,26 @@ if redis.call('ZADD', index, now[1] + now[2] / 1000000, stream) == 1 then
   end
 end
 redis.call('PEXPIRE', index, ARGV[5])
-redis.call('PUBLISH', ARGV[8], epoch .. '\n' .. offset .. '\n' .. payload)
-redis.call('PUBLISH', ARGV[9], payload)
+if rails then
+  redis.call('PUBLISH', ARGV[8], '~r\n' .. epoch .. '\n' .. offset .. '\n' .. payload)
+else
+  redis.call('PUBLISH', ARGV[8], epoch .. '\n' .. offset .. '\n' .. payload)
+  redis.call('PUBLISH', ARGV[9], payload)
+end
 return offset
 )lua";
 
+// KEYS: lease. ARGV: node. Gives the lease up if this node holds it.
+constexpr const char* kReleaseScript = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
 }  // namespace
+
+std::string_view release_lease_script() {
+  return kReleaseScript;
+}
 
 std::string_view sequence_script() {
   return kSequenceScript;

@@ -10,11 +10,16 @@ namespace peercable::broker {
 /// The Lua script that sequences one broadcast, atomically: the stream's epoch (made once, kept while the stream
 /// lives), its next offset, the broadcast kept in a capped Redis stream, the least recently used streams dropped
 /// beyond the bound, then the broadcast published twice back to back: with its position on the peercable channel
-/// ("<epoch>\n<offset>\n<payload>", see redis::decode_positioned), and bare on the Rails channel (Rails' wire
+/// ("<epoch>\n<offset>\n<payload>", see redis::decode_envelope), and bare on the Rails channel (Rails' wire
 /// format, byte for byte).
-/// KEYS: meta hash, log, index. ARGV: payload, new epoch, limit, ttl ms, meta ttl ms, max streams, stream,
-/// peercable channel, Rails channel, key namespace.
+/// With an empty Rails channel it sequences a broadcast a Rails process published bare: only while this node holds
+/// the stream's lease (taken when free, renewed by each such broadcast; answers 0 when another node holds it), and
+/// published once, "~r\n<epoch>\n<offset>\n<payload>" on the peercable channel (see redis::decode_envelope).
+/// KEYS: meta hash, log, index, lease. ARGV: payload, new epoch, limit, ttl ms, meta ttl ms, max streams, stream,
+/// peercable channel, Rails channel (or ""), key namespace, node, lease ms. Returns the offset, or 0.
 std::string_view sequence_script();
+/// The script (EVAL, KEYS: lease, ARGV: node) by which a node leaving a stream gives up its lease, if it holds it.
+std::string_view release_lease_script();
 /// The script's SHA-1 in hex, as EVALSHA takes it.
 std::string sequence_script_sha();
 

@@ -38,6 +38,13 @@ SubscriptionTable::Actions SubscriptionTable::drop(int loop, const std::string& 
   return out;
 }
 
+bool SubscriptionTable::hold(const std::string& stream) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end() || it->second.loops == 0) return false;
+  ++it->second.loops;
+  return true;
+}
+
 SubscriptionTable::Actions SubscriptionTable::connected() {
   Actions out;
   forget_sync();

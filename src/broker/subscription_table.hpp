@@ -64,6 +64,11 @@ class SubscriptionTable {
   /// Loop `loop` lost its last subscriber on `stream`: its callbacks are dropped; the last loop's leaving
   /// unsubscribes the stream (kept until acknowledged, so that a new subscriber meanwhile waits for it).
   Actions drop(int loop, const std::string& stream, Link link);
+  /// The loop number of a hold: no loop, no callbacks.
+  static constexpr int kHolder = -1;
+  /// Keeps `stream` subscribed as if one more loop wanted it, until drop(kHolder, ...): a node lingering on a stream
+  /// nobody here follows now. False (nothing held) when the table does not have the stream or is unsubscribing it.
+  bool hold(const std::string& stream);
   /// The connection is ready: the pattern and every stream are subscribed again, in batches.
   Actions connected();
   /// The connection was lost: every stream waits to be subscribed again, and its callbacks run now (Redis is

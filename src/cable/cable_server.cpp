@@ -27,6 +27,7 @@ class BrokerProxy final : public broker::Broker {
   }
   void publish(const std::string& s, std::string p) override { target_->publish(s, std::move(p)); }
   void publish_internal(const std::string& s, std::string p) override { target_->publish_internal(s, std::move(p)); }
+  void publish_whisper(const std::string& s, std::string p) override { target_->publish_whisper(s, std::move(p)); }
   std::string state() const override { return target_->state(); }
 
  private:
@@ -152,6 +153,16 @@ void CableServer::deliver_at(const std::string& stream, std::string payload,
 }
 
 void CableServer::whisper(const std::string& stream, std::string payload_json, std::uint64_t from) {
+  if (is_internal(stream)) return;
+  broker_->publish_whisper(stream, payload_json);
+  relay_whisper(stream, std::move(payload_json), from);
+}
+
+void CableServer::deliver_whisper(const std::string& stream, std::string payload) {
+  if (!is_internal(stream)) relay_whisper(stream, std::move(payload), 0);
+}
+
+void CableServer::relay_whisper(const std::string& stream, std::string payload_json, std::uint64_t from) {
   auto b = std::make_shared<const Broadcast>(stream, std::move(payload_json));
   for (auto& ls : loops_) {
     LoopState* state = ls.get();

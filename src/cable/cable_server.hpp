@@ -62,8 +62,10 @@ class CableServer final : public broker::Sink {
   }
   RemoteStreamHistory* remote_history() noexcept { return remote_history_.get(); }
   SessionStore& sessions() noexcept { return *sessions_; }
-  /// Relays a whisper (`payload_json`) to `stream`'s subscribers on this node but session `from`'s; never kept.
+  /// Relays a whisper (`payload_json`) to `stream`'s subscribers but session `from`'s, on this node and (through
+  /// the broker) the others; never kept.
   void whisper(const std::string& stream, std::string payload_json, std::uint64_t from);
+  void deliver_whisper(const std::string& stream, std::string payload) override;
   const SessionLimits& session_limits() const noexcept { return limits_; }
   Channel* find_channel(std::string_view name) const;
   LoopState& loop_state(int index) { return *loops_[static_cast<std::size_t>(index)]; }
@@ -98,6 +100,8 @@ class CableServer final : public broker::Sink {
   std::uint64_t next_session_id() { return session_ids_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  void relay_whisper(const std::string& stream, std::string payload_json, std::uint64_t from);
+
   std::vector<std::unique_ptr<LoopState>> loops_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<broker::Broker> proxy_;  // what the hubs hold; forwards to broker_ (but the internal stream)

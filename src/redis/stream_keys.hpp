@@ -18,22 +18,33 @@ std::string stream_namespace(std::string_view channel_prefix);
 
 /// The keys of one stream under namespace `ns`: a hash {epoch, offset}, a Redis stream of its broadcasts (entry
 /// id "<offset>-0", fields t = unix seconds and d = payload), and the time of the last broadcast Redis did not
-/// sequence (a raw Rails PUBLISH).
+/// sequence (a raw Rails PUBLISH), and the lease of the node that sequences the stream's Rails broadcasts.
 struct StreamKeys {
   std::string meta;
   std::string log;
   std::string raw;
+  std::string lease;
 };
 StreamKeys stream_keys(std::string_view ns, std::string_view stream);
 /// The sorted set of streams by last use (bounds how many streams Redis keeps).
 std::string stream_index_key(std::string_view ns);
 
-/// A sequenced broadcast as published on the peercable channel: "<epoch>\n<offset>\n<payload>".
-struct Positioned {
-  std::string_view epoch;
+/// What travels on a stream's peercable channel ("[prefix:]peercable:ext:<stream>"):
+/// - kTwinned, "<epoch>\n<offset>\n<payload>": a broadcast a node sequenced; its bare twin follows at once on the
+///   Rails channel;
+/// - kRails, "~r\n<epoch>\n<offset>\n<payload>": a broadcast a Rails process published bare, given its position
+///   by the node holding the stream's lease; no twin follows (Rails published the bare one);
+/// - kWhisper, "~w\n<node>\n<payload>": a client's whisper relayed by node `node`; never positioned nor kept.
+struct Envelope {
+  enum class Kind { kTwinned, kRails, kWhisper };
+  Kind kind = Kind::kTwinned;
+  std::string_view epoch;  // kTwinned, kRails
   std::uint64_t offset = 0;
+  std::string_view node;  // kWhisper
   std::string_view payload;
 };
-std::optional<Positioned> decode_positioned(std::string_view message);
+std::optional<Envelope> decode_envelope(std::string_view message);
+/// The kWhisper envelope of `payload` relayed by node `node` (no '\n' in it).
+std::string encode_whisper(std::string_view node, std::string_view payload);
 
 }  // namespace peercable::redis

@@ -11,7 +11,8 @@ import { fenceTag } from "../../lib/drain.mjs";
 
 const skip = redisSkip();
 const KEY = "cluster-test-broadcast-key";
-const suite = redisSuite(3, ["--threads", "2", "--broadcast-key", KEY], { db: 1 }, { skip });
+// --stream-linger 0: a stream is unsubscribed as soon as its last subscriber on the node leaves (checked below).
+const suite = redisSuite(3, ["--threads", "2", "--broadcast-key", KEY, "--stream-linger", "0"], { db: 1 }, { skip });
 const { nodes, connect } = suite;
 
 /**

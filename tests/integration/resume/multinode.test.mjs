@@ -83,7 +83,11 @@ test("an evicted offset, resumed on another node: history_not_found", { skip, ti
   assert.ok(!got.some((n) => n >= 1 && n <= 20), `nothing replayed from a refused history: ${got}`);
 });
 
-test("a broadcast published by Rails (bare, no position) while the client is away: history_not_found, no silent gap",
+// As ActionCable.server.broadcast(stream, data) from a Rails process on the same Redis (database 2).
+const railsBroadcast = (redis, stream, data) =>
+  redisCommands(redis.port, [["SELECT", "2"], ["PUBLISH", stream, JSON.stringify(data)]]);
+
+test("broadcasts published by Rails (bare) get positions too: a client away meanwhile resumes on another node",
   { skip, timeout: 60000 }, async (t) => {
     const redis = await startRedis();
     const [a, b] = await startNodes(redis, 2, nodeArgs(), { db: 2 });
@@ -101,18 +105,89 @@ test("a broadcast published by Rails (bare, no position) while the client is awa
     const mine = await record(cable, "mixed");
     const theirs = await record(watcher, "mixed");
     await publish(a, "mixed", { n: 0 });
-    await until(() => mine.got.length === 1 && theirs.got.length === 1, "the first broadcast");
+    await railsBroadcast(redis, "mixed", { n: 1 });
+    await until(() => mine.got.length === 2 && theirs.got.length === 2, "the first broadcasts");
     proxy.cut();
-    // As ActionCable.server.broadcast("mixed", {n: 1}) from a Rails process on the same Redis (db 2).
-    await redisCommands(redis.port, [["SELECT", "2"], ["PUBLISH", "mixed", JSON.stringify({ n: 1 })]]);
-    await until(() => theirs.got.includes(1), "the Rails broadcast on the other node");
-    assert.equal(theirs.positions[1]?.offset, undefined, "a Rails broadcast carries no position");
+    for (const n of [2, 3]) await railsBroadcast(redis, "mixed", { n });
+    await publish(b, "mixed", { n: 4 });
+    await railsBroadcast(redis, "mixed", { n: 5 });
+    await until(() => theirs.got.includes(5), "the broadcasts on the other node");
     proxy.restore(b.port);
-    await until(() => mine.infos.some((i) => i.type === "history_not_found"), "history_not_found");
-    await publish(b, "mixed", { n: 2 });
-    await until(() => mine.got.includes(2), "the broadcast after the refusal");
-    assert.deepEqual(mine.got, [0, 2]);
+    await until(() => mine.got.includes(5), `the broadcasts after the cut (got ${mine.got})`);
+    await publish(b, "mixed", { n: 6 });
+    await until(() => mine.got.includes(6) && theirs.got.includes(6), "the marker");
+    // Rails' broadcasts and the nodes' own are one stream: each message once, in the same order on both nodes (a
+    // Rails broadcast is sequenced after it reached a node, so the node's own n 4 may come before n 2 and 3).
+    assert.deepEqual([...mine.got].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(mine.got.filter((n) => n !== 4), [0, 1, 2, 3, 5, 6], "Rails' broadcasts in their order");
+    assert.deepEqual(theirs.got, mine.got);
+    assert.deepEqual(mine.positions.map((p) => p.offset), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(theirs.positions, mine.positions);
+    assert.deepEqual(mine.infos.filter((i) => i.type === "history_not_found"), []);
   });
+
+test("the node sequencing a stream's Rails broadcasts is killed: another takes over, nothing loses its position",
+  { skip, timeout: 60000 }, async (t) => {
+    const redis = await startRedis();
+    const [a, b] = await startNodes(redis, 2, nodeArgs(), { db: 2 });
+    const proxy = new CutProxy(b.port);
+    await proxy.listen();
+    const first = connectCable(a.port, "first");
+    const cable = connectCable(proxy.port, "dora");
+    t.after(async () => {
+      first.disconnect();
+      cable.disconnect();
+      await proxy.close();
+      await Promise.all([a.stop(), b.stop()]);
+      await redis.kill();
+    });
+    // Only node A follows the stream when the first Rails broadcast comes: A takes the stream's lease.
+    const onA = await record(first, "takeover");
+    await railsBroadcast(redis, "takeover", { n: 0 });
+    await until(() => onA.got.length === 1, "the first broadcast");
+    assert.equal(onA.positions[0]?.offset, 1, "a Rails broadcast has a position");
+    const mine = await record(cable, "takeover");
+    await railsBroadcast(redis, "takeover", { n: 1 });
+    await until(() => mine.got.includes(1), "the second broadcast on B");
+    // A dies holding the lease, and dora is cut from B meanwhile: B takes over once the lease expires.
+    proxy.cut();
+    assert.equal(await a.stop("SIGKILL"), "SIGKILL");
+    for (let n = 2; n < 8; n++) {
+      await railsBroadcast(redis, "takeover", { n });
+      await sleep(100);
+    }
+    proxy.restore(b.port);
+    await until(() => mine.got.includes(7), `every broadcast (got ${mine.got})`);
+    // n 0 too: the client's first subscribe asks for the stream's recent history.
+    assert.deepEqual(mine.got, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(mine.positions.map((p) => p.offset), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(new Set(mine.positions.map((p) => p.epoch)).size, 1);
+    assert.deepEqual(mine.infos.filter((i) => i.type === "history_not_found"), []);
+  });
+
+test("whispers reach the room's subscribers on every node, never the sender", { skip, timeout: 30000 }, async (t) => {
+  const redis = await startRedis();
+  const [a, b] = await startNodes(redis, 2, nodeArgs(), { db: 2 });
+  const cables = [connectCable(a.port, "wanda"), connectCable(b.port, "walt"), connectCable(a.port, "wes")];
+  t.after(async () => {
+    for (const c of cables) c.disconnect();
+    await Promise.all([a.stop(), b.stop()]);
+    await redis.kill();
+  });
+  const channels = cables.map((c) => c.subscribeTo("P2PChannel", { room: "whispers" }));
+  const typing = channels.map(() => []);
+  channels.forEach((ch, i) => ch.on("message", (m) => m?.event === "typing" && typing[i].push(m.who)));
+  await Promise.all(channels.map((ch) => ch.ensureSubscribed()));
+  await channels[0].whisper({ event: "typing", who: "wanda" });
+  await channels[1].whisper({ event: "typing", who: "walt" });
+  await until(() => typing[0].includes("walt") && typing[1].includes("wanda") && typing[2].length === 2, "the whispers");
+  // A bounded drain: a room broadcast after the whispers reaches everyone after any stray copy would have.
+  const marks = channels.map(() => 0);
+  channels.forEach((ch, i) => ch.on("message", (m) => m?.marker && marks[i]++));
+  await publish(a, "p2p:whispers", { marker: 1 });
+  await until(() => marks.every((n) => n === 1), "the marker");
+  assert.deepEqual(typing, [["walt"], ["wanda"], ["wanda", "walt"]]);
+});
 
 test("rolling restart of three nodes under steady traffic: every client gets every message exactly once, in order",
   { skip, timeout: 90000 }, async (t) => {

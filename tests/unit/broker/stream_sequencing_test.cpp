@@ -70,8 +70,9 @@ TEST(SequenceScript, SequencesAndPublishesBothTwinsAdjacent) {
   ASSERT_TRUE(must(redis_reply(sub.context.get())));  // the second channel's ack
 
   auto eval = [&](std::string_view payload, std::string_view epoch) {
-    auto r = must(redis_command(c.context.get(), {"EVALSHA", sha->str, "3", keys.meta, keys.log, index, payload, epoch,
-                                                  "100", "60000", "60000", "1000", stream, ext, rails, ns}));
+    auto r = must(redis_command(
+        c.context.get(), {"EVALSHA", sha->str, "4", keys.meta, keys.log, index, keys.lease, payload, epoch, "100",
+                          "60000", "60000", "1000", stream, ext, rails, ns, "node-a", "2000"}));
     return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
   };
   EXPECT_EQ(eval(R"({"n":1})", "e1"), 1);
@@ -82,8 +83,9 @@ TEST(SequenceScript, SequencesAndPublishesBothTwinsAdjacent) {
     auto positioned = must(redis_reply(sub.context.get()));
     ASSERT_TRUE(positioned && positioned->type == REDIS_REPLY_ARRAY && positioned->elements == 3);
     EXPECT_EQ(std::string(positioned->element[1]->str), ext);
-    auto p = decode_positioned({positioned->element[2]->str, positioned->element[2]->len});
+    auto p = decode_envelope({positioned->element[2]->str, positioned->element[2]->len});
     ASSERT_TRUE(p);
+    EXPECT_EQ(p->kind, Envelope::Kind::kTwinned);
     EXPECT_EQ(p->epoch, "e1");
     EXPECT_EQ(p->offset, static_cast<std::uint64_t>(n));
     EXPECT_EQ(p->payload, "{\"n\":" + std::to_string(n) + "}");
@@ -98,4 +100,49 @@ TEST(SequenceScript, SequencesAndPublishesBothTwinsAdjacent) {
   auto len = must(redis_command(c.context.get(), {"XLEN", keys.log}));
   ASSERT_TRUE(len);
   EXPECT_EQ(len->integer, 2);
+}
+
+// A Rails broadcast (the script with no Rails channel): sequenced only by the lease's holder, published once with
+// its Rails tag and no twin; the lease passes when its holder releases it.
+TEST(SequenceScript, SequencesARailsBroadcastOnlyForTheLeaseHolder) {
+  RedisServer redis;
+  RedisEndpoint ep{"127.0.0.1", redis.port()};
+  auto c = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test");
+  auto sub = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test-sub");
+  ASSERT_TRUE(c.context && sub.context);
+  const std::string stream = "turbo", ext = ext_channel("", stream), rails = redis_channel("", stream);
+  const std::string ns = stream_namespace("");
+  auto keys = stream_keys(ns, stream);
+  ASSERT_TRUE(must(redis_command(sub.context.get(), {"SUBSCRIBE", ext, rails})));
+  ASSERT_TRUE(must(redis_reply(sub.context.get())));
+
+  auto offer = [&](std::string_view payload, std::string_view node) {
+    auto r = must(redis_command(c.context.get(),
+                                {"EVAL", sequence_script(), "4", keys.meta, keys.log, stream_index_key(ns), keys.lease,
+                                 payload, "e1", "100", "60000", "60000", "1000", stream, ext, "", ns, node, "60000"}));
+    return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+  };
+  auto release = [&](std::string_view node) {
+    must(redis_command(c.context.get(), {"EVAL", release_lease_script(), "1", keys.lease, node}));
+  };
+  EXPECT_EQ(offer(R"({"n":1})", "node-a"), 1);  // the lease was free: node a takes it
+  EXPECT_EQ(offer(R"({"n":1})", "node-b"), 0);  // the same broadcast seen by node b: refused, not sequenced twice
+  release("node-b");                            // not b's to give up
+  EXPECT_EQ(offer(R"({"n":2})", "node-b"), 0);
+  EXPECT_EQ(offer(R"({"n":2})", "node-a"), 2);
+  release("node-a");
+  EXPECT_EQ(offer(R"({"n":3})", "node-b"), 3);  // free again: b takes it
+  for (int n = 1; n <= 3; ++n) {
+    auto m = must(redis_reply(sub.context.get()));
+    ASSERT_TRUE(m && m->type == REDIS_REPLY_ARRAY && m->elements == 3);
+    EXPECT_EQ(std::string(m->element[1]->str), ext) << "published once, on the peercable channel: no twin";
+    auto p = decode_envelope({m->element[2]->str, m->element[2]->len});
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->kind, Envelope::Kind::kRails);
+    EXPECT_EQ(p->offset, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(p->payload, "{\"n\":" + std::to_string(n) + "}");
+  }
+  auto len = must(redis_command(c.context.get(), {"XLEN", keys.log}));
+  ASSERT_TRUE(len);
+  EXPECT_EQ(len->integer, 3);
 }

@@ -210,3 +210,19 @@ TEST_F(SubscriptionTableTest, AcknowledgementsOfUnknownStreamsChangeNothing) {
 }
 
 }  // namespace
+
+TEST_F(SubscriptionTableTest, AHeldStreamStaysSubscribedAfterItsLastLoopLeavesUntilTheHoldEnds) {
+  EXPECT_FALSE(table.hold("room")) << "nothing to hold";
+  run(table.want("room", waiter(0, "a"), Link::kReady));
+  run(table.subscribed("room"));
+  EXPECT_TRUE(table.hold("room"));
+  run(table.drop(0, "room", Link::kReady));
+  EXPECT_TRUE(unsubscribed.empty());
+  EXPECT_EQ(state("room"), State::kLive);
+  // A loop coming back meanwhile is ready at once: the stream never left.
+  run(table.want("room", waiter(1, "b"), Link::kReady));
+  EXPECT_EQ(fired, (std::vector<std::string>{"a", "b"}));
+  run(table.drop(1, "room", Link::kReady));
+  run(table.drop(SubscriptionTable::kHolder, "room", Link::kReady));
+  EXPECT_EQ(unsubscribed, std::vector<std::string>{"room"});
+}

@@ -20,6 +20,7 @@ class RecordingBroker final : public broker::Broker {
   void unsubscribe(int, const std::string& stream) override { unsubscribed.push_back(stream); }
   void publish(const std::string&, std::string) override {}
   void publish_internal(const std::string&, std::string) override {}
+  void publish_whisper(const std::string&, std::string) override {}
   std::string state() const override { return "recording"; }
   void confirm_all() {
     auto w = std::move(waiting);
