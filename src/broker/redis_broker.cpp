@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "auth/encoding.hpp"
 #include "broker/broker_health.hpp"
@@ -100,6 +101,7 @@ class RedisBroker final : public Broker {
   void deliver_bare(const std::string& stream, std::string payload);
   void rails_tick();
   void linger(const std::string& stream);
+  void release_leases();
   void end_lingering(std::chrono::steady_clock::time_point now);
   void mark_raw(SubscriptionTable::Stream& s, const std::string& stream);
   void sequence(const std::string& stream, const std::string& payload, const RailsQueue::Offer* rails = nullptr);
@@ -147,6 +149,7 @@ class RedisBroker final : public Broker {
   asio::steady_timer rails_timer_{io_};
   std::string node_;  // this process among the nodes: its whispers and leases
   std::string lease_arg_;
+  std::unordered_set<std::string> leases_;  // streams whose lease this node took (as far as it knows)
   // Streams subscribed for --stream-linger after their last subscriber here left: the deadline of each, and the
   // deadlines in order (an entry whose deadline moved since is skipped).
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> lingering_;
@@ -222,6 +225,25 @@ RedisBroker::~RedisBroker() {
     io_.stop();  // could not queue the clean stop: stop the thread anyway (the connections close with it)
   }
   if (thread_.joinable()) thread_.join();
+  try {
+    release_leases();
+  } catch (...) {  // they expire anyway
+  }
+}
+
+// At exit: the leases this node holds are given up, so that another node sequences Rails' broadcasts at once rather
+// than after the lease expires. One pipelined round trip, with a short timeout (they expire anyway).
+void RedisBroker::release_leases() {
+  if (leases_.empty()) return;
+  auto c = redis_connect_sync(ep_, std::chrono::milliseconds(500), redis_client_name());
+  if (!c.context) return;
+  std::size_t queued = 0;
+  for (const auto& s : leases_)
+    if (redis::redis_append(c.context.get(),
+                            {"EVAL", release_lease_script(), "1", redis::stream_keys(ns_, s).lease, node_}))
+      ++queued;
+  while (queued-- > 0 && redis::redis_reply(c.context.get())) {
+  }
 }
 
 std::string RedisBroker::state() const {
@@ -308,6 +330,7 @@ void RedisBroker::apply(SubscriptionTable::Actions a) {
     if (history_.enabled) {
       // Nobody here is left to hold its Rails broadcasts for, and another node may take the lease at once.
       rails_.forget(s);
+      leases_.erase(s);
       send(pub_, {"EVAL", std::string(release_lease_script()), "1", redis::stream_keys(ns_, s).lease, node_}, nullptr);
     }
   }
@@ -394,6 +417,10 @@ void RedisBroker::on_rails_sequenced(redisAsyncContext*, void* reply, void* priv
     call->self->script_failed(std::string(r->str, r->len),
                               "it is offered again, and goes out without a position if it still fails");
   const bool sequenced = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+  if (sequenced)
+    call->self->leases_.insert(call->stream);
+  else if (r && r->type == REDIS_REPLY_INTEGER)
+    call->self->leases_.erase(call->stream);  // another node's now
   call->self->rails_.answered(call->stream, call->id, sequenced, std::chrono::steady_clock::now());
 }
 
