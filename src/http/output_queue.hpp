@@ -26,8 +26,8 @@ enum class WriteStatus {
 
 class OutputQueue {
  public:
-  /// Queues `frame` (shared with other queues: only a reference is held). Returns false when the backlog is
-  /// now over `max_backlog` bytes: the caller drops the consumer (drop_unsent, then a close).
+  /// Queues `frame` (never empty; shared with other queues: only a reference is held). Returns false when the
+  /// backlog is now over `max_backlog` bytes: the caller drops the consumer (drop_unsent, then a close).
   bool push(ws::SharedFrame frame, std::size_t max_backlog) {
     bytes_ += frame->size();
     frames_.push_back(std::move(frame));
@@ -61,7 +61,6 @@ class OutputQueue {
   [[gnu::always_inline]] WriteStatus write_plain(int fd, net::LoopCounters& counters);
   WriteStatus write_tls(int fd, net::TlsSession& tls, net::LoopCounters& counters);
   bool encrypt_batch(net::TlsSession& tls, net::LoopCounters& counters);
-  std::size_t consume(std::size_t n);     // drops n bytes written; returns the frames they completed
   std::size_t drop_front(std::size_t n);  // drops n bytes from the front; returns whole frames dropped
 
   static constexpr int kMaxPieces = 64;  // frames gathered per sendmsg or per TLS batch
@@ -94,23 +93,21 @@ inline WriteStatus OutputQueue::write_plain(int fd, net::LoopCounters& counters)
       if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteStatus::kBlocked;
       return WriteStatus::kPeerGone;
     }
-    counters.bytes_out.fetch_add(static_cast<std::uint64_t>(w), std::memory_order_relaxed);
-    counters.frames_out.fetch_add(consume(static_cast<std::size_t>(w)), std::memory_order_relaxed);
-    if (static_cast<std::size_t>(w) < total) return WriteStatus::kBlocked;
+    const auto n = static_cast<std::size_t>(w);
+    counters.bytes_out.fetch_add(n, std::memory_order_relaxed);
+    bytes_ -= n;
+    if (bytes_ == 0) {
+      // The common case: everything queued went out in one write, so the iovec held every frame (none is
+      // empty) and its count is the frames written.
+      counters.frames_out.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
+      frames_.clear();
+      front_offset_ = 0;
+      return WriteStatus::kDone;
+    }
+    counters.frames_out.fetch_add(drop_front(n), std::memory_order_relaxed);
+    if (n < total) return WriteStatus::kBlocked;
   }
   return WriteStatus::kDone;
-}
-
-inline std::size_t OutputQueue::consume(std::size_t n) {
-  bytes_ -= n;
-  if (bytes_ == 0) {
-    // The common case: everything queued went out in one write.
-    const std::size_t whole = frames_.size();
-    frames_.clear();
-    front_offset_ = 0;
-    return whole;
-  }
-  return drop_front(n);
 }
 
 }  // namespace peercable::http

@@ -100,6 +100,24 @@ TEST(OutputQueue, QueuedFramesGoOutTogetherInOrder) {
   EXPECT_EQ(counters.frames_out.load(), 3u);
 }
 
+TEST(OutputQueue, MoreFramesThanOneSendmsgTakesAreAllWrittenAndCounted) {
+  SocketPair s;
+  net::LoopCounters counters;
+  OutputQueue q;
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {  // 64 pieces in the first sendmsg, the other 36 in a second one
+    auto f = numbered_frame(i, 10);
+    expected += *f;
+    ASSERT_TRUE(q.push(f, kNoLimit));
+  }
+  EXPECT_EQ(q.write(s.ours(), nullptr, counters), WriteStatus::kDone);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(counters.frames_out.load(), 100u);
+  EXPECT_EQ(counters.bytes_out.load(), expected.size());
+  EXPECT_EQ(s.read_available(), expected);
+}
+
 TEST(OutputQueue, PartialWritesKeepTheRestAndItsOrder) {
   SocketPair s;
   s.shrink_buffers();
