@@ -101,10 +101,10 @@ TEST(RailsQueue, IsBoundedPerStreamAndInBytes) {
   auto a = q.arrived("s", "d", t);
   EXPECT_EQ(a.bare, (std::vector<std::pair<std::string, std::string>>{{"s", "a"}})) << "the oldest goes out bare";
   EXPECT_EQ(q.size(), 3u);
-  auto b = q.arrived("s", "eeeeeeeee", t);  // 9 bytes: 3 + 9 > 10
-  EXPECT_EQ(b.bare.size(), 3u);
-  EXPECT_EQ(q.size(), 1u);
-  EXPECT_EQ(q.bytes(), 9u);
+  auto b = q.arrived("s", "eeeeeeeee", t);  // 9 bytes: 3 + 9 > 10, so b and c go (1 + 9 fits)
+  EXPECT_EQ(b.bare, (std::vector<std::pair<std::string, std::string>>{{"s", "b"}, {"s", "c"}}));
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(q.bytes(), 10u);
 }
 
 TEST(RailsQueue, ForgetsAStreamNobodyHereFollows) {
