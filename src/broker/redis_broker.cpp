@@ -101,19 +101,22 @@ class RedisBroker final : public Broker {
   void deliver_bare(const std::string& stream, std::string payload);
   void rails_tick();
   void linger(const std::string& stream);
-  void release_leases();
+  void at_exit();
   void end_lingering(std::chrono::steady_clock::time_point now);
-  void mark_raw(SubscriptionTable::Stream& s, const std::string& stream);
+  void mark(const std::string& stream, bool always);
+  static void on_followers(redisAsyncContext* ac, void* reply, void* privdata);
   void sequence(const std::string& stream, const std::string& payload, const RailsQueue::Offer* rails = nullptr);
   void load_script();
   static void on_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
   static void on_rails_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
   void script_failed(const std::string& error, std::string_view outcome);
-  struct RailsCall {  // what an offer's reply answers
+  struct RailsCall {  // what a reply answers: the stream and (an offer's) id; its callback deletes it
     RedisBroker* self;
     std::string stream;
     std::uint64_t id;
   };
+  void send_call(const std::vector<std::string>& args, redisCallbackFn* fn, const std::string& stream,
+                 std::uint64_t id);
   std::optional<std::string> reencode(std::string_view channel, std::string_view payload);
   void send(RedisConnection& c, const std::vector<std::string>& args, redisCallbackFn* fn);
   SubscriptionTable::Link link() const;
@@ -226,24 +229,56 @@ RedisBroker::~RedisBroker() {
   }
   if (thread_.joinable()) thread_.join();
   try {
-    release_leases();
-  } catch (...) {  // they expire anyway
+    at_exit();
+  } catch (...) {  // the leases expire anyway
   }
 }
 
-// At exit: the leases this node holds are given up, so that another node sequences Rails' broadcasts at once rather
-// than after the lease expires. One pipelined round trip, with a short timeout (they expire anyway).
-void RedisBroker::release_leases() {
-  if (leases_.empty()) return;
+// At exit (the broker thread is gone, so are its connections): the leases this node holds are given up, so that
+// another node sequences Rails' broadcasts at once rather than after the lease expires; and every stream it followed
+// that no other node follows now is marked (see on_unsubscribed). Pipelined, with a short timeout; at most
+// kMaxExitChecks streams are checked.
+void RedisBroker::at_exit() {
+  if (!history_.enabled) return;
+  constexpr std::size_t kMaxExitChecks = 20000;
+  std::vector<std::string> streams;
+  table_.for_each_stream([&](const std::string& name) {
+    if (streams.size() < kMaxExitChecks) streams.push_back(name);
+  });
+  if (leases_.empty() && streams.empty()) return;
   auto c = redis_connect_sync(ep_, std::chrono::milliseconds(500), redis_client_name());
   if (!c.context) return;
+  redisContext* ctx = c.context.get();
+  auto replies = [ctx](std::size_t n, auto&& each) {
+    for (std::size_t i = 0; i < n; ++i) {
+      auto r = redis::redis_reply(ctx);
+      if (!r) return false;
+      each(i, r.get());
+    }
+    return true;
+  };
   std::size_t queued = 0;
   for (const auto& s : leases_)
-    if (redis::redis_append(c.context.get(),
-                            {"EVAL", release_lease_script(), "1", redis::stream_keys(ns_, s).lease, node_}))
+    if (redis::redis_append(ctx, {"EVAL", release_lease_script(), "1", redis::stream_keys(ns_, s).lease, node_}))
       ++queued;
-  while (queued-- > 0 && redis::redis_reply(c.context.get())) {
+  for (const auto& s : streams)
+    if (!redis::redis_append(ctx, {"PUBSUB", "NUMSUB", ext_channel(prefix_, s)})) return;
+  if (!replies(queued, [](std::size_t, redisReply*) {})) return;
+  std::vector<const std::string*> unfollowed;
+  if (!replies(streams.size(), [&](std::size_t i, redisReply* r) {
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_INTEGER &&
+            r->element[1]->integer == 0)
+          unfollowed.push_back(&streams[i]);
+      }))
+    return;
+  const std::string now = std::to_string(std::time(nullptr));
+  queued = 0;
+  for (const auto* s : unfollowed) {
+    auto keys = redis::stream_keys(ns_, *s);
+    if (redis::redis_append(ctx, {"EVAL", mark_script(), "2", keys.meta, keys.raw, now, meta_ttl_arg_, "if-sequenced"}))
+      ++queued;
   }
+  replies(queued, [](std::size_t, redisReply*) {});
 }
 
 std::string RedisBroker::state() const {
@@ -402,11 +437,15 @@ void RedisBroker::sequence(const std::string& stream, const std::string& payload
                                 node_,
                                 lease_arg_};
   if (!rails) return send(pub_, args, &RedisBroker::on_sequenced);
+  send_call(args, &RedisBroker::on_rails_sequenced, stream, rails->id);  // unsent: offered again on a tick
+}
+
+void RedisBroker::send_call(const std::vector<std::string>& args, redisCallbackFn* fn, const std::string& stream,
+                            std::uint64_t id) {
   redisAsyncContext* ac = pub_.context();
-  if (!ac) return;  // refused in effect: offered again on a tick
+  if (!ac) return;
   redis::CommandArgs a(args);
-  redisAsyncCommandArgv(ac, &RedisBroker::on_rails_sequenced, new RailsCall{this, stream, rails->id}, a.count(),
-                        a.argv(), a.lens());
+  redisAsyncCommandArgv(ac, fn, new RailsCall{this, stream, id}, a.count(), a.argv(), a.lens());
 }
 
 // hiredis calls it once per offer, with no reply when the connection goes: the offer is then refused in effect.
@@ -487,7 +526,22 @@ void RedisBroker::on_subscribed(std::string_view channel) {
 
 void RedisBroker::on_unsubscribed(std::string_view channel) {
   if (stream_of_ext_channel(prefix_, channel)) return;
-  if (auto stream = stream_of_channel(prefix_, channel)) apply(table_.unsubscribed(std::string(*stream)));
+  auto stream = stream_of_channel(prefix_, channel);
+  if (!stream) return;
+  std::string name(*stream);
+  if (history_.enabled && !sink_.is_internal(name)) {
+    // No node following the stream any more means a Rails broadcast on it would be sequenced by nobody: mark it,
+    // so that a client resuming over that time is refused, not given a silent gap.
+    send_call({"PUBSUB", "NUMSUB", ext_channel(prefix_, name)}, &RedisBroker::on_followers, name, 0);
+  }
+  apply(table_.unsubscribed(name));
+}
+
+void RedisBroker::on_followers(redisAsyncContext*, void* reply, void* privdata) {
+  std::unique_ptr<RailsCall> call(static_cast<RailsCall*>(privdata));
+  auto* r = static_cast<redisReply*>(reply);
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_INTEGER) return;
+  if (r->element[1]->integer == 0) call->self->mark(call->stream, false);
 }
 
 std::optional<std::string> RedisBroker::reencode(std::string_view channel, std::string_view payload) {
@@ -527,7 +581,7 @@ void RedisBroker::run(RailsQueue::Actions&& a) {
 void RedisBroker::deliver_bare(const std::string& stream, std::string payload) {
   auto* e = table_.find(stream);
   if (!e || e->second.loops == 0) return;
-  mark_raw(e->second, e->first);
+  mark(e->first, true);
   sink_.deliver(e->first, std::move(payload));
 }
 
@@ -604,11 +658,13 @@ void RedisBroker::end_lingering(std::chrono::steady_clock::time_point now) {
   }
 }
 
-void RedisBroker::mark_raw(SubscriptionTable::Stream& s, const std::string& stream) {
-  auto now = std::chrono::steady_clock::now();
-  if (now - s.raw_marked < std::chrono::seconds(1)) return;  // every node sees it: once a second is plenty
-  s.raw_marked = now;
-  send(pub_, {"SET", redis::stream_keys(ns_, stream).raw, std::to_string(std::time(nullptr)), "PX", meta_ttl_arg_},
+// `always`: a broadcast went out without a position; else the stream lost its last follower (marked only if it has
+// positions to protect).
+void RedisBroker::mark(const std::string& stream, bool always) {
+  auto keys = redis::stream_keys(ns_, stream);
+  send(pub_,
+       {"EVAL", std::string(mark_script()), "2", keys.meta, keys.raw, std::to_string(std::time(nullptr)), meta_ttl_arg_,
+        always ? "always" : "if-sequenced"},
        nullptr);
 }
 

@@ -51,7 +51,22 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 )lua";
 
+// KEYS: meta, mark. ARGV: unix time, ttl ms, "always" | "if-sequenced".
+constexpr const char* kMarkScript = R"lua(
+local head = redis.call('HGET', KEYS[1], 'offset')
+if not head then
+  if ARGV[3] ~= 'always' then return 0 end
+  head = '0'
+end
+redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. head, 'PX', ARGV[2])
+return 1
+)lua";
+
 }  // namespace
+
+std::string_view mark_script() {
+  return kMarkScript;
+}
 
 std::string_view release_lease_script() {
   return kReleaseScript;

@@ -18,6 +18,11 @@ namespace peercable::broker {
 /// KEYS: meta hash, log, index, lease. ARGV: payload, new epoch, limit, ttl ms, meta ttl ms, max streams, stream,
 /// peercable channel, Rails channel (or ""), key namespace, node, lease ms. Returns the offset, or 0.
 std::string_view sequence_script();
+/// The script (EVAL) that marks a stream as having broadcasts no node sequenced after its current last offset: one
+/// delivered without a position, or a stream no node follows any more (a Rails process may publish on it unseen).
+/// The mark is "<unix time> <last offset>" (redis::StreamKeys::raw); history requests over it are refused.
+/// KEYS: meta hash, mark. ARGV: unix time, ttl ms, "always" or "if-sequenced" (nothing when the stream has no offset).
+std::string_view mark_script();
 /// The script (EVAL, KEYS: lease, ARGV: node) by which a node leaving a stream gives up its lease, if it holds it.
 std::string_view release_lease_script();
 /// The script's SHA-1 in hex, as EVALSHA takes it.

@@ -54,8 +54,7 @@ class SubscriptionTable {
     State state = State::kPending;
     std::vector<Waiter> waiting;  // readiness callbacks until the SUBSCRIBE is acknowledged
     // The broker's stream-history state, kept here so that it goes with the stream:
-    std::shared_ptr<const std::string> epoch;            // of the last sequenced broadcast (shared by the next ones)
-    std::chrono::steady_clock::time_point raw_marked{};  // when Redis was last told of a bare broadcast
+    std::shared_ptr<const std::string> epoch;  // of the last sequenced broadcast (shared by the next ones)
   };
 
   /// Loop `w.loop` gained its first subscriber on `stream`. Its callback runs at once when the stream is live or
@@ -88,6 +87,11 @@ class SubscriptionTable {
   Entry* find(std::string_view stream);
   /// How many streams it holds (wanted, or waiting for their UNSUBSCRIBE acknowledgement).
   std::size_t size() const noexcept { return streams_.size(); }
+  /// Calls `f(name)` for every stream held.
+  template <class F>
+  void for_each_stream(F&& f) const {
+    for (const auto& [name, s] : streams_) f(name);
+  }
 
  private:
   void subscribe(Actions& out, std::vector<std::string> batch);

@@ -17,8 +17,9 @@ inline constexpr std::chrono::hours kStreamMetaTtl{24};
 std::string stream_namespace(std::string_view channel_prefix);
 
 /// The keys of one stream under namespace `ns`: a hash {epoch, offset}, a Redis stream of its broadcasts (entry
-/// id "<offset>-0", fields t = unix seconds and d = payload), and the time of the last broadcast Redis did not
-/// sequence (a raw Rails PUBLISH), and the lease of the node that sequences the stream's Rails broadcasts.
+/// id "<offset>-0", fields t = unix seconds and d = payload), the mark of broadcasts no node sequenced ("<unix time>
+/// <last offset then>": one delivered without a position, or a time when no node followed the stream), and the lease
+/// of the node that sequences the stream's Rails broadcasts.
 struct StreamKeys {
   std::string meta;
   std::string log;

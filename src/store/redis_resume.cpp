@@ -20,7 +20,13 @@ namespace {
 constexpr const char* kReadScript = R"lua(
 local now = tonumber(redis.call('TIME')[1])
 local oldest = now - tonumber(ARGV[5])
+-- The stream's mark (see broker::mark_script): "<unix time> <last offset then>"; an older mark is a time alone.
 local raw = redis.call('GET', KEYS[3])
+local raw_time, raw_head
+if raw then
+  local t, h = string.match(raw, '^(%d+) (%d+)$')
+  raw_time, raw_head = tonumber(t or raw) or 0, tonumber(h)
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local function entries(from)
   local out = {}
@@ -35,7 +41,7 @@ local function entries(from)
 end
 if ARGV[1] == 'since' then
   local since = tonumber(ARGV[4])
-  if raw and tonumber(raw) >= since then return {'unsequenced'} end
+  if raw and raw_time >= since then return {'unsequenced'} end
   if since < oldest then since = oldest end
   local out = {'ok', epoch or ''}
   for _, e in ipairs(entries('-')) do
@@ -43,11 +49,12 @@ if ARGV[1] == 'since' then
   end
   return out
 end
-if raw then return {'unsequenced'} end
 if not epoch then return {'unknown_stream'} end
 if epoch ~= ARGV[2] then return {'unknown_epoch'} end
 local head = tonumber(redis.call('HGET', KEYS[1], 'offset') or '0')
 local offset = tonumber(ARGV[3])
+-- A client whose last offset is at or before the mark may have missed what went out unsequenced after it.
+if raw and (not raw_head or offset <= raw_head) then return {'unsequenced'} end
 if offset > head then return {'future'} end
 if offset == head then return {'ok', epoch} end
 local list = entries(string.format('%d-0', offset + 1))

@@ -6,7 +6,7 @@
 // Run: node --test tests/integration/resume/   (PEERCABLE_BIN overrides the binary)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startRedis, startNode, startNodes, redisSkip, redisCommands } from "../../lib/redis.mjs";
+import { startRedis, startNode, startNodes, redisSkip, redisCommand, redisCommands } from "../../lib/redis.mjs";
 import { CutProxy, BalancerProxy } from "./proxy.mjs";
 import { broadcastKey, connectCable, publish, until, record } from "./anycable.mjs";
 
@@ -166,6 +166,48 @@ test("the node sequencing a stream's Rails broadcasts is killed: another takes o
     assert.equal(new Set(mine.positions.map((p) => p.epoch)).size, 1);
     assert.deepEqual(mine.infos.filter((i) => i.type === "history_not_found"), []);
   });
+
+// Resolves once no node is subscribed to `stream`'s peercable channel (a node unsubscribes after --stream-linger).
+async function unfollowed(redis, stream) {
+  await until(async () => (await redisCommand(redis.port, "PUBSUB", "NUMSUB", `peercable:ext:${stream}`))[1] === 0,
+    `no node following ${stream}`);
+}
+
+for (const how of ["its node stops following it (--stream-linger 1)", "its node exits"]) {
+  test(`a stream nobody follows any more (${how}): a returning client gets history_not_found, not a silent gap`,
+    { skip, timeout: 60000 }, async (t) => {
+      const redis = await startRedis();
+      const linger = how.startsWith("its node exits") ? [] : ["--stream-linger", "1"];
+      const a = await startNode(redis, nodeArgs(linger), { db: 2 });
+      let b;
+      const proxy = new CutProxy(a.port);
+      await proxy.listen();
+      const cable = connectCable(proxy.port, "lonely");
+      t.after(async () => {
+        cable.disconnect();
+        await proxy.close();
+        await Promise.all([a.stop(), b?.stop()]);
+        await redis.kill();
+      });
+      const mine = await record(cable, "lonely");
+      await publish(a, "lonely", { n: 0 });
+      await until(() => mine.got.includes(0), "the first broadcast");
+      proxy.cut();
+      if (linger.length) {
+        await unfollowed(redis, "lonely");
+      } else {
+        assert.equal(await a.stop(), 0);
+        b = await startNode(redis, nodeArgs(), { db: 2 });
+      }
+      // Published by Rails while no node follows the stream: nobody sequences or keeps it.
+      await railsBroadcast(redis, "lonely", { n: 1 });
+      proxy.restore((b ?? a).port);
+      await until(() => mine.infos.some((i) => i.type === "history_not_found"), "history_not_found");
+      await publish(b ?? a, "lonely", { n: 2 });
+      await until(() => mine.got.includes(2), "the broadcast after the refusal");
+      assert.deepEqual(mine.got, [0, 2]);
+    });
+}
 
 test("whispers reach the room's subscribers on every node, never the sender", { skip, timeout: 30000 }, async (t) => {
   const redis = await startRedis();

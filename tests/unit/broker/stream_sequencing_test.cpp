@@ -146,3 +146,22 @@ TEST(SequenceScript, SequencesARailsBroadcastOnlyForTheLeaseHolder) {
   ASSERT_TRUE(len);
   EXPECT_EQ(len->integer, 3);
 }
+
+// The mark of broadcasts no node sequenced: the time and the stream's last offset; "if-sequenced" leaves a stream
+// without offsets alone.
+TEST(MarkScript, KeepsTheTimeAndTheLastOffset) {
+  RedisServer redis;
+  auto c = redis_connect_sync({"127.0.0.1", redis.port()}, std::chrono::milliseconds(2000), "test");
+  ASSERT_TRUE(c.context);
+  auto keys = stream_keys(stream_namespace(""), "s");
+  auto mark = [&](std::string_view mode) {
+    must(
+        redis_command(c.context.get(), {"EVAL", mark_script(), "2", keys.meta, keys.raw, "1700000000", "60000", mode}));
+    auto r = redis_command(c.context.get(), {"GET", keys.raw});
+    return r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string("(none)");
+  };
+  EXPECT_EQ(mark("if-sequenced"), "(none)");
+  EXPECT_EQ(mark("always"), "1700000000 0");
+  must(redis_command(c.context.get(), {"HSET", keys.meta, "epoch", "e", "offset", "5"}));
+  EXPECT_EQ(mark("if-sequenced"), "1700000000 5");
+}

@@ -97,6 +97,21 @@ TEST(RedisResume, AStreamWithARailsBroadcastRefusesInsteadOfAGap) {
   EXPECT_EQ(f.read({"s", "", 0, false, now + 10}).result, HistoryResult::kOk) << "the Rails broadcast was before";
 }
 
+// The mark as the broker writes it now: the time and the stream's last offset then. A client whose last offset is at
+// or before it may have missed the unsequenced broadcast and is refused; one that has an offset after it is served.
+TEST(RedisResume, AMarkRefusesOnlyClientsFromBeforeIt) {
+  Fixture f;
+  f.three();
+  auto now = std::time(nullptr);
+  f.setup.command({"SET", "peercable:stream:r:s", std::to_string(now) + " 2"});
+  EXPECT_EQ(f.after("s", "E", 1).result, HistoryResult::kUnsequenced);
+  EXPECT_EQ(f.after("s", "E", 2).result, HistoryResult::kUnsequenced);
+  auto later = f.after("s", "E", 3);
+  EXPECT_EQ(later.result, HistoryResult::kOk);
+  EXPECT_TRUE(offsets(later).empty());
+  EXPECT_EQ(f.read({"s", "", 0, false, now - 10}).result, HistoryResult::kUnsequenced);
+}
+
 TEST(RedisResume, ASessionIsRestoredOnceWithTheSameCredentials) {
   Fixture f;
   cable::SavedSession s;
