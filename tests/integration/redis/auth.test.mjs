@@ -25,7 +25,7 @@ before(async () => {
       "+eval", "+set", "+exists", "+pexpire", "+del", "+hset", "+hdel", "+hgetall", "+hexists", "+sadd", "+srem",
       "+smembers", "+multi", "+exec", "+rpush", "+ltrim", "+lrange",
       "+evalsha", "+script|load", "+time", "+get", "+hsetnx", "+hget", "+hincrby", "+xadd", "+xrange", "+zadd",
-      "+zcard", "+zrange", "+zrem"],
+      "+zcard", "+zrange", "+zrem", "+pubsub|numsub"],
   ]);
   assert.equal(auth, "OK");
   assert.equal(setuser, "OK");
