@@ -102,7 +102,7 @@ class RedisBroker final : public Broker {
   void rails_tick();
   void linger(const std::string& stream);
   void at_exit();
-  void end_lingering(std::chrono::steady_clock::time_point now);
+  void end_lingering(std::chrono::steady_clock::time_point now, bool oldest_only = false);
   void mark(const std::string& stream, bool always);
   static void on_followers(redisAsyncContext* ac, void* reply, void* privdata);
   void sequence(const std::string& stream, const std::string& payload, const RailsQueue::Offer* rails = nullptr);
@@ -110,7 +110,7 @@ class RedisBroker final : public Broker {
   static void on_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
   static void on_rails_sequenced(redisAsyncContext* ac, void* reply, void* privdata);
   void script_failed(const std::string& error, std::string_view outcome);
-  struct RailsCall {  // what a reply answers: the stream and (an offer's) id; its callback deletes it
+  struct StreamCall {  // what a reply is about: the stream and (a Rails offer's) id; its callback deletes it
     RedisBroker* self;
     std::string stream;
     std::uint64_t id;
@@ -365,8 +365,9 @@ void RedisBroker::apply(SubscriptionTable::Actions a) {
     if (history_.enabled) {
       // Nobody here is left to hold its Rails broadcasts for, and another node may take the lease at once.
       rails_.forget(s);
-      leases_.erase(s);
-      send(pub_, {"EVAL", std::string(release_lease_script()), "1", redis::stream_keys(ns_, s).lease, node_}, nullptr);
+      if (leases_.erase(s) != 0)
+        send(pub_, {"EVAL", std::string(release_lease_script()), "1", redis::stream_keys(ns_, s).lease, node_},
+             nullptr);
     }
   }
   for (auto& r : a.ready)
@@ -445,12 +446,12 @@ void RedisBroker::send_call(const std::vector<std::string>& args, redisCallbackF
   redisAsyncContext* ac = pub_.context();
   if (!ac) return;
   redis::CommandArgs a(args);
-  redisAsyncCommandArgv(ac, fn, new RailsCall{this, stream, id}, a.count(), a.argv(), a.lens());
+  redisAsyncCommandArgv(ac, fn, new StreamCall{this, stream, id}, a.count(), a.argv(), a.lens());
 }
 
 // hiredis calls it once per offer, with no reply when the connection goes: the offer is then refused in effect.
 void RedisBroker::on_rails_sequenced(redisAsyncContext*, void* reply, void* privdata) {
-  std::unique_ptr<RailsCall> call(static_cast<RailsCall*>(privdata));
+  std::unique_ptr<StreamCall> call(static_cast<StreamCall*>(privdata));
   auto* r = static_cast<redisReply*>(reply);
   if (r && r->type == REDIS_REPLY_ERROR)
     call->self->script_failed(std::string(r->str, r->len),
@@ -538,7 +539,7 @@ void RedisBroker::on_unsubscribed(std::string_view channel) {
 }
 
 void RedisBroker::on_followers(redisAsyncContext*, void* reply, void* privdata) {
-  std::unique_ptr<RailsCall> call(static_cast<RailsCall*>(privdata));
+  std::unique_ptr<StreamCall> call(static_cast<StreamCall*>(privdata));
   auto* r = static_cast<redisReply*>(reply);
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_INTEGER) return;
   if (r->element[1]->integer == 0) call->self->mark(call->stream, false);
@@ -634,27 +635,26 @@ void RedisBroker::linger(const std::string& stream) {
   }
   const auto* e = table_.find(stream);
   if (!e || e->second.loops != 1 || !table_.hold(stream)) return;  // another loop still follows it
-  if (lingering_.size() >= kMaxLingering) end_lingering(std::chrono::steady_clock::time_point::max());
+  if (lingering_.size() >= kMaxLingering) end_lingering(std::chrono::steady_clock::time_point::max(), true);
   lingering_.emplace(stream, deadline);
   linger_order_.emplace_back(deadline, stream);
 }
 
-// Ends the lingers due by `now` (one entry per lingering stream, so the order is bounded like the streams);
-// time_point::max() ends the oldest one only, to make room.
-void RedisBroker::end_lingering(std::chrono::steady_clock::time_point now) {
-  const bool one = now == std::chrono::steady_clock::time_point::max();
+// Ends the lingers due by `now` (one entry per lingering stream, so the order is bounded like the streams), or
+// only the oldest one (to make room).
+void RedisBroker::end_lingering(std::chrono::steady_clock::time_point now, bool oldest_only) {
   while (!linger_order_.empty() && linger_order_.front().first <= now) {
     auto entry = std::move(linger_order_.front());
     linger_order_.pop_front();
     auto it = lingering_.find(entry.second);
     if (it == lingering_.end()) continue;
-    if (!one && it->second > entry.first) {  // someone left again since: due later
+    if (!oldest_only && it->second > entry.first) {  // someone left again since: due later
       linger_order_.emplace_back(it->second, std::move(entry.second));
       continue;
     }
     lingering_.erase(it);
     apply(table_.drop(SubscriptionTable::kHolder, entry.second, link()));
-    if (one) return;
+    if (oldest_only) return;
   }
 }
 

@@ -47,15 +47,22 @@ RedisReplyPtr must(RedisReplyPtr r) {
   if (r && r->type == REDIS_REPLY_ERROR) ADD_FAILURE() << std::string(r->str, r->len);
   return r;
 }
+// A real redis-server with a command connection and one to subscribe on.
+struct Redis {
+  RedisServer server;
+  RedisSyncConnect c = connect("test");
+  RedisSyncConnect sub = connect("test-sub");
+  RedisSyncConnect connect(std::string_view name) {
+    return redis_connect_sync({"127.0.0.1", server.port()}, std::chrono::milliseconds(2000), name);
+  }
+};
 }  // namespace
 
 // The script on a real Redis: the SHA EVALSHA uses is the one Redis computes, offsets count from 1 under one
 // epoch, and a subscriber to both channels gets the sequenced broadcast then its bare twin, adjacent.
 TEST(SequenceScript, SequencesAndPublishesBothTwinsAdjacent) {
-  RedisServer redis;
-  RedisEndpoint ep{"127.0.0.1", redis.port()};
-  auto c = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test");
-  auto sub = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test-sub");
+  Redis r;
+  auto &c = r.c, &sub = r.sub;
   ASSERT_TRUE(c.context && sub.context);
 
   auto sha = must(redis_command(c.context.get(), {"SCRIPT", "LOAD", sequence_script()}));
@@ -105,10 +112,8 @@ TEST(SequenceScript, SequencesAndPublishesBothTwinsAdjacent) {
 // A Rails broadcast (the script with no Rails channel): sequenced only by the lease's holder, published once with
 // its Rails tag and no twin; the lease passes when its holder releases it.
 TEST(SequenceScript, SequencesARailsBroadcastOnlyForTheLeaseHolder) {
-  RedisServer redis;
-  RedisEndpoint ep{"127.0.0.1", redis.port()};
-  auto c = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test");
-  auto sub = redis_connect_sync(ep, std::chrono::milliseconds(2000), "test-sub");
+  Redis r;
+  auto &c = r.c, &sub = r.sub;
   ASSERT_TRUE(c.context && sub.context);
   const std::string stream = "turbo", ext = ext_channel("", stream), rails = redis_channel("", stream);
   const std::string ns = stream_namespace("");
@@ -150,8 +155,8 @@ TEST(SequenceScript, SequencesARailsBroadcastOnlyForTheLeaseHolder) {
 // The mark of broadcasts no node sequenced: the time and the stream's last offset; "if-sequenced" leaves a stream
 // without offsets alone.
 TEST(MarkScript, KeepsTheTimeAndTheLastOffset) {
-  RedisServer redis;
-  auto c = redis_connect_sync({"127.0.0.1", redis.port()}, std::chrono::milliseconds(2000), "test");
+  Redis r;
+  auto& c = r.c;
   ASSERT_TRUE(c.context);
   auto keys = stream_keys(stream_namespace(""), "s");
   auto mark = [&](std::string_view mode) {
